@@ -1,0 +1,26 @@
+"""handwrite: text to realistic pen-stroke handwriting (Graves' synthesis network).
+
+    from handwrite import Writer
+    Writer().write("Hello world").to_svg("hello.svg")
+
+Heavy modules (torch) load on first use, so `import handwrite` and `handwrite --help`
+stay fast.
+"""
+__version__ = "0.1.0"
+
+__all__ = ["Writer", "Handwriting", "Alphabet", "UnsupportedCharacterError", "__version__"]
+
+_LAZY = {
+    "Writer": ("handwrite.writer", "Writer"),
+    "Handwriting": ("handwrite.handwriting", "Handwriting"),
+    "Alphabet": ("handwrite.alphabet", "Alphabet"),
+    "UnsupportedCharacterError": ("handwrite.alphabet", "UnsupportedCharacterError"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'handwrite' has no attribute {name!r}")

@@ -1,0 +1,80 @@
+"""Text -> lines to write, and written lines -> positions on a page.
+
+Layout works in page units (px at 96 dpi).  Each written line arrives as strokes in its
+own coordinates; `place_lines` moves it onto its baseline and aligns it.
+"""
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_WIDTH = 50            # characters per line: IAM lines hold up to ~64, most ~40
+MAX_LINE_CHARS = 75           # a hard limit for explicit widths: longer lines fail to write
+LINE_HEIGHT = 60.0            # page units between baselines at line_spacing 1
+ALIGNMENTS = ("left", "center", "right")
+
+
+@dataclass
+class TextLine:
+    text: str                 # "" for a blank line (paragraph gap)
+    paragraph: int
+
+
+def split_text(text: str, width: int = DEFAULT_WIDTH) -> list[TextLine]:
+    """Keep explicit newlines; word-wrap each line to at most `width` characters.
+
+    A word longer than the width is split across lines (the model cannot write
+    arbitrarily long lines). Runs of spaces collapse to one, as handwriting has no
+    way to show them.
+    """
+    if width < 1:
+        raise ValueError(f"width must be at least 1 character, got {width}")
+    if width > MAX_LINE_CHARS:
+        raise ValueError(f"width {width} is too wide: the model writes at most {MAX_LINE_CHARS} characters a line")
+    out: list[TextLine] = []
+    paragraph = 0
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        words = raw.split()
+        if not words:
+            out.append(TextLine("", paragraph))
+            paragraph += 1
+            continue
+        for ln in textwrap.wrap(" ".join(words), width=width, break_long_words=True, break_on_hyphens=False):
+            out.append(TextLine(ln, paragraph))
+    # blank lines at the start and end of the text carry no meaning on a page
+    while out and not out[0].text:
+        out.pop(0)
+    while out and not out[-1].text:
+        out.pop()
+    return out
+
+
+def baseline_of(points: np.ndarray) -> float:
+    """A robust baseline estimate of one written line: where most strokes' lowest points lie."""
+    return float(np.percentile(points[:, 1], 75)) if len(points) else 0.0
+
+
+def place_lines(line_points: list[np.ndarray | None], *, align: str = "left", line_height: float = LINE_HEIGHT,
+                width: float | None = None, origin=(0.0, 0.0)) -> list[np.ndarray | None]:
+    """Shift each (n, 3) line so baselines are line_height apart and lines are aligned.
+
+    None entries are blank lines (they take vertical space only).  width: the box to
+    align center/right within; default the widest line.
+    """
+    if align not in ALIGNMENTS:
+        raise ValueError(f"align must be one of {ALIGNMENTS}, got {align!r}")
+    widths = [float(p[:, 0].max() - p[:, 0].min()) if p is not None and len(p) else 0.0 for p in line_points]
+    box = width if width is not None else max(widths, default=0.0)
+    placed = []
+    for i, (p, w) in enumerate(zip(line_points, widths)):
+        if p is None or not len(p):
+            placed.append(None)
+            continue
+        q = np.array(p, dtype=np.float32, copy=True)
+        dx = {"left": 0.0, "center": (box - w) / 2, "right": box - w}[align]
+        q[:, 0] += origin[0] + dx - q[:, 0].min()
+        q[:, 1] += origin[1] + i * line_height - baseline_of(q)
+        placed.append(q)
+    return placed
