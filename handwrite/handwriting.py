@@ -34,6 +34,7 @@ class Handwriting:
     text: str
     lines: list[WrittenLine]
     info: dict = field(default_factory=dict)
+    source: object = field(default=None, repr=False, compare=False)   # the Writer that wrote it, if any
 
     @property
     def points(self) -> np.ndarray:

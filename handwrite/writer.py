@@ -69,10 +69,11 @@ class Writer:
         if bias < 0:
             raise ValueError(f"bias must be >= 0, got {bias}")
         prepared = [self.prepare(t) for t in texts]
+        primer = self._primer(style)
         layouts = [split_text(t, width) for t in prepared]
         jobs = [(d, i, ln.text) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
         rng = np.random.default_rng(seed)
-        results = self._write_lines([j[2] for j in jobs], bias, rng)
+        results = self._write_lines([j[2] for j in jobs], bias, rng, primer)
         docs = []
         for d, lines in enumerate(layouts):
             per_line = [None] * len(lines)
@@ -83,12 +84,21 @@ class Writer:
             placed = place_lines(per_line, align=align, line_height=LINE_HEIGHT * line_spacing)
             written = [WrittenLine(ln.text, p if p is not None else np.zeros((0, 3), np.float32), phi)
                        for ln, p, phi in zip(lines, placed, phis)]
-            docs.append(Handwriting("\n".join(ln.text for ln in lines), written,
-                                    {"bias": bias, "seed": seed, "retried_lines": results["retried"],
-                                     "failed_lines": results["failed"]}))
+            hw = Handwriting("\n".join(ln.text for ln in lines), written,
+                             {"bias": bias, "seed": seed, "style": None if style is None else str(style),
+                              "retried_lines": results["retried"], "failed_lines": results["failed"]})
+            hw.source = self     # lets plots re-run the model over the written strokes
+            docs.append(hw)
         return docs
 
-    def _write_lines(self, texts: list[str], bias: float, rng: np.random.Generator) -> dict:
+    def _primer(self, style):
+        """None, or (normalised primer offsets (T, 3), codes of primer text + " ")."""
+        if style is None:
+            return None
+        from .styles import resolve_style
+        return resolve_style(style).primer(self.alphabet, self.normalizer)
+
+    def _write_lines(self, texts: list[str], bias: float, rng: np.random.Generator, primer=None) -> dict:
         """Sample each line, retrying lines that fail with new seeds."""
         codes = [self.alphabet.encode(t) for t in texts]
         out = [None] * len(texts)
@@ -98,7 +108,7 @@ class Writer:
             if not todo:
                 break
             sampled = sample_lines(self.model, [codes[i] for i in todo], bias=bias,
-                                   seed=int(rng.integers(0, 2**62)))
+                                   seed=int(rng.integers(0, 2**62)), primer=primer)
             again = []
             for i, s in zip(todo, sampled):
                 pts = offsets_to_points(self.normalizer.denormalize(s.offsets))
