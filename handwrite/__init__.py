@@ -8,13 +8,14 @@ stay fast.
 """
 __version__ = "0.1.0"
 
-__all__ = ["Writer", "Handwriting", "Alphabet", "UnsupportedCharacterError", "__version__"]
+__all__ = ["Writer", "Handwriting", "Alphabet", "UnsupportedCharacterError", "Style", "__version__"]
 
 _LAZY = {
     "Writer": ("handwrite.writer", "Writer"),
     "Handwriting": ("handwrite.handwriting", "Handwriting"),
     "Alphabet": ("handwrite.alphabet", "Alphabet"),
     "UnsupportedCharacterError": ("handwrite.alphabet", "UnsupportedCharacterError"),
+    "Style": ("handwrite.styles", "Style"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,8 @@ def _fingerprint(root: Path, settings: dict) -> str:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder and a rename: readers see the old file or
+    the new one, never a partial one, and a failure leaves no temp file behind."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -71,11 +74,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); keep the mode of the file being replaced,
+        # or give a new file the mode a plain open() would
+        os.chmod(tmp, _new_file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_file_mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        pass
+    umask = os.umask(0o022)   # reading the umask means setting it; put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def load_lines(root, *, downsample: int = 2, align: bool = True, cache_dir=None,
@@ -92,8 +108,8 @@ def load_lines(root, *, downsample: int = 2, align: bool = True, cache_dir=None,
                 meta = json.loads(str(z["meta"]))
                 return LineSet(z["offsets"], z["starts"], z["lengths"], meta["texts"],
                                meta["writers"], meta["line_ids"])
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable cache: rebuild it
+        except Exception:
+            pass  # unreadable or damaged cache (a truncated .npz is a BadZipFile): rebuild it
     lines, _ = read_iam(root, progress=progress)
     seqs = [strokes_to_offsets(ln.strokes, downsample=downsample, align=align) for ln in lines]
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)

@@ -10,7 +10,7 @@ import numpy as np
 from . import render
 from .preprocess import points_to_strokes
 
-FORMATS = ("svg", "png", "pdf", "json")
+FORMATS = ("svg", "png", "pdf", "json", "gcode")
 
 
 @dataclass
@@ -47,19 +47,25 @@ class Handwriting:
 
     # ---- renderings ----
     def to_svg(self, path=None, *, color="black", stroke_width=2.0, background="white", scale=1.0,
-               margin=20.0) -> str:
-        svg = render.to_svg(self.strokes, render.RenderOptions(color, stroke_width, background, scale, margin))
+               margin=20.0, animate=False, speed=1.0) -> str:
+        """SVG of the strokes.  animate: draw them in pen order when opened in a browser
+        (SMIL, no script) at the pace they were written; speed > 1 plays faster."""
+        timings = render.stroke_timings([ln.strokes for ln in self.lines], speed=speed) if animate else None
+        svg = render.to_svg(self.strokes, render.RenderOptions(color, stroke_width, background, scale, margin),
+                            timings=timings)
         if path is not None:
             _write(path, svg.encode("utf-8"))
         return svg
 
     def to_png(self, path=None, *, dpi=96.0, **options) -> bytes:
+        _no_animation(options, "PNG")
         data = render.svg_to_png(self.to_svg(**options), dpi=dpi)
         if path is not None:
             _write(path, data)
         return data
 
     def to_pdf(self, path=None, **options) -> bytes:
+        _no_animation(options, "PDF")
         data = render.svg_to_pdf(self.to_svg(**options))
         if path is not None:
             _write(path, data)
@@ -86,7 +92,7 @@ class Handwriting:
         return cls(doc.get("text", "\n".join(ln.text for ln in lines)), lines)
 
     def save(self, path, **options) -> Path:
-        """Write SVG, PNG, PDF or JSON, chosen by the file's extension."""
+        """Write SVG, PNG, PDF, JSON or G-code, chosen by the file's extension."""
         path = Path(path)
         ext = path.suffix.lower().lstrip(".")
         if ext not in FORMATS:
@@ -98,13 +104,86 @@ class Handwriting:
             getattr(self, f"to_{ext}")(path, **options)
         return path
 
+    # ---- looking inside the model (matplotlib figures; see handwrite.plots) ----
+    def plot_attention(self, path=None, **options):
+        """Heatmap of the attention window's weights: pen steps across, each line's characters down.
+
+        Returns the matplotlib Figure; with a path, also writes it (.png, .svg or .pdf).
+        options: figsize, dpi, cmap.
+        """
+        from .plots import attention_figure, save_figure
+        fig = attention_figure(self, **options)
+        if path is not None:
+            save_figure(fig, path)
+        return fig
+
+    def plot_density(self, path=None, *, writer=None, bias=0.0, **options):
+        """The model's predicted densities of the next pen point, summed along the written lines.
+
+        The model re-reads the strokes (teacher forcing); writer: the Writer to use when
+        this handwriting has none (`source` is None, e.g. loaded from JSON).  Returns the
+        matplotlib Figure; with a path, also writes it.  options: figsize, dpi, cell, cmap,
+        show_strokes.
+        """
+        from .plots import density_figure, save_figure
+        fig = density_figure(self, writer, bias=bias, **options)
+        if path is not None:
+            save_figure(fig, path)
+        return fig
+
+    # ---- pen plotters (see handwrite.plotter) ----
+    def to_plotter_svg(self, path=None, *, page_size="A4", landscape=False, units="mm", margin=15.0,
+                       scale=None, pen_width=0.5, color="black", smooth=False) -> str:
+        """Single-stroke SVG on a real page: one unfilled <path> per stroke, one layer per line.
+
+        page_size: "A4", "A5", "letter", ... or (width, height) in mm; margin and pen_width
+        in mm; scale: mm per page unit (default: the largest size that fits inside the
+        margins).  units ("mm", "cm", "in"): how the page size is declared; path
+        coordinates are always page millimetres.
+        """
+        from .plotter import plotter_svg
+        svg = plotter_svg(self, page_size=page_size, landscape=landscape, units=units, margin=margin,
+                          scale=scale, pen_width=pen_width, color=color, smooth=smooth)
+        if path is not None:
+            _write(path, svg.encode("utf-8"))
+        return svg
+
+    def to_gcode(self, path=None, *, profile=None, **changes) -> str:
+        """G-code for a pen plotter: one pen-down/pen-up pair per stroke.
+
+        profile: a `handwrite.plotter.GcodeProfile` (machine, page and pen settings);
+        keyword changes override its fields, e.g. to_gcode(page_size="A5", draw_feed=800).
+        """
+        import dataclasses
+
+        from .plotter import GcodeProfile, gcode
+        profile = dataclasses.replace(profile or GcodeProfile(), **changes)
+        text = gcode(self, profile)
+        if path is not None:
+            _write(path, text.encode("utf-8"))
+        return text
+
+
+def _no_animation(options: dict, kind: str) -> None:
+    if options.pop("animate", False):
+        raise ValueError(f"animation needs SVG output; a {kind} is a still picture")
+    options.pop("speed", None)
+
 
 def _write(path, data: bytes) -> None:
+    """Write an output file atomically: a failure leaves no partial or temporary file."""
     from .dataset import atomic_write_bytes
     path = Path(path)
     if not path.parent.is_dir():
+        if path.parent.exists():
+            raise NotADirectoryError(f"{path}: {path.parent} is not a folder")
         raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; give a file name")
     try:
         atomic_write_bytes(path, data)
     except PermissionError:
         raise PermissionError(f"{path}: cannot write here (permission denied)") from None
+    except OSError as e:   # a full disk, a read-only file system...: name the file, not the temp file
+        message = f"{path}: could not be written ({e.strerror or e})"
+        raise (OSError(e.errno, message) if e.errno else OSError(message)) from None

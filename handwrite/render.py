@@ -51,12 +51,14 @@ def bounding_box(strokes) -> tuple[float, float, float, float]:
     return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
 
 
-def to_svg(strokes, options: RenderOptions | None = None, *, view_box=None, page_size=None) -> str:
+def to_svg(strokes, options: RenderOptions | None = None, *, view_box=None, page_size=None,
+           timings=None) -> str:
     """An SVG document drawing the strokes.
 
     view_box: (x, y, w, h) in page units; default a tight box around the strokes plus the
     margin.  page_size: (width, height) with units (e.g. ("210mm", "297mm")); default the
-    view box's size times the scale, in px.
+    view box's size times the scale, in px.  timings: one (begin, duration) in seconds per
+    stroke (see `stroke_timings`) to draw the strokes in as an animation.
     """
     import svgwrite
 
@@ -72,8 +74,11 @@ def to_svg(strokes, options: RenderOptions | None = None, *, view_box=None, page
         dwg.add(dwg.rect(insert=(vx, vy), size=(vw, vh), fill=o.background))
     group = dwg.g(fill="none", stroke=o.color, stroke_width=o.stroke_width,
                   stroke_linecap="round", stroke_linejoin="round")
-    for s in strokes:
-        group.add(dwg.path(d=smooth_path(s)))
+    for i, s in enumerate(strokes):
+        path = dwg.path(d=smooth_path(s))
+        if timings is not None:
+            _animate_drawing(path, s, *timings[i], o.stroke_width)
+        group.add(path)
     dwg.add(group)
     return dwg.tostring()
 
@@ -86,3 +91,60 @@ def svg_to_png(svg: str, dpi: float = 96.0) -> bytes:
 def svg_to_pdf(svg: str) -> bytes:
     import cairosvg
     return cairosvg.svg2pdf(bytestring=svg.encode("utf-8"))
+
+
+# ---- animation: strokes drawn in pen order -----------------------------------------------
+# IAM-OnDB pens report a point about every 15 ms and the model writes every 2nd point,
+# so one model step is ~30 ms of writing: replaying steps at that rate looks natural.
+SECONDS_PER_POINT = 0.03
+PEN_LIFT_SECONDS = 0.12        # pause while the pen travels to the next stroke
+LINE_PAUSE_SECONDS = 0.4       # pause while the hand moves to the next line
+
+
+def stroke_timings(lines, *, speed: float = 1.0) -> list[tuple[float, float]]:
+    """(begin, duration) in seconds of each stroke, for strokes grouped by line.
+
+    lines: a list of lists of (n, 2) strokes in pen order.  A stroke lasts as long as the
+    pen took to write its points; speed > 1 plays faster.
+    """
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    out, t = [], 0.0
+    for n_line, strokes in enumerate(lines):
+        if n_line and strokes and out:
+            t += LINE_PAUSE_SECONDS
+        for s in strokes:
+            duration = max(len(s) - 1, 1) * SECONDS_PER_POINT
+            out.append((t / speed, duration / speed))
+            t += duration + PEN_LIFT_SECONDS
+    return out
+
+
+def curve_length(stroke: np.ndarray, samples_per_segment: int = 8) -> float:
+    """Length of the curve `smooth_path` draws through the stroke (sampled, slightly short)."""
+    p = np.asarray(stroke, dtype=np.float64)[:, :2]
+    if len(p) < 3:
+        return float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum())
+    ext = np.vstack([p[0], p, p[-1]])
+    p0, p1, p2, p3 = ext[:-3], ext[1:-2], ext[2:-1], ext[3:]
+    c1, c2 = p1 + (p2 - p0) / 6.0, p2 - (p3 - p1) / 6.0          # as in smooth_path
+    t = np.linspace(0.0, 1.0, samples_per_segment + 1)[:, None, None]
+    curve = (1 - t) ** 3 * p1 + 3 * (1 - t) ** 2 * t * c1 + 3 * (1 - t) * t ** 2 * c2 + t ** 3 * p2
+    return float(np.linalg.norm(np.diff(curve, axis=0), axis=2).sum())
+
+
+def _animate_drawing(path, stroke, begin: float, duration: float, stroke_width: float) -> None:
+    """Hide the path behind a dash gap and slide the dash in: the stroke is drawn from its start.
+
+    The dash is longer than the curve (sampling measures it a little short) and the gap
+    starts one stroke width past the path's start, so no round cap shows before `begin`.
+    """
+    from svgwrite.animate import Animate
+
+    dash = curve_length(stroke) * 1.05 + stroke_width
+    hidden = dash + stroke_width
+    path.update({"stroke-dasharray": f"{_fmt(dash)} {_fmt(hidden)}", "stroke-dashoffset": _fmt(hidden)})
+    anim = Animate(attributeName="stroke-dashoffset", debug=False)
+    anim.set_value(None, from_=_fmt(hidden), to="0")
+    anim.update({"begin": f"{begin:.3f}s", "dur": f"{max(duration, 0.01):.3f}s", "fill": "freeze"})
+    path.add(anim)

@@ -1,7 +1,18 @@
 """Training the synthesis network on IAM-OnDB: one loop, read top to bottom.
 
-RUN_DIR gets:
-  log.jsonl       one JSON object per event (progress every few hundred steps, epochs)
+Runs as one process (CPU or one GPU) or, unchanged, under torchrun with one process
+per rank (DistributedDataParallel; gloo on CPU, nccl on CUDA):
+
+    handwrite train --data iam-ondb/ --out runs/first
+    torchrun --standalone --nproc_per_node 4 -m handwrite train --data iam-ondb/ --out runs/first
+
+`batch_size` is the global batch: every optimiser step reads `batch_size` lines, split
+across the ranks, and the gradient is that of (summed NLL / points) over the whole
+global batch whatever the world size.  So N ranks train like one process, and a run
+can be resumed with a different number of ranks (checkpoints count global batches).
+
+RUN_DIR gets (from rank 0 only):
+  log.jsonl       one JSON object per event (progress every 100 steps, epochs)
   checkpoint.pt   latest model + optimiser state, written atomically every few minutes
   best.pt         weights with the lowest validation NLL so far
   split.json      the writer-disjoint validation split
@@ -9,6 +20,8 @@ RUN_DIR gets:
 """
 from __future__ import annotations
 
+import copy
+import io
 import json
 import math
 import os
@@ -19,12 +32,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from .alphabet import Alphabet
 from .dataset import LineSet, bucket_batches, load_lines, make_batch, writer_split
 from .model import HandwritingModel, ModelConfig, count_parameters, mdn_nll
 from .preprocess import Normalizer
-from .weights import load_checkpoint, model_from_checkpoint, save_checkpoint
+from .weights import WeightsError, model_from_checkpoint, save_checkpoint
 
 SAMPLE_TEXTS = (
     "The quick brown fox jumps over the lazy dog",
@@ -39,7 +53,7 @@ class TrainConfig:
     out: str
     epochs: int = 100
     max_steps: int | None = None
-    batch_size: int = 64
+    batch_size: int = 64              # lines per optimiser step, all ranks together
     lr: float = 1e-3
     lr_decay: float = 0.97            # multiplied into the learning rate after every epoch
     min_lr: float = 5e-5
@@ -48,9 +62,9 @@ class TrainConfig:
     downsample: int = 2               # keep every 2nd pen point (halves the cost, keeps the shapes)
     val_fraction: float = 0.08
     checkpoint_minutes: float = 5.0
-    bf16: bool = True                 # bf16 autocast for matrix products on CPU
+    bf16: bool = True                 # mixed precision: bf16 autocast (fp16 + loss scaling on GPUs without bf16)
     threads: int | None = None
-    device: str = "cpu"
+    device: str = "auto"              # auto (CUDA when present), cpu, cuda
     samples: bool = True
     resume: bool = False
     model: ModelConfig | None = None  # None: the full 3x400 network
@@ -58,20 +72,49 @@ class TrainConfig:
 
 
 class RunLog:
-    def __init__(self, path: Path):
+    """Appends JSON events to log.jsonl; a no-op on every rank but rank 0."""
+
+    def __init__(self, path: Path, enabled: bool = True):
         self.path = path
+        self.enabled = enabled
 
     def write(self, **event) -> None:
+        if not self.enabled:
+            return
         event.setdefault("time", time.time())
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(event) + "\n")
 
 
+def pick_device(name: str, local_rank: int = 0) -> torch.device:
+    """'auto' | 'cpu' | 'cuda' -> the device of this process (cuda:LOCAL_RANK on CUDA)."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but PyTorch sees no CUDA device")
+    if local_rank >= torch.cuda.device_count():
+        raise ValueError(f"local rank {local_rank} has no GPU: this machine has {torch.cuda.device_count()}")
+    return torch.device("cuda", local_rank)
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype:
+    """bf16 wherever it is supported; fp16 (with a GradScaler) on older GPUs."""
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
 @torch.no_grad()
 def evaluate_nll(model: HandwritingModel, data: LineSet, alphabet: Alphabet, normalizer: Normalizer,
                  batch_size: int = 64, bf16: bool = True, progress: bool = False) -> dict:
-    """Validation NLL in nats: per line and per point (normalised, downsampled offsets)."""
+    """Validation NLL in nats: per line and per point (normalised, downsampled offsets).
+
+    Runs on the device the model is on; `bf16` turns mixed precision on.
+    """
     model.eval()
+    device = next(model.parameters()).device
     order = np.argsort(data.lengths)
     total, points = 0.0, 0
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
@@ -80,9 +123,9 @@ def evaluate_nll(model: HandwritingModel, data: LineSet, alphabet: Alphabet, nor
         batches = tqdm(batches, desc="NLL", unit="batch")
     for idx in batches:
         b = make_batch(data, idx, alphabet, normalizer)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            y = model(b.inputs, b.chars)
-        total += mdn_nll(y, b.targets, b.mask, model.config.output_mixtures).sum().item()
+        with torch.autocast(device.type, dtype=autocast_dtype(device), enabled=bf16):
+            y = model(b.inputs.to(device), b.chars.to(device))
+        total += mdn_nll(y, b.targets.to(device), b.mask.to(device), model.config.output_mixtures).sum().item()
         points += b.points
     return {"nll_per_line": total / max(len(data), 1), "nll_per_point": total / max(points, 1),
             "lines": len(data), "points": points}
@@ -94,26 +137,85 @@ def draw_samples(model, alphabet, normalizer, texts, path: Path, bias: float = 0
     writer.write("\n".join(texts), bias=bias, seed=seed).save(path)
 
 
+def read_checkpoint_everywhere(path: Path, wanted: bool, master: bool, distributed: bool,
+                               device: torch.device) -> dict | None:
+    """Rank 0 reads `path` (when wanted and present) and sends the bytes to every rank,
+    so resuming needs no shared file system.  None: start fresh."""
+    data = path.read_bytes() if master and wanted and path.is_file() else b""
+    if distributed:
+        size = torch.tensor([len(data)], dtype=torch.int64, device=device)
+        dist.broadcast(size, src=0)
+        buf = torch.empty(int(size.item()), dtype=torch.uint8, device=device)
+        if len(buf):
+            if master:
+                buf.copy_(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+            dist.broadcast(buf, src=0)
+        data = buf.cpu().numpy().tobytes()
+    if not data:
+        return None
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for damaged files
+        raise WeightsError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
+
+
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
+    # ---- processes: one, or one per rank under torchrun (RANK, WORLD_SIZE, LOCAL_RANK) ----
+    own_group = False
+    if dist.is_available() and dist.is_initialized():   # the caller set up the process group
+        rank, world = dist.get_rank(), dist.get_world_size()
+    else:
+        rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    device = pick_device(cfg.device, local_rank if world > 1 else 0)
+    distributed = world > 1
+    if distributed and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        own_group = True
+    master = rank == 0
+    stop = {"flag": False}   # set by SIGINT/SIGTERM
+
+    def on_signal(signum, frame):
+        stop["flag"] = True
+
+    def barrier() -> None:
+        if distributed and device.type == "cuda":
+            dist.barrier(device_ids=[device.index])
+        elif distributed:
+            dist.barrier()
+
+    def agreed_stop() -> bool:
+        """Every rank must leave the loop at the same step: one rank's signal stops them all."""
+        if not distributed:
+            return stop["flag"]
+        flag = torch.tensor([float(stop["flag"])], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "samples").mkdir(exist_ok=True)
-    log = RunLog(out / "log.jsonl")
+    if master:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+    log = RunLog(out / "log.jsonl", enabled=master)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ckpt_path, best_path = out / "checkpoint.pt", out / "best.pt"
 
     # ---- data: cached preprocessing, writer-disjoint split ----
-    data = load_lines(cfg.data, downsample=cfg.downsample, progress=progress)
+    if local_rank != 0:
+        barrier()   # let local rank 0 build the preprocessing cache once per machine
+    data = load_lines(cfg.data, downsample=cfg.downsample, progress=progress and master)
+    if local_rank == 0:
+        barrier()
     train_idx, val_idx, val_writers = writer_split(data.writers, cfg.val_fraction, seed=1234)
     if len(train_idx) == 0:
         raise ValueError("no training lines left after the validation split")
     train_set, val_set = data.subset(train_idx), data.subset(val_idx)
 
     # ---- model, optimiser: fresh or resumed ----
-    resumed = None
-    if cfg.resume and ckpt_path.is_file():
-        resumed = load_checkpoint(ckpt_path)
+    resumed = read_checkpoint_everywhere(ckpt_path, cfg.resume, master, distributed, device)
+    if resumed is not None:
         meta = json.loads(resumed["meta"])
         alphabet = Alphabet(meta["alphabet"])
         normalizer = Normalizer(**meta["normalizer"])
@@ -128,15 +230,25 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         bad = alphabet.unsupported(text)
         if bad:
             raise ValueError(f"the data holds characters the resumed model cannot write: {text[bad[0]]!r}")
-    model.train()
+    model.to(device).train()
+    # DDP averages gradients over ranks and starts every rank from rank 0's weights
+    ddp_model = torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None) if distributed else model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    amp_dtype = autocast_dtype(device)
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.bf16 and amp_dtype == torch.float16)
     state = {"epoch": 0, "batch": 0, "step": 0, "best_val": math.inf, "seconds": 0.0, "points": 0}
-    if resumed is not None:
+    was_resumed = resumed is not None
+    if was_resumed:
         optimizer.load_state_dict(resumed["optimizer"])
+        if "scaler" in resumed and scaler.is_enabled():
+            scaler.load_state_dict(resumed["scaler"])
         state.update(json.loads(resumed["meta"])["progress"])
-    (out / "split.json").write_text(json.dumps({
-        "seed": 1234, "val_fraction": cfg.val_fraction, "val_writers": val_writers,
-        "train_lines": len(train_set), "val_lines": len(val_set)}, indent=1))
+        del resumed
+    if master:
+        (out / "split.json").write_text(json.dumps({
+            "seed": 1234, "val_fraction": cfg.val_fraction, "val_writers": val_writers,
+            "train_lines": len(train_set), "val_lines": len(val_set)}, indent=1))
 
     def checkpoint_meta(extra_info=None) -> str:
         return json.dumps({"config": model.config.to_dict(), "alphabet": alphabet.chars,
@@ -145,62 +257,80 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                            "info": extra_info or {}})
 
     def write_checkpoint() -> None:
-        save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                    "meta": checkpoint_meta()})
-
-    stop = {"flag": False}
-
-    def on_signal(signum, frame):
-        stop["flag"] = True
+        if not master:
+            return
+        ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "meta": checkpoint_meta()}
+        if scaler.is_enabled():
+            ckpt["scaler"] = scaler.state_dict()
+        save_checkpoint(ckpt_path, ckpt)
 
     old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    log.write(event="start", resumed=resumed is not None, params=count_parameters(model),
-              train_lines=len(train_set), val_lines=len(val_set), **{k: state[k] for k in ("epoch", "batch", "step")})
+    log.write(event="start", resumed=was_resumed, params=count_parameters(model),
+              train_lines=len(train_set), val_lines=len(val_set), world_size=world, device=str(device),
+              **{k: state[k] for k in ("epoch", "batch", "step")})
 
     last_ckpt = time.monotonic()
     mix = model.config.output_mixtures
     try:
-        while state["epoch"] < cfg.epochs and not stop["flag"]:
+        while state["epoch"] < cfg.epochs and not agreed_stop():
             epoch = state["epoch"]
             lr = max(cfg.lr * cfg.lr_decay ** epoch, cfg.min_lr)
             for g in optimizer.param_groups:
                 g["lr"] = lr
+            # the same global batches on every rank, whatever the world size
             batches = bucket_batches(train_set.lengths, cfg.batch_size, cfg.seed, epoch)
             bar = None
-            if progress:
+            if progress and master:
                 from tqdm import tqdm
                 bar = tqdm(total=len(batches), initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
                            unit="batch", mininterval=1.0 if os.isatty(2) else 60.0)
             run_loss, run_points, t_window = 0.0, 0, time.monotonic()
             while state["batch"] < len(batches):
-                if stop["flag"] or (cfg.max_steps is not None and state["step"] >= cfg.max_steps):
+                if agreed_stop() or (cfg.max_steps is not None and state["step"] >= cfg.max_steps):
                     break
                 t0 = time.monotonic()
-                b = make_batch(train_set, batches[state["batch"]], alphabet, normalizer)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                    y = model(b.inputs, b.chars)
-                nll = mdn_nll(y, b.targets, b.mask, mix).sum()
-                loss = nll / b.points
+                lines = batches[state["batch"]]
+                points = int((train_set.lengths[lines] - 1).sum())   # targets in the global batch
+                share = lines[rank::world]    # lines are sorted by length: strides balance the ranks
+                weight = world                # DDP divides the summed gradients by the world size
+                if len(share) == 0:           # fewer lines than ranks: join the all-reduce with zeros
+                    share, weight = lines[:1], 0
+                b = make_batch(train_set, share, alphabet, normalizer)
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=cfg.bf16):
+                    y = ddp_model(b.inputs.to(device, non_blocking=True), b.chars.to(device, non_blocking=True))
+                nll = mdn_nll(y, b.targets.to(device, non_blocking=True), b.mask.to(device, non_blocking=True),
+                              mix).sum()
+                # rank r's nll * W / P, averaged over W ranks = (sum of all NLL) / P
+                loss = nll * weight / points
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
                 grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-                if torch.isfinite(grad_norm):
-                    optimizer.step()
+                if torch.isfinite(grad_norm):   # gradients are all-reduced: every rank agrees
+                    scaler.step(optimizer)
+                scaler.update()
                 state["batch"] += 1
                 state["step"] += 1
-                state["points"] += b.points
+                state["points"] += points
                 state["seconds"] += time.monotonic() - t0
-                run_loss += nll.item()
-                run_points += b.points
-                if bar is not None:
+                share_nll = nll.item() if weight else 0.0
+                run_loss += share_nll
+                run_points += points
+                if bar is not None:   # rank 0's share of the batch stands for the whole
+                    share_points = int((train_set.lengths[share] - 1).sum())
+                    bar.set_postfix(nll=f"{share_nll / share_points:.3f}",
+                                    pts_s=f"{points / (time.monotonic() - t0):.0f}", refresh=False)
                     bar.update(1)
-                    bar.set_postfix(nll=f"{loss.item():.3f}", pts_s=f"{b.points / (time.monotonic() - t0):.0f}", refresh=False)
                 if state["step"] % 100 == 0:
+                    if distributed:
+                        total = torch.tensor([run_loss], dtype=torch.float64, device=device)
+                        dist.all_reduce(total)
+                        run_loss = total.item()
                     dt = time.monotonic() - t_window
                     log.write(event="train", epoch=epoch, step=state["step"], lr=lr,
                               nll_per_point=run_loss / run_points, points_per_s=run_points / dt)
                     run_loss, run_points, t_window = 0.0, 0, time.monotonic()
-                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60:
+                if master and time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60:
                     write_checkpoint()
                     last_ckpt = time.monotonic()
             if bar is not None:
@@ -208,33 +338,38 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             if state["batch"] < len(batches):
                 break   # interrupted or max_steps: checkpoint below, epoch not finished
 
-            # ---- end of epoch: validation, best weights, samples ----
+            # ---- end of epoch (rank 0; the others wait): validation, best weights, samples ----
             state["epoch"] += 1
             state["batch"] = 0
-            val = evaluate_nll(model, val_set, alphabet, normalizer, bf16=cfg.bf16)
-            model.train()
-            improved = val["nll_per_line"] < state["best_val"]
-            if improved:
-                state["best_val"] = val["nll_per_line"]
-            info = {"epochs": state["epoch"], "steps": state["step"], "val_nll_per_line": val["nll_per_line"],
-                    "val_nll_per_point": val["nll_per_point"], "train_hours": state["seconds"] / 3600}
-            log.write(event="epoch", epoch=state["epoch"], step=state["step"], lr=lr,
-                      val_nll_per_line=val["nll_per_line"], val_nll_per_point=val["nll_per_point"],
-                      best=improved, train_hours=state["seconds"] / 3600)
-            if improved:
-                save_checkpoint(best_path, {"model": model.state_dict(), "meta": checkpoint_meta(info)})
-            write_checkpoint()
-            last_ckpt = time.monotonic()
-            if cfg.samples:
-                try:
-                    draw_samples(model, alphabet, normalizer, cfg.sample_texts,
-                                 out / "samples" / f"epoch-{state['epoch']:03d}.png")
-                except Exception as e:  # a drawing problem must not end a long run
-                    log.write(event="sample_error", error=repr(e))
+            if master:
+                val = evaluate_nll(model, val_set, alphabet, normalizer, bf16=cfg.bf16)
                 model.train()
+                improved = val["nll_per_line"] < state["best_val"]
+                if improved:
+                    state["best_val"] = val["nll_per_line"]
+                info = {"epochs": state["epoch"], "steps": state["step"], "val_nll_per_line": val["nll_per_line"],
+                        "val_nll_per_point": val["nll_per_point"], "train_hours": state["seconds"] / 3600}
+                log.write(event="epoch", epoch=state["epoch"], step=state["step"], lr=lr,
+                          val_nll_per_line=val["nll_per_line"], val_nll_per_point=val["nll_per_point"],
+                          best=improved, train_hours=state["seconds"] / 3600)
+                if improved:
+                    save_checkpoint(best_path, {"model": model.state_dict(), "meta": checkpoint_meta(info)})
+                write_checkpoint()
+                last_ckpt = time.monotonic()
+                if cfg.samples:
+                    try:   # sampling runs step by step: a CPU copy does it without GPU round trips
+                        draw_samples(model if device.type == "cpu" else copy.deepcopy(model).cpu(),
+                                     alphabet, normalizer, cfg.sample_texts,
+                                     out / "samples" / f"epoch-{state['epoch']:03d}.png")
+                    except Exception as e:  # a drawing problem must not end a long run
+                        log.write(event="sample_error", error=repr(e))
+                    model.train()
+            barrier()
     finally:
         write_checkpoint()
         for s, h in old_handlers.items():
             signal.signal(s, h)
+        if own_group:
+            dist.destroy_process_group()
     log.write(event="stop", **{k: state[k] for k in ("epoch", "batch", "step")})
-    return dict(state)
+    return {**state, "rank": rank, "world_size": world}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,12 +92,11 @@ def load_weights(path=None, device="cpu") -> LoadedModel:
         norm = json.loads(meta["normalizer"])
         normalizer = Normalizer(norm["mean"], norm["std"])
         info = json.loads(meta.get("info", "{}"))
+        if not isinstance(info, dict):
+            raise TypeError("info is not a JSON object")
     except (KeyError, ValueError, TypeError) as e:
         raise WeightsError(f"{path}: damaged metadata ({e})") from None
-    if alphabet.size != config.alphabet_size:
-        raise WeightsError(f"{path}: alphabet has {len(alphabet)} characters but the model expects {config.alphabet_size - 1}")
-    model = HandwritingModel(config)
-    _load_state(model, tensors, path)
+    model = _build_model(config, alphabet, tensors, path)
     model.to(device).eval()
     return LoadedModel(model, alphabet, normalizer, info, path)
 
@@ -109,8 +109,24 @@ def _read_safetensors_metadata(data: bytes) -> dict:
     return header.get("__metadata__", {}) or {}
 
 
-def _load_state(model: torch.nn.Module, tensors: dict, path: Path) -> None:
-    own = model.state_dict()
+def _build_model(config: ModelConfig, alphabet: Alphabet, tensors, path: Path) -> HandwritingModel:
+    """The network of `config` holding `tensors`; WeightsError when they do not fit.
+
+    Shapes are checked against a model on the 'meta' device first, which allocates
+    nothing: a damaged config asking for an enormous network fails here, cheaply.
+    """
+    if alphabet.size != config.alphabet_size:
+        raise WeightsError(f"{path}: alphabet has {len(alphabet)} characters but the model expects {config.alphabet_size - 1}")
+    step = config.kappa_step
+    if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
+        raise WeightsError(f"{path}: impossible model config (kappa_step={step!r})")
+    try:
+        with torch.device("meta"):
+            own = HandwritingModel(config).state_dict()
+    except (RuntimeError, ValueError, TypeError) as e:
+        raise WeightsError(f"{path}: impossible model config {config.to_dict()} ({e})") from None
+    if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
+        raise WeightsError(f"{path}: the weights are not a dictionary of tensors")
     missing = sorted(set(own) - set(tensors))
     extra = sorted(set(tensors) - set(own))
     if missing or extra:
@@ -120,7 +136,9 @@ def _load_state(model: torch.nn.Module, tensors: dict, path: Path) -> None:
             raise WeightsError(f"{path}: tensor {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
         if not torch.isfinite(v).all():
             raise WeightsError(f"{path}: tensor {k} holds NaN or infinite values")
+    model = HandwritingModel(config)
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return model
 
 
 # ---- training checkpoints ------------------------------------------------------------------
@@ -136,20 +154,29 @@ def load_checkpoint(path) -> dict:
     if not path.is_file():
         raise WeightsError(f"{path}: no such checkpoint")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for damaged files
         raise WeightsError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(ckpt, dict):
+        raise WeightsError(f"{path}: not a training checkpoint (holds a {type(ckpt).__name__}, not a dict)")
+    return ckpt
 
 
 def model_from_checkpoint(ckpt: dict, path="checkpoint") -> LoadedModel:
-    meta = json.loads(ckpt["meta"])
-    config = ModelConfig.from_dict(meta["config"])
-    model = HandwritingModel(config)
-    _load_state(model, ckpt["model"], Path(path))
+    path = Path(path)
+    try:
+        meta = json.loads(ckpt["meta"])
+        config = ModelConfig.from_dict(meta["config"])
+        alphabet = Alphabet(meta["alphabet"])
+        n = meta["normalizer"]
+        normalizer = Normalizer(n["mean"], n["std"])
+        info = meta.get("info", {})
+        tensors = ckpt["model"]
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
+        raise WeightsError(f"{path}: not a handwrite training checkpoint ({type(e).__name__}: {e})") from None
+    model = _build_model(config, alphabet, tensors, path)
     model.eval()
-    n = meta["normalizer"]
-    return LoadedModel(model, Alphabet(meta["alphabet"]), Normalizer(n["mean"], n["std"]),
-                       meta.get("info", {}), Path(path))
+    return LoadedModel(model, alphabet, normalizer, info, path)
 
 
 def export_checkpoint(checkpoint, output) -> str:
@@ -158,6 +185,8 @@ def export_checkpoint(checkpoint, output) -> str:
     try:
         loaded = model_from_checkpoint(ckpt, checkpoint)
         progress = json.loads(ckpt["meta"]).get("progress", {})
+    except WeightsError:
+        raise
     except (KeyError, ValueError, TypeError) as e:
         raise WeightsError(f"{checkpoint}: not a handwrite training checkpoint ({e})") from None
     info = dict(loaded.info)

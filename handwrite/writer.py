@@ -8,11 +8,11 @@ from .alphabet import Alphabet
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, place_lines, split_text
 from .model import HandwritingModel
-from .preprocess import Normalizer, offsets_to_points
+from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
 from .sampling import sample_lines
 
 UNIT = 0.1          # page units (px) per IAM whiteboard unit: a line of writing ~35 px tall
-RETRIES = 3
+RETRIES = 3         # new seeds for a line that came out wrong
 
 
 class Writer:
@@ -41,56 +41,84 @@ class Writer:
         self.info = info
         self.device = torch.device(device)
 
-    # ---- text checks ----
+    # ---- text checks ------------------------------------------------------------------
     def prepare(self, text: str) -> str:
-        """Map pasted typography onto the alphabet; raise for anything the model cannot write."""
+        """Map pasted typography onto the alphabet; raise for anything the model cannot write.
+
+        Newlines are layout, not characters, so they are always accepted.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
-        text = self.alphabet.normalize(text)
-        # newlines are layout, not characters
-        for i, ch in enumerate(text):
-            if ch not in "\n\r" and ch not in self.alphabet:
-                self.alphabet.check("".join(" " if c in "\n\r" else c for c in text))
+        normalized = self.alphabet.normalize(text)
+        if self.alphabet.unsupported(normalized.replace("\n", " ").replace("\r", " ")):
+            # report positions in the text as given, not as mapped (an ellipsis grows to 3 chars)
+            bad = [i for i, ch in enumerate(text)
+                   if ch not in "\n\r" and self.alphabet.unsupported(self.alphabet.normalize(ch))]
+            from .alphabet import UnsupportedCharacterError
+            raise UnsupportedCharacterError(text, bad, self.alphabet)
+        text = normalized
         if not text.strip():
             raise ValueError("text is empty: nothing to write")
         return text
 
-    # ---- writing ----
+    # ---- writing ------------------------------------------------------------------------
     def write(self, text: str, *, bias: float = 0.75, style=None, seed: int | None = None,
               width: int = DEFAULT_WIDTH, align: str = "left", line_spacing: float = 1.0) -> Handwriting:
+        """Write `text` (newlines kept, long lines wrapped at `width` characters).
+
+        bias: 0 samples the model freely, larger is neater (0.5-1.5 is the useful range).
+        style: a preset index or name, or a `handwrite.Style` (see `handwrite styles`).
+        seed: the same seed and settings give the same strokes.
+        """
         return self.write_many([text], bias=bias, style=style, seed=seed, width=width, align=align,
                                line_spacing=line_spacing)[0]
 
     def write_many(self, texts, *, bias: float = 0.75, style=None, seed: int | None = None,
                    width: int = DEFAULT_WIDTH, align: str = "left", line_spacing: float = 1.0) -> list[Handwriting]:
-        """Write several texts; all their lines are sampled as one batch."""
+        """Write several texts; their lines are sampled in batches."""
         if isinstance(texts, str):
             raise TypeError("write_many takes a list of texts; use write() for one text")
-        if bias < 0:
-            raise ValueError(f"bias must be >= 0, got {bias}")
+        if not (0 <= bias <= 10):
+            raise ValueError(f"bias must be between 0 and 10, got {bias}")
+        if line_spacing <= 0:
+            raise ValueError(f"line_spacing must be positive, got {line_spacing}")
         prepared = [self.prepare(t) for t in texts]
-        primer = self._primer(style)
         layouts = [split_text(t, width) for t in prepared]
-        jobs = [(d, i, ln.text) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
         rng = np.random.default_rng(seed)
-        results = self._write_lines([j[2] for j in jobs], bias, rng, primer)
+        primer = self._primer(style)
+        stats = {"retried": 0, "failed": 0}
+
+        # Lines of one page should look like one hand.  With a style every line is primed
+        # with it; without one, each page's first line is written freely and then primes
+        # the page's other lines.
+        written: dict[tuple[int, int], tuple] = {}
+        firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
+        if primer is not None:
+            jobs = [(d, i) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
+            self._write_jobs(jobs, layouts, primer, bias, rng, written, stats)
+        else:
+            self._write_jobs(firsts, layouts, None, bias, rng, written, stats)
+            for d, first in firsts:
+                rest = [(d, i) for i, ln in enumerate(layouts[d]) if ln.text and i != first]
+                if rest:
+                    own = self._own_primer(written[(d, first)][2], layouts[d][first].text)
+                    self._write_jobs(rest, layouts, own, bias, rng, written, stats)
+
         docs = []
         for d, lines in enumerate(layouts):
-            per_line = [None] * len(lines)
-            phis = [None] * len(lines)
-            for (dd, i, _), (pts, phi) in zip(jobs, results["lines"]):
-                if dd == d:
-                    per_line[i], phis[i] = pts, phi
-            placed = place_lines(per_line, align=align, line_height=LINE_HEIGHT * line_spacing)
-            written = [WrittenLine(ln.text, p if p is not None else np.zeros((0, 3), np.float32), phi)
-                       for ln, p, phi in zip(lines, placed, phis)]
-            hw = Handwriting("\n".join(ln.text for ln in lines), written,
+            points = [written[(d, i)][0] if (d, i) in written else None for i in range(len(lines))]
+            placed = place_lines(_same_size(points), align=align, line_height=LINE_HEIGHT * line_spacing)
+            lines_out = [WrittenLine(ln.text, p if p is not None else np.zeros((0, 3), np.float32),
+                                     written[(d, i)][1] if (d, i) in written else None)
+                         for i, (ln, p) in enumerate(zip(lines, placed))]
+            hw = Handwriting("\n".join(ln.text for ln in lines), lines_out,
                              {"bias": bias, "seed": seed, "style": None if style is None else str(style),
-                              "retried_lines": results["retried"], "failed_lines": results["failed"]})
+                              "retried_lines": stats["retried"], "failed_lines": stats["failed"]})
             hw.source = self     # lets plots re-run the model over the written strokes
             docs.append(hw)
         return docs
 
+    # ---- internals ----------------------------------------------------------------------
     def _primer(self, style):
         """None, or (normalised primer offsets (T, 3), codes of primer text + " ")."""
         if style is None:
@@ -98,32 +126,65 @@ class Writer:
         from .styles import resolve_style
         return resolve_style(style).primer(self.alphabet, self.normalizer)
 
-    def _write_lines(self, texts: list[str], bias: float, rng: np.random.Generator, primer=None) -> dict:
-        """Sample each line, retrying lines that fail with new seeds."""
-        codes = [self.alphabet.encode(t) for t in texts]
-        out = [None] * len(texts)
-        todo = list(range(len(texts)))
-        retried, failed = 0, 0
+    def _own_primer(self, offsets: np.ndarray, text: str):
+        """A line this writer just wrote, as the primer for the rest of its page."""
+        return offsets, self.alphabet.encode(text + " ")
+
+    def _write_jobs(self, jobs, layouts, primer, bias, rng, written, stats) -> None:
+        """Sample the lines `jobs` [(doc, line)], retrying failures with new seeds.
+
+        Stores written[(doc, line)] = (page points (n, 3), phi, normalised offsets).
+        """
+        texts = {j: layouts[j[0]][j[1]].text for j in jobs}
+        todo = list(jobs)
         for attempt in range(RETRIES + 1):
             if not todo:
-                break
-            sampled = sample_lines(self.model, [codes[i] for i in todo], bias=bias,
+                return
+            sampled = sample_lines(self.model, [self.alphabet.encode(texts[j]) for j in todo], bias=bias,
                                    seed=int(rng.integers(0, 2**62)), primer=primer)
             again = []
-            for i, s in zip(todo, sampled):
-                pts = offsets_to_points(self.normalizer.denormalize(s.offsets))
-                pts[:, :2] *= UNIT
-                ok = line_looks_written(s, pts, len(texts[i]))
-                if ok or out[i] is None or attempt == RETRIES:
-                    out[i] = (pts, s.phi)
+            for j, s in zip(todo, sampled):
+                pts = self.to_page(s.offsets)
+                ok = line_looks_written(s, pts, len(texts[j]))
+                if ok or j not in written or attempt == RETRIES:
+                    written[j] = (pts, s.phi, s.offsets)
                 if not ok:
-                    again.append(i)
+                    again.append(j)
             if attempt < RETRIES:
-                retried += len(again)
+                stats["retried"] += len(again)
             else:
-                failed = len(again)
+                stats["failed"] += len(again)
             todo = again
-        return {"lines": out, "retried": retried, "failed": failed}
+
+    def to_page(self, offsets: np.ndarray) -> np.ndarray:
+        """Normalised offsets (T, 3) -> (T, 3) points in page units, baseline made horizontal."""
+        pts = offsets_to_points(self.normalizer.denormalize(offsets))
+        pts[:, :2] *= UNIT
+        strokes = align_baseline(points_to_strokes(pts))
+        out = pts.copy()
+        out[:, :2] = np.concatenate(strokes)
+        return out
+
+
+def _same_size(lines: list) -> list:
+    """Scale lines whose body height strays from the page's median back to it."""
+    heights = {i: _body_height(p) for i, p in enumerate(lines) if p is not None and len(p) > 2}
+    if len(heights) < 2:
+        return lines
+    target = float(np.median(list(heights.values())))
+    out = list(lines)
+    for i, h in heights.items():
+        if h > 0 and not (0.85 < h / target < 1.15):
+            p = lines[i].copy()
+            c = p[:, :2].mean(0)
+            p[:, :2] = (p[:, :2] - c) * (target / h) + c
+            out[i] = p
+    return out
+
+
+def _body_height(points: np.ndarray) -> float:
+    lo, hi = np.percentile(points[:, 1], [20, 80])
+    return float(hi - lo)
 
 
 def line_looks_written(sampled, points: np.ndarray, n_chars: int) -> bool:

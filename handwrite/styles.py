@@ -1,0 +1,418 @@
+"""Handwriting styles: preset hands, and writing in your own hand, by priming.
+
+Graves (arXiv 1308.0850, section 5.5) imitates a hand by "priming": the network first
+reads real strokes together with the text they say, then carries on writing the new
+text in the same hand.  A `Style` holds such a primer: pen strokes (absolute points, in
+any units) and their text.
+
+    from handwrite import Writer, Style
+    writer = Writer()
+    writer.write("Hello", style=3)                                   # a preset, by index
+    writer.write("Hello", style="ribbon")                            # ... or by name
+    mine = Style.from_file("me.inkml", text="the words I wrote")     # your own hand
+    writer.write("Hello", style=mine)
+
+Before the network reads a primer, `Style.primer` makes it look like the training
+data, whatever device recorded it: the baseline is levelled, the writing is scaled to
+the typical IAM-OnDB letter size, and the points are thinned (or filled in) to the
+spacing the network was trained on.  Slant is left alone on purpose: it is part of a
+hand, and the network copies it.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+from .preprocess import align_baseline, strokes_to_offsets
+
+PRESET_DIR = Path(__file__).parent / "styles"
+
+# Facts about the training data (IAM-OnDB, 800 random lines, baseline levelled):
+# the median 5th-95th percentile range of y, a robust "body height" of a written line
+# (~345 units before levelling, ~290 after), and the median distance between points once
+# every second point is dropped, as training does (0.132 body heights).
+TARGET_BODY_HEIGHT = 290.0
+TARGET_POINT_SPACING = 0.132 * TARGET_BODY_HEIGHT
+
+MIN_CHARS, MAX_CHARS = 2, 80
+MIN_POINTS, MAX_POINTS = 20, 1500
+MIN_POINTS_PER_CHAR = 3      # after resampling; IAM lines never have fewer than ~4.7
+FORMAT_NAMES = "handwrite JSON (.json), IAM-OnDB stroke XML (.xml) or InkML (.inkml)"
+
+
+class Style:
+    """A hand to imitate: primer strokes, the text they say, and a name.
+
+    strokes: list of (n, 2) arrays of absolute x, y points (y down, any units), one per
+    pen-down stroke, in the order they were written.
+    """
+
+    def __init__(self, strokes, text: str, name: str = "custom", info: dict | None = None):
+        if not isinstance(text, str):
+            raise TypeError(f"style text must be a str, not {type(text).__name__}")
+        self.name = str(name)
+        self.text = " ".join(text.split())       # one line: newlines and runs of spaces collapse
+        self.strokes = _clean_strokes(strokes, self.name)
+        self.info = dict(info or {})
+        n = len(self.text)
+        if n < MIN_CHARS:
+            raise ValueError(f"style {self.name!r}: the primer text {text!r} is too short; "
+                             f"give the text the strokes say (at least {MIN_CHARS} characters)")
+        if n > MAX_CHARS:
+            raise ValueError(f"style {self.name!r}: the primer text has {n} characters, at most "
+                             f"{MAX_CHARS} are supported; use one line of writing")
+
+    def __repr__(self) -> str:
+        return f"Style(name={self.name!r}, text={self.text!r}, points={self.n_points})"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def n_points(self) -> int:
+        return int(sum(len(s) for s in self.strokes))
+
+    # ---- loading and saving ------------------------------------------------------------
+    @classmethod
+    def from_file(cls, path, text: str | None = None, name: str | None = None, line: int | None = None) -> "Style":
+        """Load a primer from handwrite JSON, one IAM-OnDB line XML, or InkML.
+
+        text: what the strokes say; needed when the file does not carry it (IAM XML
+        never does; JSON always does; InkML may, as an <annotation type="truth">).
+        line: which line of a multi-line JSON document to use (default: the first).
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such style file")
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            raise ValueError(f"{path}: cannot read the style file ({e.strerror})") from None
+        if not raw.strip():
+            raise ValueError(f"{path}: the style file is empty")
+        kind = _sniff_format(path, raw)
+        info = {"source": path.name}
+        if kind == "json":
+            strokes, file_text, meta = _read_json(path, raw, line)
+            name = name or meta.get("name")
+            info.update({k: v for k, v in meta.items() if k != "name"})
+        elif kind == "iam":
+            strokes, file_text = _read_iam_xml(path, raw), None
+        else:
+            strokes, file_text = _read_inkml(path, raw)
+        if text is None:
+            text = file_text
+        if text is None:
+            raise ValueError(f"{path}: the file does not say what the strokes read; pass the text "
+                             "(text=... in Python, --style-text on the command line)")
+        try:
+            return cls(strokes, text, name or path.stem, info)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
+
+    @classmethod
+    def from_handwriting(cls, hw, name: str = "custom", line: int = 0) -> "Style":
+        """A style from one line of a `Handwriting` (e.g. something the model wrote)."""
+        written = [ln for ln in hw.lines if len(ln.points)]
+        if not written:
+            raise ValueError("the handwriting has no written lines")
+        if not 0 <= line < len(written):
+            raise ValueError(f"line {line} does not exist: the handwriting has {len(written)} written lines")
+        from .preprocess import points_to_strokes
+        chosen = written[line]
+        return cls(points_to_strokes(chosen.points), chosen.text, name)
+
+    def to_json(self, path=None) -> str:
+        """This primer as a handwrite strokes JSON document (what `from_file` reads)."""
+        points = []
+        for s in self.strokes:
+            pts = np.zeros((len(s), 3))
+            pts[:, :2] = s
+            pts[-1, 2] = 1.0
+            points.append(pts)
+        doc = {"format": "handwrite-strokes", "version": 1, "name": self.name, "text": self.text,
+               "lines": [{"text": self.text, "points": np.round(np.concatenate(points), 2).tolist()}]}
+        doc.update({k: v for k, v in self.info.items() if k not in doc and k != "source"})
+        s = json.dumps(doc)
+        if path is not None:
+            from .dataset import atomic_write_bytes
+            atomic_write_bytes(Path(path), s.encode("utf-8"))
+        return s
+
+    # ---- what the network reads ---------------------------------------------------------
+    def primer(self, alphabet, normalizer) -> tuple[np.ndarray, list[int]]:
+        """(normalised offsets (T, 3) with row 0 = (0, 0, 0), codes of text + " ")."""
+        text = alphabet.normalize(self.text)
+        bad = alphabet.unsupported(text)
+        if bad:
+            chars = ", ".join(repr(c) for c in dict.fromkeys(text[i] for i in bad))
+            raise ValueError(f"style {self.name!r}: the primer text {text!r} has characters the model "
+                             f"cannot write ({chars}); fix the text or use another primer")
+        if self.n_points < MIN_POINTS:
+            raise ValueError(f"style {self.name!r}: the primer is too short ({self.n_points} points, "
+                             f"at least {MIN_POINTS} needed); write a few words")
+        offsets = primer_offsets(self.strokes)
+        n = len(offsets)
+        if n < MIN_POINTS:
+            raise ValueError(f"style {self.name!r}: the primer is too short ({n} points after resampling, "
+                             f"at least {MIN_POINTS} needed); write a few words")
+        if n > MAX_POINTS:
+            raise ValueError(f"style {self.name!r}: the primer is too long ({n} points after resampling, "
+                             f"at most {MAX_POINTS}); use one line of a few words")
+        if n < MIN_POINTS_PER_CHAR * len(text):
+            raise ValueError(f"style {self.name!r}: {n} points cannot write the {len(text)} characters "
+                             f"of {text!r}; does the text match the strokes?")
+        return normalizer.normalize(offsets), alphabet.encode(text + " ")
+
+
+def primer_offsets(strokes: list[np.ndarray]) -> np.ndarray:
+    """Strokes in any units -> (T, 3) offsets at the training data's size and point spacing."""
+    strokes = align_baseline([np.asarray(s, np.float64) for s in strokes])
+    pts = np.concatenate(strokes)
+    lo, hi = np.percentile(pts[:, 1], [5, 95])
+    if hi - lo <= 0:
+        raise ValueError("the primer strokes have no height: is this handwriting?")
+    origin = pts.min(axis=0)
+    scale = TARGET_BODY_HEIGHT / (hi - lo)
+    strokes = [(s - origin) * scale for s in strokes]
+    steps = np.concatenate([np.hypot(*np.diff(s, axis=0).T) for s in strokes if len(s) > 1] or [np.zeros(0)])
+    steps = steps[steps > 0]
+    spacing = float(np.median(steps)) if len(steps) else TARGET_POINT_SPACING
+    factor = TARGET_POINT_SPACING / spacing
+    downsample = 1
+    if factor >= 1.5:             # denser than training (most tablets, raw IAM): thin out
+        downsample = int(round(factor))
+    elif factor < 0.67:           # sparser (hand-made, SVG): fill in along straight segments
+        strokes = [_densify(s, TARGET_POINT_SPACING) for s in strokes]
+    return strokes_to_offsets(strokes, downsample=downsample, align=False)
+
+
+def _densify(stroke: np.ndarray, spacing: float) -> np.ndarray:
+    """Insert points along each segment so none is longer than `spacing`."""
+    if len(stroke) < 2:
+        return stroke
+    out = [stroke[:1]]
+    for a, b in zip(stroke[:-1], stroke[1:]):
+        n = max(1, int(np.ceil(np.hypot(*(b - a)) / spacing)))
+        t = np.arange(1, n + 1)[:, None] / n
+        out.append(a + t * (b - a))
+    return np.concatenate(out)
+
+
+def _clean_strokes(strokes, name: str) -> list[np.ndarray]:
+    out = []
+    for s in strokes:
+        try:
+            a = np.asarray(s, dtype=np.float64)
+        except (TypeError, ValueError):
+            a = None
+        if a is None or (a.size and (a.ndim != 2 or a.shape[1] < 2)):
+            raise ValueError(f"style {name!r}: strokes must be a list of (n, 2) arrays of x, y points")
+        if a.size == 0:
+            continue
+        a = a[:, :2]
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"style {name!r}: the primer strokes hold NaN or infinite coordinates")
+        # repeated points (a pen resting) carry no shape
+        keep = np.r_[True, np.any(np.diff(a, axis=0) != 0, axis=1)]
+        out.append(a[keep])
+    if not out:
+        raise ValueError(f"style {name!r}: the primer has no pen strokes")
+    return out
+
+
+# ---- file formats ---------------------------------------------------------------------
+def _local(tag) -> str:
+    """Tag name without its XML namespace."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _sniff_format(path: Path, raw: bytes) -> str:
+    head = raw.lstrip()[:1]
+    ext = path.suffix.lower()
+    if ext == ".json" or head in (b"{", b"["):
+        return "json"
+    if head != b"<":
+        raise ValueError(f"{path}: unknown style file format; use {FORMAT_NAMES}")
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as e:
+        raise ValueError(f"{path}: unreadable XML ({e})") from None
+    tag = _local(root.tag)
+    if tag == "ink":
+        return "inkml"
+    if tag in ("WhiteboardCaptureSession", "StrokeSet"):
+        return "iam"
+    raise ValueError(f"{path}: unknown style file format (XML root <{tag}>); use {FORMAT_NAMES}")
+
+
+def _read_json(path: Path, raw: bytes, line: int | None):
+    from .handwriting import Handwriting
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        hw = Handwriting.from_json(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: unreadable JSON ({e})") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ValueError(f"{path}: not a handwrite strokes JSON document "
+                         "(expected the format Handwriting.to_json writes)") from None
+    written = [ln for ln in hw.lines if len(ln.points)]
+    if not written:
+        raise ValueError(f"{path}: the document has no pen strokes")
+    if line is None:
+        line = 0
+    if not 0 <= line < len(written):
+        raise ValueError(f"{path}: line {line} does not exist; the document has {len(written)} written lines")
+    from .preprocess import points_to_strokes
+    chosen = written[line]
+    meta = {k: v for k, v in doc.items() if k not in ("format", "version", "text", "lines")}
+    return points_to_strokes(chosen.points), chosen.text or None, meta
+
+
+def _read_iam_xml(path: Path, raw: bytes):
+    from .iam import parse_stroke_xml
+    try:
+        return parse_stroke_xml(path)
+    except ValueError as e:
+        raise ValueError(f"{path}: unusable IAM-OnDB stroke file ({e})") from None
+
+
+_INK_VALUE = re.compile(r"""\s*([!'"]?)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[TF*?])""")
+
+
+def _read_inkml(path: Path, raw: bytes):
+    """Strokes and the transcription (if any) of an InkML document.
+
+    Channel order comes from <traceFormat> (default X, Y); trace values may be
+    explicit, first differences (') or second differences (") as the standard allows.
+    """
+    root = ET.fromstring(raw)
+    xml_id = "{http://www.w3.org/XML/1998/namespace}id"
+    formats, contexts = {}, {}        # id -> channels: [(name, orientation), ...]
+    default_format = None
+    for el in root.iter():
+        tag = _local(el.tag)
+        if tag == "traceFormat":
+            channels = [(c.get("name"), c.get("orientation", "+ve")) for c in el.iter() if _local(c.tag) == "channel"]
+            if el.get(xml_id) or el.get("id"):
+                formats[el.get(xml_id) or el.get("id")] = channels
+            if default_format is None and channels:
+                default_format = channels
+    for el in root.iter():
+        if _local(el.tag) == "context" and (el.get(xml_id) or el.get("id")):
+            inner = [c for c in el if _local(c.tag) == "traceFormat"]
+            channels = formats.get((el.get("traceFormatRef") or "").lstrip("#"))
+            if inner:
+                channels = [(c.get("name"), c.get("orientation", "+ve")) for c in inner[0].iter() if _local(c.tag) == "channel"]
+            if channels:
+                contexts[el.get(xml_id) or el.get("id")] = channels
+    default_format = default_format or [("X", "+ve"), ("Y", "+ve")]
+
+    strokes = []
+    for trace in (el for el in root.iter() if _local(el.tag) == "trace"):
+        channels = contexts.get((trace.get("contextRef") or "").lstrip("#"), default_format)
+        names = [c[0] for c in channels]
+        if "X" not in names or "Y" not in names:
+            raise ValueError(f"{path}: the InkML trace format has no X and Y channels (channels: {names})")
+        ix, iy = names.index("X"), names.index("Y")
+        values = _parse_trace(trace.text or "", len(names), path)
+        if len(values):
+            xy = values[:, [ix, iy]]
+            if channels[ix][1] == "-ve":
+                xy[:, 0] = -xy[:, 0]
+            if channels[iy][1] == "-ve":
+                xy[:, 1] = -xy[:, 1]
+            strokes.append(xy)
+    if not strokes:
+        raise ValueError(f"{path}: the InkML document has no <trace> points")
+    text = None
+    for el in root.iter():
+        if _local(el.tag) == "annotation" and el.get("type") in ("truth", "transcription") and (el.text or "").strip():
+            text = el.text.strip()
+            break
+    return strokes, text
+
+
+def _parse_trace(body: str, n_channels: int, path: Path) -> np.ndarray:
+    """Decode one <trace>'s points: (n, n_channels) floats."""
+    rows = []
+    mode = ["!"] * n_channels          # per channel: explicit, first or second difference
+    prev = [0.0] * n_channels
+    velocity = [0.0] * n_channels
+    for chunk in body.split(","):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        values, pos = [], 0
+        while pos < len(chunk) and len(values) < n_channels:
+            m = _INK_VALUE.match(chunk, pos)
+            if m is None:
+                raise ValueError(f"{path}: cannot read the InkML trace point {chunk[:40]!r}")
+            prefix, token = m.groups()
+            pos = m.end()
+            c = len(values)
+            if prefix:
+                mode[c] = prefix
+            if token in ("T", "F", "?"):
+                values.append(np.nan if token == "?" else float(token == "T"))
+                continue
+            if token == "*":
+                value = prev[c] + (velocity[c] if mode[c] != "!" else 0.0)
+            else:
+                v = float(token)
+                if mode[c] == "'":
+                    velocity[c] = v
+                    value = prev[c] + v
+                elif mode[c] == '"':
+                    velocity[c] += v
+                    value = prev[c] + velocity[c]
+                else:
+                    velocity[c] = v - prev[c]
+                    value = v
+            values.append(value)
+        if len(values) < 2:
+            raise ValueError(f"{path}: InkML trace point {chunk[:40]!r} has fewer than 2 values")
+        values += [np.nan] * (n_channels - len(values))
+        prev = [v if np.isfinite(v) else p for v, p in zip(values, prev)]
+        rows.append(values)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, n_channels)
+
+
+# ---- presets --------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def presets() -> tuple[Style, ...]:
+    """The bundled preset styles, in index order (files handwrite/styles/NN-name.json)."""
+    files = sorted(PRESET_DIR.glob("*.json")) if PRESET_DIR.is_dir() else []
+    return tuple(Style.from_file(f, name=f.stem.split("-", 1)[-1]) for f in files)
+
+
+def preset_names() -> list[str]:
+    return [s.name for s in presets()]
+
+
+def resolve_style(style) -> Style:
+    """A Style, a preset index (0..N-1) or a preset name -> the Style to prime with."""
+    if isinstance(style, Style):
+        return style
+    found = presets()
+    listing = ", ".join(f"{i} {s.name}" for i, s in enumerate(found)) or "none are installed"
+    if isinstance(style, str) and style.strip().isdigit():
+        style = int(style.strip())
+    if isinstance(style, (int, np.integer)) and not isinstance(style, bool):
+        if not 0 <= style < len(found):
+            raise ValueError(f"no preset style {style}: choose an index from 0 to {len(found) - 1} ({listing})")
+        return found[int(style)]
+    if isinstance(style, str):
+        wanted = style.strip().lower()
+        for s in found:
+            if s.name.lower() == wanted:
+                return s
+        raise ValueError(f"no preset style named {style!r}; presets: {listing}")
+    if isinstance(style, Path):
+        return Style.from_file(style)
+    raise TypeError(f"style must be a Style, a preset index or a preset name, not {type(style).__name__}")

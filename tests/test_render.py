@@ -1,0 +1,61 @@
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from handwrite import render
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _strokes():
+    t = np.linspace(0, 6, 30)
+    return [np.stack([t * 10, np.sin(t) * 5], 1), np.array([[80.0, 0.0]]), np.array([[90.0, 1.0], [95.0, 4.0]])]
+
+
+def test_svg_parses_and_has_one_smooth_path_per_stroke():
+    svg = render.to_svg(_strokes())
+    root = ET.fromstring(svg)
+    paths = root.findall(f".//{SVG_NS}path")
+    assert len(paths) == 3
+    assert "C" in paths[0].get("d")          # curves, not a polyline
+    group = root.find(f".//{SVG_NS}g")
+    assert group.get("stroke-linecap") == "round" and group.get("fill") == "none"
+
+
+def test_tight_view_box_with_margin():
+    svg = render.to_svg(_strokes(), render.RenderOptions(margin=10))
+    vb = [float(v) for v in ET.fromstring(svg).get("viewBox").split()]
+    x0, y0, x1, y1 = render.bounding_box(_strokes())
+    assert vb == pytest.approx([x0 - 10, y0 - 10, x1 - x0 + 20, y1 - y0 + 20], abs=0.01)
+
+
+def test_smooth_path_passes_through_points():
+    s = np.array([[0.0, 0.0], [10.0, 5.0], [20.0, 0.0], [30.0, 8.0]])
+    d = render.smooth_path(s)
+    for x, y in s[1:]:
+        assert f"{render._fmt(x)},{render._fmt(y)}" in d
+
+
+def test_png_and_pdf_magic_bytes():
+    svg = render.to_svg(_strokes())
+    png = render.svg_to_png(svg, dpi=192)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    w = int.from_bytes(png[16:20], "big")
+    vb_w = float(ET.fromstring(svg).get("viewBox").split()[2])
+    assert abs(w - vb_w * 2) <= 2                     # 192 dpi = twice the 96-dpi size
+    assert render.svg_to_pdf(svg)[:5] == b"%PDF-"
+
+
+def test_handwriting_formats(tiny_writer, tmp_path):
+    hw = tiny_writer.write("formats", seed=0)
+    for ext, magic in [("svg", b"<svg"), ("png", b"\x89PNG"), ("pdf", b"%PDF")]:
+        path = hw.save(tmp_path / f"out.{ext}")
+        assert magic in path.read_bytes()[:200]
+    assert hw.to_png(dpi=300)[:4] == b"\x89PNG"
+    svg = hw.to_svg(color="#123456", stroke_width=3, background=None)
+    assert "#123456" in svg and "<rect" not in svg
+    with pytest.raises(ValueError, match="unknown output format"):
+        hw.save(tmp_path / "out.bmp")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        hw.save(tmp_path / "missing" / "out.png")

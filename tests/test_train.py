@@ -1,0 +1,154 @@
+"""Training a tiny network on a tiny synthetic IAM folder: it learns, saves, and resumes exactly."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_iam
+
+from handwrite.alphabet import Alphabet
+from handwrite.dataset import load_lines
+from handwrite.iam import DatasetError
+from handwrite.model import ModelConfig
+from handwrite.preprocess import Normalizer
+from handwrite.train import TrainConfig, evaluate_nll, train
+from handwrite.weights import export_checkpoint, load_checkpoint, load_weights, model_from_checkpoint, save_checkpoint
+
+TINY = ModelConfig(hidden=16, window_mixtures=3, output_mixtures=4)
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Training caches preprocessed data: keep it inside the test's folder."""
+    monkeypatch.setenv("HANDWRITE_CACHE", str(tmp_path / "cache"))
+
+
+def config(data, out, **overrides) -> TrainConfig:
+    settings = dict(data=str(data), out=str(out), model=TINY, batch_size=2, samples=False, bf16=False,
+                    threads=1, device="cpu", epochs=1000)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def events(run, kind=None):
+    rows = [json.loads(ln) for ln in (run / "log.jsonl").read_text().splitlines()]
+    return [r for r in rows if kind is None or r["event"] == kind]
+
+
+def trained_model(run, name="checkpoint.pt"):
+    return model_from_checkpoint(load_checkpoint(run / name), run / name)
+
+
+def test_a_tiny_model_overfits_a_few_lines(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=2)   # one writer: all lines train
+    run = tmp_path / "run"
+    train(config(data_dir, run, max_steps=0), progress=False)               # the untrained weights
+    start = trained_model(run)
+    state = train(config(data_dir, run, max_steps=120, batch_size=4, lr=1e-2, lr_decay=1.0, resume=True),
+                  progress=False)
+    assert state["step"] == 120
+    end = trained_model(run)
+
+    data = load_lines(data_dir, downsample=2, progress=False)
+    assert len(data) == 4
+    before = evaluate_nll(start.model, data, start.alphabet, start.normalizer, bf16=False)
+    after = evaluate_nll(end.model, data, end.alphabet, end.normalizer, bf16=False)
+    assert np.isfinite(before["nll_per_point"]) and np.isfinite(after["nll_per_point"])
+    # the training lines are learnt: several nats per point better than at the start
+    assert after["nll_per_point"] < before["nll_per_point"] - 3.0, (before, after)
+    # the log tells the same story
+    log = events(run)
+    assert [e["event"] for e in log if e["event"] in ("start", "stop")] == ["start", "stop", "start", "stop"]
+    assert events(run, "start")[1]["resumed"] is True
+    (progress_event,) = events(run, "train")                                # every 100 steps
+    assert progress_event["step"] == 100 and progress_event["nll_per_point"] < before["nll_per_point"]
+
+
+def test_resuming_after_an_interruption_gives_the_same_weights(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=6, lines_per_form=2)   # 3 writers: 1 for validation
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    a = train(config(data_dir, straight, max_steps=8), progress=False)
+    first = train(config(data_dir, resumed, max_steps=3), progress=False)
+    assert first["step"] == 3 and first["batch"] != 0                      # stopped inside an epoch
+    b = train(config(data_dir, resumed, max_steps=8, resume=True), progress=False)
+    assert a["step"] == b["step"] == 8 and a["epoch"] == b["epoch"] and a["batch"] == b["batch"]
+    ca, cb = load_checkpoint(straight / "checkpoint.pt"), load_checkpoint(resumed / "checkpoint.pt")
+    assert ca["model"].keys() == cb["model"].keys()
+    for k in ca["model"]:
+        assert torch.allclose(ca["model"][k], cb["model"][k], atol=1e-6), k
+    # the optimiser's moments match too: a resumed run goes on exactly as before
+    for sa, sb in zip(ca["optimizer"]["state"].values(), cb["optimizer"]["state"].values()):
+        assert torch.allclose(sa["exp_avg"], sb["exp_avg"], atol=1e-6)
+        assert torch.allclose(sa["exp_avg_sq"], sb["exp_avg_sq"], atol=1e-9)
+    split_a = json.loads((straight / "split.json").read_text())
+    assert split_a == json.loads((resumed / "split.json").read_text())
+
+
+def test_resume_without_a_checkpoint_starts_fresh(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=2)
+    state = train(config(data_dir, tmp_path / "run", max_steps=2, resume=True), progress=False)
+    assert state["step"] == 2 and events(tmp_path / "run", "start")[0]["resumed"] is False
+
+
+def test_checkpoint_round_trip(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=6, lines_per_form=2)
+    run = tmp_path / "run"
+    train(config(data_dir, run, max_steps=7), progress=False)                # crosses an epoch end
+    ckpt = load_checkpoint(run / "checkpoint.pt")
+    meta = json.loads(ckpt["meta"])
+    assert meta["progress"]["step"] == 7 and meta["config"]["hidden"] == 16
+    loaded = model_from_checkpoint(ckpt, run / "checkpoint.pt")
+    data = load_lines(data_dir, downsample=2, progress=False)
+    assert loaded.alphabet == Alphabet("".join(sorted(set("".join(data.texts)))))
+
+    # save -> load gives the same tensors and metadata back
+    save_checkpoint(tmp_path / "copy.pt", ckpt)
+    again = load_checkpoint(tmp_path / "copy.pt")
+    assert again["meta"] == ckpt["meta"]
+    for k, v in ckpt["model"].items():
+        assert torch.equal(again["model"][k], v)
+
+    # best.pt (written at an epoch end) loads as a model too
+    best = trained_model(run, "best.pt")
+    assert best.model.config == loaded.model.config
+
+    # export -> fp16 safetensors -> the same network, to fp16 precision
+    digest = export_checkpoint(run / "checkpoint.pt", tmp_path / "tiny.safetensors")
+    assert len(digest) == 64
+    exported = load_weights(tmp_path / "tiny.safetensors")
+    assert exported.alphabet == loaded.alphabet and exported.info["steps"] == 7
+    np.testing.assert_allclose(exported.normalizer.mean, loaded.normalizer.mean)
+    x = torch.randn(1, 10, 3)
+    chars = torch.tensor([loaded.alphabet.encode(data.texts[0])])
+    with torch.no_grad():
+        torch.testing.assert_close(exported.model(x, chars), loaded.model(x, chars), atol=5e-2, rtol=5e-2)
+
+
+def test_normaliser_is_fitted_on_the_training_lines(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=3)
+    run = tmp_path / "run"
+    train(config(data_dir, run, max_steps=0), progress=False)
+    loaded = trained_model(run)
+    data = load_lines(data_dir, downsample=2, progress=False)
+    expected = Normalizer.fit([data.line(i) for i in range(len(data))])
+    np.testing.assert_allclose(loaded.normalizer.mean, expected.mean, rtol=1e-5)
+    np.testing.assert_allclose(loaded.normalizer.std, expected.std, rtol=1e-5)
+
+
+def test_validation_writers_are_kept_out_of_training(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=8, lines_per_form=2)
+    run = tmp_path / "run"
+    train(config(data_dir, run, max_steps=0, val_fraction=0.3), progress=False)
+    split = json.loads((run / "split.json").read_text())
+    data = load_lines(data_dir, downsample=2, progress=False)
+    val_lines = [w for w in data.writers if w in split["val_writers"]]
+    assert split["val_writers"] and len(val_lines) == split["val_lines"]
+    assert split["train_lines"] + split["val_lines"] == len(data)
+
+
+def test_training_on_a_folder_that_is_not_iam_is_a_dataset_error(tmp_path):
+    (tmp_path / "notiam").mkdir()
+    with pytest.raises(DatasetError, match="not an IAM-OnDB folder"):
+        train(config(tmp_path / "notiam", tmp_path / "run", max_steps=1), progress=False)
