@@ -81,7 +81,8 @@ def tiny_model_parts():
     from handwrite.alphabet import Alphabet
     from handwrite.model import HandwritingModel, ModelConfig
     from handwrite.preprocess import Normalizer
-    alphabet = Alphabet(" -.,'!?0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    # the bundled model's alphabet: every character of the usable IAM-OnDB lines
+    alphabet = Alphabet(" !\"'()*+,-./0123456789:;?ABCDEFGHIJKLMNOPQRSTUVWXYZ[]abcdefghijklmnopqrstuvwxyz")
     torch.manual_seed(0)
     model = HandwritingModel(ModelConfig(alphabet_size=alphabet.size, hidden=16, window_mixtures=3,
                                          output_mixtures=4)).eval()

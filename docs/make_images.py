@@ -1,0 +1,40 @@
+"""Make the pictures of docs/ (quick start, API, CLI, layout) with the model.
+
+    python docs/make_images.py [--weights W.safetensors]
+
+Default: the bundled model.  Every picture is written by the library itself.
+"""
+import argparse
+from pathlib import Path
+
+from handwrite import Writer
+
+IMG = Path(__file__).parent / "img"
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--weights", default=None)
+args = parser.parse_args()
+IMG.mkdir(exist_ok=True)
+writer = Writer(args.weights)
+
+# README: a few sentences that are not in the training data
+samples = writer.write("Handwriting from a small neural network\nWritten on a CPU in a few hours\n"
+                       "Every line of a page in one hand", seed=11, bias=0.75)
+samples.to_png(IMG / "samples.png", dpi=110)
+
+# quick start
+writer.write("Hello world", seed=1).to_png(IMG / "hello.png", dpi=150)
+
+# bias: the same text from sloppy to neat
+for bias in (0.0, 0.5, 1.0, 2.0):
+    writer.write(f"bias {bias}: the quick brown fox", bias=bias, seed=5).to_png(IMG / f"bias-{bias}.png", dpi=110)
+
+# layout: wrapping and alignment
+text = "Lines longer than the width are wrapped at word boundaries, and every line is written on its own."
+for align in ("left", "center", "right"):
+    writer.write(text, width=30, align=align, seed=3).to_png(IMG / f"align-{align}.png", dpi=90)
+
+# colours and stroke width
+writer.write("Ink colour and pen width", seed=2).to_png(IMG / "style-ink.png", dpi=110, color="#1565c0",
+                                                      stroke_width=3.0, background="#fffde7")
+print("wrote pictures to", IMG)
