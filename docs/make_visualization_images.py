@@ -36,7 +36,7 @@ def attention(writer):
 
 def density(writer):
     hw = writer.write("handwriting synthesis", bias=1.0, seed=SEED)
-    hw.plot_density(IMG / "density.png", figsize=(10, 2.2), dpi=110)
+    hw.plot_density(IMG / "density.png", dpi=90)
     # a close-up of one short word: each step's mixture is visible on its own
     word = writer.write("hand", bias=1.0, seed=SEED)
     word.plot_density(IMG / "density_detail.png", figsize=(8, 3.4), dpi=110, cell=0.2)
@@ -44,7 +44,7 @@ def density(writer):
 
 def animation(writer):
     hw = writer.write("Written stroke by stroke", bias=1.0, seed=SEED)
-    hw.to_svg(IMG / "animated.svg", animate=True, stroke_width=2.2)
+    hw.to_svg(IMG / "animated.svg", animate=True, loop=True, stroke_width=2.2)
 
 
 def plotter_preview(writer):

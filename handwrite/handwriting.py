@@ -47,12 +47,13 @@ class Handwriting:
 
     # ---- renderings ----
     def to_svg(self, path=None, *, color="black", stroke_width=2.0, background="white", scale=1.0,
-               margin=20.0, animate=False, speed=1.0) -> str:
+               margin=20.0, animate=False, speed=1.0, loop=False) -> str:
         """SVG of the strokes.  animate: draw them in pen order when opened in a browser
-        (SMIL, no script) at the pace they were written; speed > 1 plays faster."""
+        (SMIL, no script) at the pace they were written; speed > 1 plays faster; loop:
+        start again after a pause."""
         timings = render.stroke_timings([ln.strokes for ln in self.lines], speed=speed) if animate else None
         svg = render.to_svg(self.strokes, render.RenderOptions(color, stroke_width, background, scale, margin),
-                            timings=timings)
+                            timings=timings, loop=loop)
         if path is not None:
             _write(path, svg.encode("utf-8"))
         return svg
@@ -168,6 +169,7 @@ def _no_animation(options: dict, kind: str) -> None:
     if options.pop("animate", False):
         raise ValueError(f"animation needs SVG output; a {kind} is a still picture")
     options.pop("speed", None)
+    options.pop("loop", None)
 
 
 def _write(path, data: bytes) -> None:

@@ -52,13 +52,14 @@ def bounding_box(strokes) -> tuple[float, float, float, float]:
 
 
 def to_svg(strokes, options: RenderOptions | None = None, *, view_box=None, page_size=None,
-           timings=None) -> str:
+           timings=None, loop: bool = False) -> str:
     """An SVG document drawing the strokes.
 
     view_box: (x, y, w, h) in page units; default a tight box around the strokes plus the
     margin.  page_size: (width, height) with units (e.g. ("210mm", "297mm")); default the
     view box's size times the scale, in px.  timings: one (begin, duration) in seconds per
-    stroke (see `stroke_timings`) to draw the strokes in as an animation.
+    stroke (see `stroke_timings`) to draw the strokes in as an animation; loop: replay it
+    for ever.
     """
     import svgwrite
 
@@ -74,10 +75,11 @@ def to_svg(strokes, options: RenderOptions | None = None, *, view_box=None, page
         dwg.add(dwg.rect(insert=(vx, vy), size=(vw, vh), fill=o.background))
     group = dwg.g(fill="none", stroke=o.color, stroke_width=o.stroke_width,
                   stroke_linecap="round", stroke_linejoin="round")
+    cycle = loop_cycle(timings) if timings is not None and loop else None
     for i, s in enumerate(strokes):
         path = dwg.path(d=smooth_path(s))
         if timings is not None:
-            _animate_drawing(path, s, *timings[i], o.stroke_width)
+            _animate_drawing(path, s, *timings[i], o.stroke_width, cycle)
         group.add(path)
     dwg.add(group)
     return dwg.tostring()
@@ -99,6 +101,8 @@ def svg_to_pdf(svg: str) -> bytes:
 SECONDS_PER_POINT = 0.03
 PEN_LIFT_SECONDS = 0.12        # pause while the pen travels to the next stroke
 LINE_PAUSE_SECONDS = 0.4       # pause while the hand moves to the next line
+LOOP_HOLD_SECONDS = 2.0        # a looping animation shows the finished writing this long
+LOOP_BLANK_SECONDS = 0.5       # ... then an empty page before it starts again
 
 
 def stroke_timings(lines, *, speed: float = 1.0) -> list[tuple[float, float]]:
@@ -133,18 +137,36 @@ def curve_length(stroke: np.ndarray, samples_per_segment: int = 8) -> float:
     return float(np.linalg.norm(np.diff(curve, axis=0), axis=2).sum())
 
 
-def _animate_drawing(path, stroke, begin: float, duration: float, stroke_width: float) -> None:
+def loop_cycle(timings) -> tuple[float, float]:
+    """(cycle length, when the finished writing vanishes) in seconds, for a looping animation."""
+    end = max((b + d for b, d in timings), default=0.0)
+    return end + LOOP_HOLD_SECONDS + LOOP_BLANK_SECONDS, end + LOOP_HOLD_SECONDS
+
+
+def _animate_drawing(path, stroke, begin: float, duration: float, stroke_width: float, cycle=None) -> None:
     """Hide the path behind a dash gap and slide the dash in: the stroke is drawn from its start.
 
     The dash is longer than the curve (sampling measures it a little short) and the gap
     starts one stroke width past the path's start, so no round cap shows before `begin`.
+    cycle: (length, vanish time) from `loop_cycle`: the animation then repeats every
+    `length` seconds, each stroke starting at its own `begin` and vanishing with the rest.
     """
     from svgwrite.animate import Animate
 
     dash = curve_length(stroke) * 1.05 + stroke_width
     hidden = dash + stroke_width
+    duration = max(duration, 0.01)
     path.update({"stroke-dasharray": f"{_fmt(dash)} {_fmt(hidden)}", "stroke-dashoffset": _fmt(hidden)})
     anim = Animate(attributeName="stroke-dashoffset", debug=False)
-    anim.set_value(None, from_=_fmt(hidden), to="0")
-    anim.update({"begin": f"{begin:.3f}s", "dur": f"{max(duration, 0.01):.3f}s", "fill": "freeze"})
+    if cycle is None:
+        anim.set_value(None, from_=_fmt(hidden), to="0")
+        anim.update({"begin": f"{begin:.3f}s", "dur": f"{duration:.3f}s", "fill": "freeze"})
+    else:
+        length, vanish = cycle
+        # in the stroke's own time: hidden, drawn over `duration`, shown, hidden until the cycle ends
+        gone = (vanish - begin) / length
+        keys = [0.0, duration / length, gone, min(gone + 1e-4, 1.0), 1.0]
+        h = _fmt(hidden)
+        anim.update({"values": f"{h};0;0;{h};{h}", "keyTimes": ";".join(f"{k:.5f}" for k in keys),
+                     "begin": f"{begin:.3f}s", "dur": f"{length:.3f}s", "repeatCount": "indefinite"})
     path.add(anim)

@@ -3,6 +3,10 @@
 Biased sampling (Graves, section 5.4): sigma = exp(log_sigma - b) and
 pi = softmax(pi_logits * (1 + b)); b = 0 samples the model as trained, larger b gives
 neater, more regular writing.
+
+All randomness is drawn up front from the seed (four numbers per line and step), so
+a seed fixes the strokes, and the fast step and the plain step can be compared on
+exactly the same draws.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .model import HandwritingModel, State, split_params
+from .model import HandwritingModel, State, _lstm_update
 
 STEPS_PER_CHAR = 30      # hard cap on the length of a line, per character (typical: ~8)
 MIN_STEPS = 60
@@ -20,56 +24,96 @@ MIN_STEPS = 60
 @dataclass
 class SampledLine:
     offsets: np.ndarray      # (T, 3) normalised (dx, dy, eos); row 0 is the start
-    phi: np.ndarray          # (T, U) attention weights of each step over the characters
+    phi: np.ndarray          # (T - 1, U) attention weights of each step over the characters
     finished: bool           # the window passed the last character before the step cap
 
 
-def sample_point(y: torch.Tensor, mixtures: int, bias: float, generator: torch.Generator) -> torch.Tensor:
-    """Draw (B, 3) offsets from mixture params y (B, 1+6M)."""
-    eos_logit, pi, mx, my, lsx, lsy, rho_hat = split_params(y.float(), mixtures)
-    probs = torch.softmax(pi * (1 + bias), dim=-1)
-    k = torch.multinomial(probs, 1, generator=generator)                # (B, 1)
-    pick = lambda t: t.gather(1, k).squeeze(1)                          # noqa: E731
-    mx, my = pick(mx), pick(my)
-    sx, sy = torch.exp(pick(lsx) - bias), torch.exp(pick(lsy) - bias)
-    rho = torch.tanh(pick(rho_hat))
-    z = torch.randn(y.shape[0], 2, generator=generator, dtype=torch.float32)
-    dx = mx + sx * z[:, 0]
-    dy = my + sy * (rho * z[:, 0] + torch.sqrt(1 - rho * rho) * z[:, 1])
-    eos = (torch.rand(y.shape[0], generator=generator) < torch.sigmoid(eos_logit)).float()
+class FastStep:
+    """The network's step with each layer's weights fused into one matrix.
+
+    Same maths as `HandwritingModel.step` (the plain version), in about a third of the
+    operations: one matrix product per layer on [inputs, hidden] instead of two, one
+    sigmoid over all gates.  Built per sampling call, so it always matches the weights.
+    """
+
+    def __init__(self, model: HandwritingModel):
+        c = model.config
+        self.H, self.K, self.kappa_step = c.hidden, c.window_mixtures, c.kappa_step
+        l1, l2, l3 = model.lstm1, model.lstm2, model.lstm3
+        with torch.no_grad():
+            # (in, 4H) so that addmm(bias, input, W) needs no transpose per step
+            self.w1 = torch.cat([l1.weight_ih, l1.weight_hh], 1).t().contiguous()
+            self.b1 = (l1.bias_ih + l1.bias_hh).contiguous()
+            self.w2 = torch.cat([l2.weight_ih_l0, l2.weight_hh_l0], 1).t().contiguous()
+            self.b2 = (l2.bias_ih_l0 + l2.bias_hh_l0).contiguous()
+            self.w3 = torch.cat([l3.weight_ih_l0, l3.weight_hh_l0], 1).t().contiguous()
+            self.b3 = (l3.bias_ih_l0 + l3.bias_hh_l0).contiguous()
+            self.wa, self.ba = model.attention.weight.t().contiguous(), model.attention.bias.contiguous()
+            self.wo, self.bo = model.output.weight.t().contiguous(), model.output.bias.contiguous()
+
+    def _cell(self, gates, c):
+        H = self.H
+        s = torch.sigmoid(gates)
+        c = s[:, H:2 * H] * c + s[:, :H] * torch.tanh(gates[:, 2 * H:3 * H])
+        return s[:, 3 * H:] * torch.tanh(c), c
+
+    def __call__(self, x, state: State, onehot, positions):
+        K = self.K
+        h1, c1 = self._cell(torch.addmm(self.b1, torch.cat([x, state.window, state.h1], 1), self.w1), state.c1)
+        abk = torch.addmm(self.ba, h1, self.wa)
+        ab = torch.exp(abk[:, :2 * K]).unsqueeze(-1)                          # (B, 2K, 1)
+        kappa = state.kappa + self.kappa_step * torch.nn.functional.softplus(abk[:, 2 * K:])
+        phi = (ab[:, :K] * torch.exp(-ab[:, K:] * (kappa.unsqueeze(-1) - positions) ** 2)).sum(1)
+        window = torch.bmm(phi.unsqueeze(1), onehot).squeeze(1)
+        xw = (x, h1, window)
+        h2, c2 = self._cell(torch.addmm(self.b2, torch.cat([*xw, state.h2], 1), self.w2), state.c2)
+        h3, c3 = self._cell(torch.addmm(self.b3, torch.cat([x, h2, window, state.h3], 1), self.w3), state.c3)
+        y = torch.addmm(self.bo, torch.cat([h1, h2, h3], 1), self.wo)
+        return y, State(h1, c1, h2, c2, h3, c3, kappa, window), phi
+
+
+def draw_noise(generator: torch.Generator, batch: int, steps: int) -> torch.Tensor:
+    """(batch, steps, 4): uniform (mixture component), two normals (offset), uniform (pen lift)."""
+    u = torch.rand(batch, steps, 2, generator=generator)
+    z = torch.randn(batch, steps, 2, generator=generator)
+    return torch.stack([u[..., 0], z[..., 0], z[..., 1], u[..., 1]], -1)
+
+
+def sample_point(y: torch.Tensor, noise: torch.Tensor, mixtures: int, bias: float) -> torch.Tensor:
+    """Draw (B, 3) offsets from mixture params y (B, 1+6M) using noise (B, 4)."""
+    M = mixtures
+    y = y.float()
+    probs = torch.softmax(y[:, 1:1 + M] * (1 + bias), dim=-1)
+    # the component whose cumulative probability first exceeds the uniform draw
+    k = (probs.cumsum(1) < noise[:, :1]).sum(1, keepdim=True).clamp(max=M - 1)
+    mx, my, lsx, lsy, rho_hat = y[:, 1 + M:].view(-1, 5, M).gather(2, k.unsqueeze(1).expand(-1, 5, 1)).squeeze(2).unbind(1)
+    sx, sy = torch.exp(lsx - bias), torch.exp(lsy - bias)
+    rho = torch.tanh(rho_hat)
+    dx = mx + sx * noise[:, 1]
+    dy = my + sy * (rho * noise[:, 1] + torch.sqrt(1 - rho * rho) * noise[:, 2])
+    eos = (noise[:, 3] < torch.sigmoid(y[:, 0])).float()
     return torch.stack([dx, dy, eos], dim=1)
-
-
-@torch.inference_mode()
-def prime(model: HandwritingModel, state: State, strokes: torch.Tensor, onehot, positions) -> tuple[State, torch.Tensor]:
-    """Run the network through given (B, T, 3) normalised offsets; returns state and last input."""
-    x = strokes[:, 0]
-    for t in range(strokes.shape[1] - 1):
-        _, state, _ = model.step(x, state, onehot, positions)
-        x = strokes[:, t + 1]
-    return state, x
 
 
 @torch.inference_mode()
 def sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
                  seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
-                 max_steps: int | None = None) -> list[SampledLine]:
+                 max_steps: int | None = None, fast: bool = True) -> list[SampledLine]:
     """Sample one line of handwriting per code list, all lines as one batch.
 
-    primer: (normalised offsets (T, 3), codes of the primer's text); the network reads
-    them first and each line's text is then primer text + " " + line text.
+    primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
+    reads them first and each line's text is then primer text + " " + line text.
+    fast=False uses the plain `HandwritingModel.step` (for tests and benchmarks).
     """
     if not codes or any(len(c) == 0 for c in codes):
         raise ValueError("every line needs at least one character")
-    generator = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**62, (1,))))
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, (1,)))
+    generator = torch.Generator().manual_seed(int(seed))
+    step_fn = FastStep(model) if fast else model.step
     B = len(codes)
-    offset = 0
-    if primer is not None:
-        p_offsets, p_codes = primer
-        full = [list(p_codes) + c for c in codes]
-        offset = len(p_codes)
-    else:
-        full = [list(c) for c in codes]
+    p_codes = list(primer[1]) if primer is not None else []
+    full = [p_codes + list(c) for c in codes]
     lengths = torch.tensor([len(c) for c in full])
     U = int(lengths.max()) + 1                                   # +1: the position past the end
     chars = torch.zeros(B, U, dtype=torch.long)
@@ -80,42 +124,47 @@ def sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float
     state = model.initial_state(B)
     x = torch.zeros(B, 3)
     if primer is not None:
-        prim = torch.from_numpy(np.asarray(p_offsets, np.float32)).unsqueeze(0).expand(B, -1, -1)
-        state, x = prime(model, state, prim, onehot, positions)
-    line_lengths = lengths - offset
+        strokes = torch.from_numpy(np.asarray(primer[0], np.float32))
+        for t in range(len(strokes) - 1):                        # read the primer, teacher-forced
+            _, state, _ = step_fn(strokes[t].expand(B, 3), state, onehot, positions)
+        x = strokes[-1].expand(B, 3).clone()
+    line_lengths = lengths - len(p_codes)
     caps = (line_lengths * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
     if max_steps is not None:
-        caps = caps.clamp(max=max_steps)
+        caps = caps.clamp(max=max(1, int(max_steps)))
+    cap = int(caps.max())
+    noise = draw_noise(generator, B, cap)
     past_end = torch.arange(U).unsqueeze(0) > lengths.unsqueeze(1)   # (B, U) cells after the virtual end
 
-    out_x = [[] for _ in range(B)]
-    out_phi = [[] for _ in range(B)]
-    finished = [False] * B
+    out_x = torch.zeros(B, cap, 3)
+    out_phi = torch.zeros(B, cap, U)
+    n_steps = torch.zeros(B, dtype=torch.long)
+    finished = torch.zeros(B, dtype=torch.bool)
     alive = torch.arange(B)                                        # rows of the batch still writing
-    step = 0
-    while len(alive):
-        y, state, phi = model.step(x, state, onehot, positions)
-        x = sample_point(y, model.config.output_mixtures, bias, generator)
-        step += 1
+    mix = model.config.output_mixtures
+    for step in range(cap):
+        y, state, phi = step_fn(x, state, onehot, positions)
+        x = sample_point(y, noise[alive, step], mix, bias)
+        out_x[alive, step] = x
+        out_phi[alive, step] = phi
         # a line is done when the window weighs the virtual position past its end the most
-        masked = phi.masked_fill(past_end[alive], -1.0)
-        done = masked.argmax(dim=1) == lengths[alive]
-        capped = step >= caps[alive]
-        for j, b in enumerate(alive.tolist()):
-            out_x[b].append(x[j].numpy().copy())
-            out_phi[b].append(phi[j, offset:].numpy().copy())
-            if done[j]:
-                finished[b] = True
-        stop = done | capped
+        done = phi.masked_fill(past_end[alive], -1.0).argmax(dim=1) == lengths[alive]
+        stop = done | (step + 1 >= caps[alive])
         if stop.any():
+            finished[alive[done]] = True
+            n_steps[alive[stop]] = step + 1
             keep = (~stop).nonzero().squeeze(1)
             alive = alive[keep]
+            if not len(alive):
+                break
             state = state.index(keep)
             x, onehot = x[keep], onehot[keep]
     lines = []
+    P = len(p_codes)
     for b in range(B):
-        offs = np.concatenate([np.zeros((1, 3), np.float32), np.stack(out_x[b])])
+        n = int(n_steps[b])
+        offs = np.concatenate([np.zeros((1, 3), np.float32), out_x[b, :n].numpy()])
         offs[-1, 2] = 1.0                                         # the pen lifts at the end
-        phis = np.stack(out_phi[b])
-        lines.append(SampledLine(offs, phis[:, :int(line_lengths[b])], finished[b]))
+        phi = out_phi[b, :n, P:P + int(line_lengths[b])].numpy().copy()
+        lines.append(SampledLine(offs, phi, bool(finished[b])))
     return lines

@@ -143,6 +143,25 @@ def test_animated_svg_draws_each_stroke_in_pen_order(written):
     assert [p.get("d") for p in paths] == still
 
 
+def test_looping_animation_repeats_with_every_stroke_gone_at_once(written):
+    root = ET.fromstring(written.to_svg(animate=True, loop=True))
+    anims = [p.find(f"{SVG}animate") for p in root.findall(f".//{SVG}path")]
+    assert len(anims) == len(written.strokes)
+    cycle = {a.get("dur") for a in anims}
+    assert len(cycle) == 1 and all(a.get("repeatCount") == "indefinite" for a in anims)
+    length = float(cycle.pop().rstrip("s"))
+    begins = [float(a.get("begin").rstrip("s")) for a in anims]
+    assert begins == sorted(begins)
+    vanish = set()
+    for a, b in zip(anims, begins):
+        keys = [float(k) for k in a.get("keyTimes").split(";")]
+        values = [float(v) for v in a.get("values").split(";")]
+        assert keys[0] == 0 and keys[-1] == 1 and keys == sorted(keys)
+        assert values[1] == values[2] == 0 and values[0] == values[3] == values[4] > 0
+        vanish.add(round(b + keys[2] * length, 2))          # the moment this stroke disappears
+    assert len(vanish) == 1 and vanish.pop() < length
+
+
 def test_animation_pace_and_speed(written):
     from handwrite import render
     lines = [ln.strokes for ln in written.lines]
