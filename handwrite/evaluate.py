@@ -195,7 +195,9 @@ def prepare(data_dir, weights=None, *, split: str = "auto", limit: int | None = 
     if not usable:
         raise ValueError(f"{data_dir}: none of the {len(eligible)} {split} lines can be written with the model's alphabet")
     if limit is not None and limit < len(usable):
-        usable = sorted(np.random.default_rng(seed).choice(usable, size=limit, replace=False).tolist())
+        # a seeded shuffle cut at `limit`: a smaller limit measures a subset of a larger one
+        order = np.random.default_rng(seed).permutation(len(usable))[:limit]
+        usable = sorted(usable[i] for i in order)
     return EvalSet(writer, data.subset(usable), split, described, downsample, skipped)
 
 

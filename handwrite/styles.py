@@ -146,7 +146,11 @@ class Style:
 
     # ---- what the network reads ---------------------------------------------------------
     def primer(self, alphabet, normalizer) -> tuple[np.ndarray, list[int]]:
-        """(normalised offsets (T, 3) with row 0 = (0, 0, 0), codes of text + " ")."""
+        """(normalised offsets (T, 3), codes of text + " "): what `sample_lines` primes with.
+
+        Row 0 of the offsets is the start row (dx = dy = 0); raises ValueError for a
+        primer the network cannot read.
+        """
         text = alphabet.normalize(self.text)
         bad = alphabet.unsupported(text)
         if bad:
@@ -156,7 +160,10 @@ class Style:
         if self.n_points < MIN_POINTS:
             raise ValueError(f"style {self.name!r}: the primer is too short ({self.n_points} points, "
                              f"at least {MIN_POINTS} needed); write a few words")
-        offsets = primer_offsets(self.strokes)
+        try:
+            offsets = primer_offsets(self.strokes)
+        except ValueError as e:
+            raise ValueError(f"style {self.name!r}: {e}") from None
         n = len(offsets)
         if n < MIN_POINTS:
             raise ValueError(f"style {self.name!r}: the primer is too short ({n} points after resampling, "

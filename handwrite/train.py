@@ -62,7 +62,7 @@ class TrainConfig:
     downsample: int = 2               # keep every 2nd pen point (halves the cost, keeps the shapes)
     val_fraction: float = 0.08
     checkpoint_minutes: float = 5.0
-    bf16: bool = True                 # mixed precision: bf16 autocast (fp16 + loss scaling on GPUs without bf16)
+    bf16: bool = True                 # mixed precision: bf16 autocast (fp16 on GPUs without bf16), loss scaling on GPUs
     threads: int | None = None
     device: str = "auto"              # auto (CUDA when present), cpu, cuda
     samples: bool = True
@@ -100,10 +100,14 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype:
-    """bf16 wherever it is supported; fp16 (with a GradScaler) on older GPUs."""
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        return torch.float16
-    return torch.bfloat16
+    """bf16 for mixed precision, except on GPUs without native bf16 (before Ampere): fp16."""
+    if device.type != "cuda":
+        return torch.bfloat16
+    try:
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:   # older PyTorch: no emulation to exclude
+        native = torch.cuda.is_bf16_supported()
+    return torch.bfloat16 if native else torch.float16
 
 
 @torch.no_grad()
@@ -236,7 +240,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         model, device_ids=[device.index] if device.type == "cuda" else None) if distributed else model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     amp_dtype = autocast_dtype(device)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.bf16 and amp_dtype == torch.float16)
+    # CUDA autocast runs cuDNN's nn.LSTM (layers 2-3) in fp16 whatever amp_dtype says, so on a
+    # GPU the loss is scaled to keep small gradients from flushing to zero
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.bf16 and device.type == "cuda")
     state = {"epoch": 0, "batch": 0, "step": 0, "best_val": math.inf, "seconds": 0.0, "points": 0}
     was_resumed = resumed is not None
     if was_resumed:
@@ -297,9 +303,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     share, weight = lines[:1], 0
                 b = make_batch(train_set, share, alphabet, normalizer)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=cfg.bf16):
-                    y = ddp_model(b.inputs.to(device, non_blocking=True), b.chars.to(device, non_blocking=True))
-                nll = mdn_nll(y, b.targets.to(device, non_blocking=True), b.mask.to(device, non_blocking=True),
-                              mix).sum()
+                    y = ddp_model(b.inputs.to(device), b.chars.to(device))
+                nll = mdn_nll(y, b.targets.to(device), b.mask.to(device), mix).sum()
                 # rank r's nll * W / P, averaged over W ranks = (sum of all NLL) / P
                 loss = nll * weight / points
                 optimizer.zero_grad(set_to_none=True)

@@ -86,25 +86,20 @@ def final_state(model) -> dict:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    """(data folder, batch size, env): a batch size that leaves one line over each epoch,
-    so a rank gets an empty share of the last batch."""
+    """Tiny data, a batch size that leaves one line over each epoch (so one rank gets an
+    empty share of the last batch), and the environment for torchrun."""
     root = tmp_path_factory.mktemp("dist")
     data = make_tiny_iam(root / "iam", forms=6, lines_per_form=4)
     here = Path(__file__).parent   # the worker imports this module and conftest
     env = {**os.environ, "HANDWRITE_CACHE": str(root / "cache"), "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])}
-    old = os.environ.get("HANDWRITE_CACHE")
-    os.environ["HANDWRITE_CACHE"] = env["HANDWRITE_CACHE"]
-    lines = load_lines(data, progress=False)
-    n_train = len(writer_split(lines.writers)[0])
-    sizes = [b for b in range(3, n_train) if n_train % b == 1]
-    assert sizes, f"no batch size leaves one of {n_train} lines over"
     (root / "worker.py").write_text(WORKER)
-    yield {"data": data, "batch": sizes[0], "env": env, "root": root}
-    if old is None:
-        os.environ.pop("HANDWRITE_CACHE", None)
-    else:
-        os.environ["HANDWRITE_CACHE"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HANDWRITE_CACHE", env["HANDWRITE_CACHE"])   # the in-process runs share the cache
+        n_train = len(writer_split(load_lines(data, progress=False).writers)[0])
+        sizes = [b for b in range(3, n_train) if n_train % b == 1]
+        assert sizes, f"no batch size leaves one of {n_train} lines over"
+        yield {"data": data, "batch": sizes[0], "env": env, "root": root}
 
 
 def torchrun(setup, *args, nproc=2, timeout=60, wait=True):
@@ -188,12 +183,12 @@ def test_signal_on_one_rank_stops_both_and_two_ranks_resume(setup, one_process):
     run = setup["root"] / "signal"
     proc = run_worker(setup, run, wait=False, epochs=10_000)
     try:
+        # a finished epoch means both ranks are in the loop, their signal handlers set
         deadline = time.monotonic() + 40
-        while not (run / "log.jsonl").is_file() or not (run / "pid1").is_file():
+        while not (run / "log.jsonl").is_file() or '"event": "epoch"' not in (run / "log.jsonl").read_text():
             assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "the ranks did not start within 40 s"
+            assert time.monotonic() < deadline, "the ranks did not finish an epoch within 40 s"
             time.sleep(0.1)
-        time.sleep(1.0)   # both ranks are in the loop now
         os.kill(int((run / "pid1").read_text()), signal.SIGTERM)   # rank 1 only
         output, _ = proc.communicate(timeout=30)
     finally:

@@ -103,6 +103,8 @@ def test_nll_of_a_tiny_model_is_finite_and_counts_every_line(tmp_path, tiny_weig
     limited = ev.evaluate(data_dir, tiny_weights, limit=5, seed=3, legibility=False, progress=False)
     again = ev.evaluate(data_dir, tiny_weights, limit=5, seed=3, legibility=False, progress=False)
     assert limited["lines"] == 5 and limited["per_line"] == again["per_line"]
+    fewer = ev.evaluate(data_dir, tiny_weights, limit=3, seed=3, legibility=False, progress=False)
+    assert all(row in limited["per_line"] for row in fewer["per_line"])     # a smaller limit: a subset
     with pytest.raises(ValueError, match="limit"):
         ev.evaluate(data_dir, tiny_weights, limit=0, progress=False)
 

@@ -64,32 +64,34 @@ def temp_files(folder: Path) -> list[Path]:
 # =================================================================================================
 # Damaged datasets: skipped and counted, or one clear DatasetError
 # =================================================================================================
-def damaged_dataset(root: Path) -> Path:
-    """Two good forms by different writers plus every kind of defect, each in its own form."""
+def damaged_dataset(root: Path) -> tuple[Path, int]:
+    """Two good forms by different writers plus every kind of defect, each in its own form.
+
+    Returns the folder and the number of usable lines in it."""
+    usable = 6
     good_form(root, "b01-000a")
     good_form(root, "b02-000a", texts=("the mat", "on it", "a cat"))
     (root / "writers.tsv").write_text("form_id\twriter_id\nb01-000a\t1\nb02-000a\t2\n")
     for i, (make, _) in enumerate(DEFECTS):
         sub = root.parent / f"defect{i}"
-        make(sub)
+        usable += make(sub)[1]
         for p in sub.rglob("*.*"):
             target = root / str(p.relative_to(sub)).replace("c01-000", f"c01-{i:03d}")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(p.read_bytes())
     # a transcription in UTF-16: no CSR marker can be found, so the form is skipped
     write_form(root, "d01-000a", ["one", "two"], encoding="utf-16")
-    return root
+    return root, usable
 
 
 def test_training_skips_damaged_lines_and_counts_them(tmp_path):
-    root = damaged_dataset(tmp_path / "iam")
+    root, usable = damaged_dataset(tmp_path / "iam")
     with pytest.warns(UserWarning, match=r"skipped \d+ \(.*bad points.*line count mismatch.*malformed XML"):
         state = train(train_config(root, tmp_path / "run", max_steps=3), progress=False)
     assert state["step"] == 3
     ckpt = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
     split = json.loads((tmp_path / "run" / "split.json").read_text())
-    good_lines = 6 + sum(1 for make, _ in DEFECTS if make(tmp_path / "count" / make.__name__)[1])
-    assert split["train_lines"] + split["val_lines"] == good_lines
+    assert split["train_lines"] + split["val_lines"] == usable
     assert model_from_checkpoint(ckpt).alphabet.chars   # a usable model came out
 
 
@@ -110,6 +112,7 @@ def test_training_on_nothing_usable_is_one_clear_error(tmp_path):
         train(train_config(root, tmp_path / "run", max_steps=1), progress=False)
 
 
+@pytest.mark.filterwarnings("ignore:IAM-OnDB at")
 @pytest.mark.parametrize("kind", ["not-iam", "missing", "nothing-usable"])
 def test_cli_train_on_a_bad_folder_exits_2_with_a_message(tmp_path, kind):
     root = tmp_path / "data"
@@ -170,14 +173,14 @@ def _wait_for(condition, process, timeout, poll=0.002):
 def test_training_killed_at_random_moments_always_leaves_a_loadable_checkpoint(tmp_path):
     data = make_tiny_iam(tmp_path / "iam", forms=4, lines_per_form=2)
     run = tmp_path / "run"
-    steps = 150
+    steps = 60
     env = {**os.environ, "HANDWRITE_CACHE": str(tmp_path / "cache")}
     rng = random.Random()
     seed = rng.randrange(10**6)
     rng.seed(seed)
     history = []          # (how it was stopped, checkpoint step after it)
     last_step = 0
-    for round_ in range(5):
+    for round_ in range(3):
         ckpt = run / "checkpoint.pt"
         before = ckpt.stat().st_mtime_ns if ckpt.exists() else 0
         log = open(tmp_path / f"stderr{round_}.txt", "w")
@@ -192,8 +195,8 @@ def test_training_killed_at_random_moments_always_leaves_a_loadable_checkpoint(t
                 time.sleep(float(how.split()[2][:-1]))
             else:
                 # kill the moment a checkpoint's temp file appears: in the middle of a write
-                how = "SIGKILL during a checkpoint write"
-                _wait_for(lambda: bool(temp_files(run)), proc, 2, poll=0.0005)
+                in_write = _wait_for(lambda: bool(temp_files(run)), proc, 2, poll=0.0005)
+                how = "SIGKILL during a checkpoint write" if in_write else "SIGKILL (no write seen)"
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
         finally:
@@ -223,7 +226,7 @@ def test_training_killed_at_random_moments_always_leaves_a_loadable_checkpoint(t
     assert f"step {steps};" in done.stdout
     assert _checkpoint_step(run) == steps, (seed, history)
     starts = [json.loads(ln) for ln in (run / "log.jsonl").read_text().splitlines() if '"event": "start"' in ln]
-    assert len(starts) == 7 and all(s["resumed"] for s in starts[1:])
+    assert len(starts) == 5 and all(s["resumed"] for s in starts[1:])
 
 
 # =================================================================================================
@@ -245,6 +248,7 @@ def test_the_crafted_payload_really_runs_code_when_unpickled(tmp_path):
     assert marker.read_text() == "code ran"      # so the refusals below are meaningful
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("container", ["torch.save", "raw pickle"])
 def test_a_checkpoint_carrying_code_is_refused_without_running_it(tmp_path, tiny_model_parts, container):
     marker = tmp_path / "pwned"
@@ -347,22 +351,34 @@ def test_weights_with_nan_are_a_weights_error(tmp_path, tiny_weights):
     assert str(bad) in str(info.value) and "output.weight" in str(info.value)
 
 
-@pytest.mark.parametrize("metadata, message", [
-    ({"alphabet": json.dumps("abc")}, "alphabet has 3 characters"),
-    ({"alphabet": json.dumps("aab")}, "damaged metadata"),
-    ({"config": json.dumps({**TINY.to_dict(), "alphabet_size": 69, "hidden": 32})}, "shape"),
-    ({"config": json.dumps({**TINY.to_dict(), "alphabet_size": 69, "window_mixtures": 5})}, "shape"),
-    ({"config": json.dumps({**TINY.to_dict(), "alphabet_size": 69, "layers": 4})}, "unknown model config keys"),
-    ({"config": json.dumps({**TINY.to_dict(), "alphabet_size": 69, "hidden": -16})}, "impossible model config"),
-    ({"config": json.dumps({**TINY.to_dict(), "alphabet_size": 69, "hidden": 10**9})}, "shape"),
-    ({"config": json.dumps({**TINY.to_dict(), "alphabet_size": 69, "kappa_step": -1})}, "impossible model config"),
-    ({"config": "[1, 2"}, "damaged metadata"),
-    ({"normalizer": json.dumps({"mean": [0, 0], "std": [0, 1]})}, "damaged metadata"),
-    ({"info": json.dumps([1])}, "damaged metadata"),
-    ({"format": "something-else"}, "not a handwrite weights file"),
-])
-def test_weights_for_another_alphabet_or_config_are_a_weights_error(tmp_path, tiny_weights, metadata, message):
-    bad = _rewrite(tiny_weights, tmp_path / "other.safetensors", metadata=metadata)
+def _config(**changes):
+    """Metadata change: the file's own model config with some entries changed."""
+    return lambda meta: {"config": json.dumps({**json.loads(meta["config"]), **changes})}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda meta: {"alphabet": json.dumps("abc")}, "alphabet has 3 characters"),
+    (lambda meta: {"alphabet": json.dumps("a" + json.loads(meta["alphabet"]))}, "damaged metadata"),
+    (_config(hidden=32), "shape"),
+    (_config(window_mixtures=5), "shape"),
+    (_config(layers=4), "unknown model config keys"),
+    (_config(hidden=-16), "impossible model config"),
+    (_config(hidden=10**9), "shape|impossible model config"),
+    (_config(hidden=100_000), "shape"),
+    (_config(hidden=10**9, alphabet_size=10**9), "alphabet has"),
+    (_config(kappa_step=-1.0), "impossible model config"),
+    (lambda meta: {"config": "[1, 2"}, "damaged metadata"),
+    (lambda meta: {"normalizer": json.dumps({"mean": [0, 0], "std": [0, 1]})}, "damaged metadata"),
+    (lambda meta: {"info": json.dumps([1])}, "damaged metadata"),
+    (lambda meta: {"format": "something-else"}, "not a handwrite weights file"),
+], ids=["short-alphabet", "repeated-char", "hidden", "window", "unknown-key", "negative-hidden",
+        "huge-hidden", "big-hidden", "huge-alphabet", "kappa-step", "broken-json", "zero-std", "info-not-dict",
+        "format"])
+def test_weights_for_another_alphabet_or_config_are_a_weights_error(tmp_path, tiny_weights, change, message):
+    from safetensors import safe_open
+    with safe_open(str(tiny_weights), "pt") as f:
+        meta = f.metadata()
+    bad = _rewrite(tiny_weights, tmp_path / "other.safetensors", metadata=change(meta))
     t0 = time.monotonic()
     with pytest.raises(WeightsError, match=message) as info:
         load_weights(bad)
@@ -464,6 +480,14 @@ def test_each_format_is_written_whole(tmp_path, handwriting, ext):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask      # not the 0600 of a temp file
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path, handwriting):
+    path = tmp_path / "out.svg"
+    path.write_text("old")
+    path.chmod(0o640)
+    handwriting.save(path)
+    assert path.stat().st_mode & 0o777 == 0o640 and path.read_text().startswith("<")
 
 
 def test_rendering_that_fails_leaves_no_file(tmp_path, handwriting, monkeypatch):
@@ -603,9 +627,10 @@ def test_cli_bad_weights_exit_2_with_a_message(tmp_path, weights_file):
 
 
 def test_alphabet_mismatch_between_weights_and_text_is_reported_by_character(tmp_path, tiny_model_parts):
-    model, _, normalizer = tiny_model_parts
-    # the same network shape, but an alphabet without 'z'
-    chars = Alphabet(" -.,'!?0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy#")
+    model, alphabet, normalizer = tiny_model_parts
+    # the same network shape, but an alphabet with '\u00e6' in place of 'z'
+    chars = Alphabet(alphabet.chars.replace("z", "\u00e6"))
+    assert chars.size == alphabet.size and "z" not in chars
     export_weights(tmp_path / "w.safetensors", model, chars, normalizer)
     result = _cli_write(tmp_path / "w.safetensors", tmp_path / "out.svg", "zoo")
     assert result.exit_code == 2 and "'z'" in result.output and not (tmp_path / "out.svg").exists()

@@ -361,3 +361,12 @@ def test_cli_batch_with_style(tmp_path, weights):
             "--seed", "1")
     assert r.exit_code == 0, r.output
     assert (out / "0001.json").exists() and (out / "0002.json").exists()
+
+
+def test_style_from_model_output(tiny_writer, tiny_model_parts):
+    hw = tiny_writer.write("ab cd ef gh\nij kl", seed=1)
+    style = Style.from_handwriting(hw, name="echo", line=1)
+    assert style.text == "ij kl" and style.name == "echo"
+    assert len(style.strokes) == len(hw.lines[1].strokes)
+    with pytest.raises(ValueError, match="line 2 does not exist"):
+        Style.from_handwriting(hw, line=2)
