@@ -27,6 +27,7 @@ import math
 import os
 import signal
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -205,6 +206,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ckpt_path, best_path = out / "checkpoint.pt", out / "best.pt"
+    if master:
+        for stale in out.glob(".*.pt.*.tmp"):   # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
 
     # ---- data: cached preprocessing, writer-disjoint split ----
     if local_rank != 0:
@@ -213,8 +217,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if local_rank == 0:
         barrier()
     train_idx, val_idx, val_writers = writer_split(data.writers, cfg.val_fraction, seed=1234)
+    if len(val_idx) == 0 and len(train_idx) >= 2:
+        # one writer only: no writer-disjoint split exists, so hold out every 12th line
+        warnings.warn("all lines come from one writer: the validation lines share the training writer")
+        val_idx = train_idx[::12]
+        train_idx = np.setdiff1d(train_idx, val_idx)
     if len(train_idx) == 0:
-        raise ValueError("no training lines left after the validation split")
+        raise ValueError("no training lines left after the validation split (need at least 2 usable lines)")
     train_set, val_set = data.subset(train_idx), data.subset(val_idx)
 
     # ---- model, optimiser: fresh or resumed ----
@@ -254,6 +263,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if master:
         (out / "split.json").write_text(json.dumps({
             "seed": 1234, "val_fraction": cfg.val_fraction, "val_writers": val_writers,
+            "val_line_ids": val_set.line_ids,
             "train_lines": len(train_set), "val_lines": len(val_set)}, indent=1))
 
     def checkpoint_meta(extra_info=None) -> str:

@@ -78,10 +78,12 @@ class Writer:
         """Write several texts; their lines are sampled in batches."""
         if isinstance(texts, str):
             raise TypeError("write_many takes a list of texts; use write() for one text")
-        if not (0 <= bias <= 10):
+        if not (0 <= bias <= 10):  # also False for NaN
             raise ValueError(f"bias must be between 0 and 10, got {bias}")
-        if line_spacing <= 0:
-            raise ValueError(f"line_spacing must be positive, got {line_spacing}")
+        if not (0 < line_spacing < 100):
+            raise ValueError(f"line_spacing must be a positive number below 100, got {line_spacing}")
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
         prepared = [self.prepare(t) for t in texts]
         layouts = [split_text(t, width) for t in prepared]
         rng = np.random.default_rng(seed)

@@ -42,7 +42,7 @@ def trained_model(run, name="checkpoint.pt"):
 
 
 def test_a_tiny_model_overfits_a_few_lines(tmp_path):
-    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=2)   # one writer: all lines train
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=3)   # one writer: 1 line held out
     run = tmp_path / "run"
     train(config(data_dir, run, max_steps=0), progress=False)               # the untrained weights
     start = trained_model(run)
@@ -52,7 +52,9 @@ def test_a_tiny_model_overfits_a_few_lines(tmp_path):
     end = trained_model(run)
 
     data = load_lines(data_dir, downsample=2, progress=False)
-    assert len(data) == 4
+    held_out = set(json.loads((run / "split.json").read_text())["val_line_ids"])
+    data = data.subset([i for i, lid in enumerate(data.line_ids) if lid not in held_out])
+    assert len(data) == 5
     before = evaluate_nll(start.model, data, start.alphabet, start.normalizer, bf16=False)
     after = evaluate_nll(end.model, data, end.alphabet, end.normalizer, bf16=False)
     assert np.isfinite(before["nll_per_point"]) and np.isfinite(after["nll_per_point"])
@@ -132,7 +134,9 @@ def test_normaliser_is_fitted_on_the_training_lines(tmp_path):
     train(config(data_dir, run, max_steps=0), progress=False)
     loaded = trained_model(run)
     data = load_lines(data_dir, downsample=2, progress=False)
-    expected = Normalizer.fit([data.line(i) for i in range(len(data))])
+    held_out = set(json.loads((run / "split.json").read_text())["val_line_ids"])
+    assert len(held_out) == 1                    # one writer: every 12th line is held out
+    expected = Normalizer.fit([data.line(i) for i in range(len(data)) if data.line_ids[i] not in held_out])
     np.testing.assert_allclose(loaded.normalizer.mean, expected.mean, rtol=1e-5)
     np.testing.assert_allclose(loaded.normalizer.std, expected.std, rtol=1e-5)
 
