@@ -86,6 +86,8 @@ class EagerReference(nn.Module):
 parser = argparse.ArgumentParser()
 parser.add_argument("--weights", default=None)
 args = parser.parse_args()
+# handwrite samples on one thread (see sampling.sample_lines); the reference gets the same
+torch.set_num_threads(1)
 writer = Writer(args.weights)
 model = writer.model
 codes = writer.alphabet.encode(LINE)

@@ -155,17 +155,31 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     out_phi = torch.zeros(B, cap, U)
     n_steps = torch.zeros(B, dtype=torch.long)
     finished = torch.zeros(B, dtype=torch.bool)
-    alive = torch.arange(B)                                        # rows of the batch still writing
     mix = model.config.output_mixtures
+    # Per-row tensors of the lines still writing; they shrink only when a line stops, so
+    # the step loop does no indexing by the alive set.
+    alive = torch.arange(B)
+    a_noise, a_past_end, a_lengths, a_caps = noise, past_end, lengths, caps
+    xs, phis, seg_start = [], [], 0
+
+    def flush(upto: int):
+        if xs:
+            out_x[alive, seg_start:upto] = torch.stack(xs, 1)
+            out_phi[alive, seg_start:upto] = torch.stack(phis, 1)
+            xs.clear()
+            phis.clear()
+
     for step in range(cap):
         y, state, phi = step_fn(x, state, onehot, positions)
-        x = sample_point(y, noise[alive, step], mix, bias)
-        out_x[alive, step] = x
-        out_phi[alive, step] = phi
+        x = sample_point(y, a_noise[:, step], mix, bias)
+        xs.append(x)
+        phis.append(phi)
         # a line is done when the window weighs the virtual position past its end the most
-        done = phi.masked_fill(past_end[alive], -1.0).argmax(dim=1) == lengths[alive]
-        stop = done | (step + 1 >= caps[alive])
+        done = phi.masked_fill(a_past_end, -1.0).argmax(dim=1) == a_lengths
+        stop = done | (a_caps <= step + 1)
         if stop.any():
+            flush(step + 1)
+            seg_start = step + 1
             finished[alive[done]] = True
             n_steps[alive[stop]] = step + 1
             keep = (~stop).nonzero().squeeze(1)
@@ -174,6 +188,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
                 break
             state = state.index(keep)
             x, onehot = x[keep], onehot[keep]
+            a_noise, a_past_end, a_lengths, a_caps = a_noise[keep], a_past_end[keep], a_lengths[keep], a_caps[keep]
     lines = []
     P = len(p_codes)
     for b in range(B):
