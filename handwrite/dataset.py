@@ -128,7 +128,11 @@ def load_lines(root, *, downsample: int = 2, align: bool = True, cache_dir=None,
 
 
 def writer_split(writers: list, val_fraction: float = 0.08, seed: int = 1234) -> tuple[np.ndarray, np.ndarray, list]:
-    """Writer-disjoint (train_idx, val_idx, val_writers): no writer is in both parts."""
+    """Writer-disjoint (train_idx, val_idx, val_writers): no writer is in both parts.
+
+    With a single writer no such split exists: every 12th line is held out instead (and
+    val_writers is empty), so there is still something to validate on.
+    """
     uniq = sorted(set(writers))
     rng = np.random.default_rng(seed)
     rng.shuffle(uniq)
@@ -145,6 +149,8 @@ def writer_split(writers: list, val_fraction: float = 0.08, seed: int = 1234) ->
     vw = set(val_writers)
     val = np.array([i for i, w in enumerate(writers) if w in vw], dtype=np.int64)
     train = np.array([i for i, w in enumerate(writers) if w not in vw], dtype=np.int64)
+    if len(val) == 0 and len(train) >= 2:
+        val, train = train[::12], np.setdiff1d(train, train[::12])
     return train, val, sorted(val_writers)
 
 

@@ -177,7 +177,7 @@ def prepare(data_dir, weights=None, *, split: str = "auto", limit: int | None = 
     if split == "val":
         _, eligible, _ = writer_split(data.writers, VAL_FRACTION, seed=SPLIT_SEED)
         if len(eligible) == 0:
-            raise ValueError(f"{data_dir}: the validation split is empty (the folder has one writer); use split='all'")
+            raise ValueError(f"{data_dir}: the validation split is empty (the folder has one line); use split='all'")
     else:
         eligible = np.arange(len(data))
     skipped = {"unsupported_characters": 0, "empty_text": 0, "too_long": 0}
@@ -262,7 +262,7 @@ def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = Non
     legibility=False skips writing and OCR (only the NLL).  When Tesseract is missing,
     the CER fields are None and `ocr_error` says why; NLL and failures are still measured.
     """
-    if bias < 0:
+    if not bias >= 0:       # also catches NaN; the writer checks the upper limit
         raise ValueError(f"bias must be >= 0, got {bias}")
     evalset = prepare(data_dir, weights, split=split, limit=limit, seed=seed, cache_dir=cache_dir,
                       progress=progress)

@@ -217,11 +217,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if local_rank == 0:
         barrier()
     train_idx, val_idx, val_writers = writer_split(data.writers, cfg.val_fraction, seed=1234)
-    if len(val_idx) == 0 and len(train_idx) >= 2:
-        # one writer only: no writer-disjoint split exists, so hold out every 12th line
+    if not val_writers:
         warnings.warn("all lines come from one writer: the validation lines share the training writer")
-        val_idx = train_idx[::12]
-        train_idx = np.setdiff1d(train_idx, val_idx)
     if len(train_idx) == 0:
         raise ValueError("no training lines left after the validation split (need at least 2 usable lines)")
     train_set, val_set = data.subset(train_idx), data.subset(val_idx)

@@ -133,11 +133,25 @@ def test_nll_falls_after_a_few_training_steps(tmp_path):
     # the folder is the training data: auto picks training's held-out writers
     assert before["split"] == after["split"] == "val"
     assert 0 < after["lines"] < 18 and after["per_line"] == before["per_line"]
+    held_out = json.loads((run / "split.json").read_text())["val_line_ids"]
+    assert [row["line_id"] for row in after["per_line"]] == sorted(held_out)
     assert after["nll_per_point"] < before["nll_per_point"] - 1.0, (before, after)
 
     # a .pt checkpoint evaluates like its fp16 export
     direct = ev.evaluate(data_dir, run / "checkpoint.pt", legibility=False, progress=False)
     assert direct["nll_per_point"] == pytest.approx(after["nll_per_point"], abs=0.05)
+
+
+def test_val_split_of_a_one_writer_folder_is_what_training_holds_out(tmp_path, tiny_weights):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=12)    # writer 10000 only
+    result = ev.evaluate(data_dir, tiny_weights, split="val", legibility=False, progress=False)
+    ids = [row["line_id"] for row in result["per_line"]]
+    assert result["lines"] == 2 and ids == ["a01-000x-01", "a01-001x-01"]   # every 12th line
+    run = tmp_path / "run"
+    with pytest.warns(UserWarning, match="one writer"):
+        train(TrainConfig(data=str(data_dir), out=str(run), model=TINY, max_steps=0, samples=False, bf16=False,
+                          threads=1, device="cpu"), progress=False)
+    assert sorted(json.loads((run / "split.json").read_text())["val_line_ids"]) == ids
 
 
 def test_evaluate_accepts_a_writer_object(tmp_path, tiny_writer):

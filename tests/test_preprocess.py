@@ -208,9 +208,12 @@ def test_writer_split_is_disjoint_and_complete(seed):
     assert again[2] == val_writers and np.array_equal(again[0], train)
 
 
-def test_writer_split_with_one_writer_keeps_everything_for_training():
-    train, val, val_writers = writer_split(["w"] * 5)
-    assert len(train) == 5 and len(val) == 0 and val_writers == []
+def test_writer_split_with_one_writer_holds_out_every_12th_line():
+    train, val, val_writers = writer_split(["w"] * 25)
+    assert val.tolist() == [0, 12, 24] and val_writers == []
+    assert sorted(train.tolist() + val.tolist()) == list(range(25))
+    train, val, _ = writer_split(["w"])          # one line: nothing can be held out
+    assert train.tolist() == [0] and len(val) == 0
 
 
 def test_bucket_batches_cover_every_line_once_and_are_reproducible():
