@@ -31,7 +31,7 @@ def bias_table(data, weights=None, biases=BIASES, limit=40, seed=0, split="auto"
         f"({ev.PREPROCESSING.format(d=evalset.downsample)}).",
         f"Human CER (Tesseract on the people's own lines): {human_cer:.3f}.",
         "",
-        "| bias | generated CER | CER ratio (generated / human) | failed lines | re-samplings per line |",
+        "| bias | generated CER | CER ratio (generated / human) | failed lines | retry rate |",
         "|---:|---:|---:|---:|---:|",
     ]
     for bias in biases:

@@ -230,8 +230,8 @@ def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytessera
                          progress: bool = True) -> dict:
     """Write every text as one line with the model; read it back when pytesseract is given.
 
-    Returns readings (None without OCR), retried_lines (re-samplings, as Writer counts
-    them: a line sampled again twice counts twice) and failed_lines.
+    Returns readings (None without OCR), retried_lines (lines that needed at least one
+    retry) and failed_lines (lines still wrong after every retry).
     """
     from tqdm import tqdm
 
@@ -245,9 +245,8 @@ def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytessera
             # wide enough that no text is wrapped: each is written as one line, like the person's
             width = min(MAX_LINE_CHARS, max(len(t) for t in chunk))
             docs = writer.write_many(chunk, bias=bias, seed=seed + start, width=width)
-            # every Handwriting of one write_many call carries the call's totals
-            retried += int(docs[0].info.get("retried_lines", 0))
-            failed += int(docs[0].info.get("failed_lines", 0))
+            retried += sum(int(hw.info.get("retried_lines", 0)) for hw in docs)
+            failed += sum(int(hw.info.get("failed_lines", 0)) for hw in docs)
             for hw in docs:
                 readings.append(read_line(render_line(hw.strokes), pytesseract) if pytesseract else None)
             bar.update(len(chunk))
@@ -319,7 +318,7 @@ def format_report(result: dict) -> str:
         out.append(f"legibility  not measured: {r['ocr_error']}")
     if r["failure_rate"] is not None:
         out.append(f"failures    {r['failed_lines']} of {r['lines']} lines still failed after retries "
-                   f"({100 * r['failure_rate']:.1f}%); {r['retried_lines']} re-samplings")
+                   f"({100 * r['failure_rate']:.1f}%); {r['retried_lines']} needed a retry")
     skipped = {k: v for k, v in r["skipped_lines"].items() if v}
     if skipped:
         out.append("skipped     " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in skipped.items()))

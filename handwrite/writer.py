@@ -88,7 +88,7 @@ class Writer:
         layouts = [split_text(t, width) for t in prepared]
         rng = np.random.default_rng(seed)
         primer = self._primer(style)
-        stats = {"retried": 0, "failed": 0}
+        stats = [{"retried": 0, "failed": 0} for _ in layouts]     # per text: lines retried / failed
 
         # Lines of one page should look like one hand.  With a style every line is primed
         # with it; without one, each page's first line is written freely and then primes
@@ -115,7 +115,7 @@ class Writer:
                          for i, (ln, p) in enumerate(zip(lines, placed))]
             hw = Handwriting("\n".join(ln.text for ln in lines), lines_out,
                              {"bias": bias, "seed": seed, "style": None if style is None else str(style),
-                              "retried_lines": stats["retried"], "failed_lines": stats["failed"]})
+                              "retried_lines": stats[d]["retried"], "failed_lines": stats[d]["failed"]})
             hw.source = self     # lets plots re-run the model over the written strokes
             docs.append(hw)
         return docs
@@ -135,7 +135,8 @@ class Writer:
     def _write_jobs(self, jobs, layouts, primer, bias, rng, written, stats) -> None:
         """Sample the lines `jobs` [(doc, line)], retrying failures with new seeds.
 
-        Stores written[(doc, line)] = (page points (n, 3), phi, normalised offsets).
+        Stores written[(doc, line)] = (page points (n, 3), phi, normalised offsets) and
+        counts, per text, the lines that needed a retry and those still wrong after all.
         """
         texts = {j: layouts[j[0]][j[1]].text for j in jobs}
         todo = list(jobs)
@@ -152,10 +153,11 @@ class Writer:
                     written[j] = (pts, s.phi, s.offsets)
                 if not ok:
                     again.append(j)
-            if attempt < RETRIES:
-                stats["retried"] += len(again)
-            else:
-                stats["failed"] += len(again)
+            for d, _ in again:
+                if attempt == 0:
+                    stats[d]["retried"] += 1      # a line that needed at least one retry
+                if attempt == RETRIES:
+                    stats[d]["failed"] += 1       # still wrong after every retry
             todo = again
 
     def to_page(self, offsets: np.ndarray) -> np.ndarray:

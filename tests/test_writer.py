@@ -94,6 +94,8 @@ def test_failed_lines_are_retried_and_counted(tiny_writer, monkeypatch):
     monkeypatch.setattr(w, "line_looks_written", never_ok)
     hw = tiny_writer.write("abc", seed=0)
     assert hw.info["failed_lines"] == 1
-    assert hw.info["retried_lines"] == w.RETRIES
+    assert hw.info["retried_lines"] == 1             # one line, retried several times
     assert len(calls) == w.RETRIES + 1
+    docs = tiny_writer.write_many(["ab", "cd\nef"], seed=0)
+    assert [d.info["failed_lines"] for d in docs] == [1, 2]   # counted per text
     assert len(hw.points) > 0      # the last try is still returned, not dropped
