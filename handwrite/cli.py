@@ -139,7 +139,7 @@ def write(text, output, bias, seed, width, align, line_spacing, weights, style, 
           color, stroke_width, background, dpi, animate=False):
     """Write TEXT (or standard input when TEXT is '-' or missing) to a file."""
     if text is None or text == "-":
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
     _check_output(output)
     if animate and output.suffix.lower() != ".svg":
         _fail(f"{output}: --animate needs an .svg output file")

@@ -245,8 +245,10 @@ def test_evaluate_reads_both_hands_with_tesseract(tmp_path, tiny_weights):
         assert row["generated_cer"] == pytest.approx(ev.cer(row["generated_ocr"], row["text"]))
 
 
-@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
 def test_cli_prints_legibility_when_tesseract_is_there(tmp_path, tiny_weights):
+    pytest.importorskip("pytesseract")
+    if shutil.which("tesseract") is None:
+        pytest.skip("the tesseract program is not installed")
     data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=2)
     result = invoke("--data", data_dir, "--weights", tiny_weights, "--limit", 2)
     assert result.exit_code == 0, result.output
