@@ -132,11 +132,13 @@ def _check_output(path: Path):
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file: .png, .svg, .pdf, .json (strokes) or .gcode (pen plotter).")
 @click.option("--animate", is_flag=True, help="SVG only: draw the strokes in pen order when opened in a browser.")
+@click.option("--page", default=None, help="Put the writing on a real page: A4, A5, letter, ... or WxH in mm.")
+@click.option("--page-margin", type=float, default=20.0, show_default=True, help="Page margin in mm (with --page).")
 @_write_options
 @_style_options
 @_render_options
 def write(text, output, bias, seed, width, align, line_spacing, weights, style, style_file, style_text,
-          color, stroke_width, background, dpi, animate=False):
+          color, stroke_width, background, dpi, animate=False, page=None, page_margin=20.0):
     """Write TEXT (or standard input when TEXT is '-' or missing) to a file."""
     if text is None or text == "-":
         text = sys.stdin.read()
@@ -155,6 +157,13 @@ def write(text, output, bias, seed, width, align, line_spacing, weights, style, 
         options = _render_kwargs(output.suffix.lower(), color, stroke_width, background, dpi)
         if animate:
             options["animate"] = True
+        if page is not None and output.suffix.lower() in (".svg", ".png", ".pdf"):
+            from .layout import page_size_mm
+            page_size_mm(page)                         # a bad page name is bad input (exit 2)
+            options.update(page=page, page_margin=page_margin)
+    except ValueError as e:
+        _fail(str(e))
+    try:
         hw.save(output, **options)
     except (OSError, ValueError) as e:
         _fail(str(e), 1)

@@ -47,13 +47,23 @@ class Handwriting:
 
     # ---- renderings ----
     def to_svg(self, path=None, *, color="black", stroke_width=2.0, background="white", scale=1.0,
-               margin=20.0, animate=False, speed=1.0, loop=False) -> str:
-        """SVG of the strokes.  animate: draw them in pen order when opened in a browser
-        (SMIL, no script) at the pace they were written; speed > 1 plays faster; loop:
-        start again after a pause."""
+               margin=20.0, page=None, page_margin=20.0, landscape=False, animate=False, speed=1.0,
+               loop=False) -> str:
+        """SVG of the strokes.
+
+        Default: a tight box around the writing plus `margin` page units.  page: a real page
+        ("A4", "letter", "WxH" or (w, h) in mm) with the writing at the top left inside
+        `page_margin` mm (scaled down only if it does not fit).  animate: draw the strokes in
+        pen order when opened in a browser (SMIL, no script) at the pace they were written;
+        speed > 1 plays faster; loop: start again after a pause.
+        """
         timings = render.stroke_timings([ln.strokes for ln in self.lines], speed=speed) if animate else None
+        view_box = size = None
+        if page is not None:
+            from .layout import page_view
+            view_box, size = page_view(render.bounding_box(self.strokes), page, page_margin, landscape)
         svg = render.to_svg(self.strokes, render.RenderOptions(color, stroke_width, background, scale, margin),
-                            timings=timings, loop=loop)
+                            view_box=view_box, page_size=size, timings=timings, loop=loop)
         if path is not None:
             _write(path, svg.encode("utf-8"))
         return svg

@@ -5,6 +5,7 @@ own coordinates; `place_lines` moves it onto its baseline and aligns it.
 """
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -14,6 +15,11 @@ DEFAULT_WIDTH = 50            # characters per line: IAM lines hold up to ~64, m
 MAX_LINE_CHARS = 75           # a hard limit for explicit widths: longer lines fail to write
 LINE_HEIGHT = 60.0            # page units between baselines at line_spacing 1
 ALIGNMENTS = ("left", "center", "right")
+MM_PER_UNIT = 25.4 / 96       # page units are px at 96 dpi
+PAGE_SIZES_MM = {
+    "a3": (297.0, 420.0), "a4": (210.0, 297.0), "a5": (148.0, 210.0), "a6": (105.0, 148.0),
+    "letter": (215.9, 279.4), "legal": (215.9, 355.6), "tabloid": (279.4, 431.8),
+}
 
 
 @dataclass
@@ -78,3 +84,43 @@ def place_lines(line_points: list[np.ndarray | None], *, align: str = "left", li
         q[:, 1] += origin[1] + i * line_height - baseline_of(q)
         placed.append(q)
     return placed
+
+
+# ---- pages ---------------------------------------------------------------------------------
+def page_size_mm(page_size, landscape: bool = False) -> tuple[float, float]:
+    """("A4" | "letter" | "210x297" | (w, h) in mm) -> (width, height) in mm."""
+    if isinstance(page_size, str):
+        key = page_size.strip().lower()
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*x\s*(\d+(?:\.\d+)?)(?:\s*mm)?", key)
+        if key in PAGE_SIZES_MM:
+            w, h = PAGE_SIZES_MM[key]
+        elif match:
+            w, h = float(match[1]), float(match[2])
+        else:
+            raise ValueError(f"unknown page size {page_size!r}; use one of {', '.join(PAGE_SIZES_MM)} "
+                             "or WIDTHxHEIGHT in mm, e.g. '200x150'")
+    else:
+        try:
+            w, h = (float(v) for v in page_size)
+        except (TypeError, ValueError):
+            raise ValueError(f"page size must be a name or (width, height) in mm, got {page_size!r}") from None
+    if not (w > 0 and h > 0):
+        raise ValueError(f"page size must be positive, got {w} x {h} mm")
+    return (max(w, h), min(w, h)) if landscape else (w, h)
+
+
+def page_view(bbox, page_size, margin_mm: float = 20.0, landscape: bool = False):
+    """View box (x, y, w, h) in page units and size ("Wmm", "Hmm") that put writing with
+    bounding box `bbox` at the top left of a real page, inside the margins.
+
+    Writing at its natural size (1 unit = 1/96 inch) is kept at that size; writing too
+    large for the page is scaled down to fit.
+    """
+    w_mm, h_mm = page_size_mm(page_size, landscape)
+    if not (0 <= margin_mm < min(w_mm, h_mm) / 2):
+        raise ValueError(f"margin {margin_mm} mm does not fit a {w_mm:g} x {h_mm:g} mm page")
+    x0, y0, x1, y1 = bbox
+    page_w, page_h, margin = w_mm / MM_PER_UNIT, h_mm / MM_PER_UNIT, margin_mm / MM_PER_UNIT
+    shrink = max(1.0, (x1 - x0) / (page_w - 2 * margin), (y1 - y0) / (page_h - 2 * margin))
+    view = (x0 - margin * shrink, y0 - margin * shrink, page_w * shrink, page_h * shrink)
+    return view, (f"{w_mm:g}mm", f"{h_mm:g}mm")

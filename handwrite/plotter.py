@@ -24,38 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MM_PER_UNIT = 25.4 / 96          # page units are px at 96 dpi: the writing's "natural" size
-PAGE_SIZES_MM = {
-    "a3": (297.0, 420.0), "a4": (210.0, 297.0), "a5": (148.0, 210.0), "a6": (105.0, 148.0),
-    "letter": (215.9, 279.4), "legal": (215.9, 355.6), "tabloid": (279.4, 431.8),
-}
+from .layout import MM_PER_UNIT, PAGE_SIZES_MM, page_size_mm  # noqa: F401 (re-exported)
+
 MM_PER = {"mm": 1.0, "cm": 10.0, "in": 25.4}
 ORIGINS = ("bottom-left", "top-left", "bottom-right", "top-right", "center")
 SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE_NS = "http://www.inkscape.org/namespaces/inkscape"
 
 
-# ---- the page ---------------------------------------------------------------------------
-def page_size_mm(page_size, landscape: bool = False) -> tuple[float, float]:
-    """("A4" | "letter" | "210x297" | (w, h) in mm) -> (width, height) in mm."""
-    if isinstance(page_size, str):
-        key = page_size.strip().lower()
-        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*x\s*(\d+(?:\.\d+)?)(?:\s*mm)?", key)
-        if key in PAGE_SIZES_MM:
-            w, h = PAGE_SIZES_MM[key]
-        elif match:
-            w, h = float(match[1]), float(match[2])
-        else:
-            raise ValueError(f"unknown page size {page_size!r}; use one of {', '.join(PAGE_SIZES_MM)} "
-                             "or WIDTHxHEIGHT in mm, e.g. '200x150'")
-    else:
-        try:
-            w, h = (float(v) for v in page_size)
-        except (TypeError, ValueError):
-            raise ValueError(f"page size must be a name or (width, height) in mm, got {page_size!r}") from None
-    if not (w > 0 and h > 0):
-        raise ValueError(f"page size must be positive, got {w} x {h} mm")
-    return (max(w, h), min(w, h)) if landscape else (w, h)
+# ---- the page (sizes live in layout.py) ------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,13 @@ def test_help_is_fast_and_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     r = subprocess.run([sys.executable, "-m", "handwrite", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "Examples" in r.stdout
+
+
+def test_page_option(tmp_path, weights):
+    out = tmp_path / "page.pdf"
+    r = run("on a page", "-o", str(out), "--weights", weights, "--page", "A5", "--page-margin", "15")
+    assert r.exit_code == 0, r.output
+    assert b"/MediaBox" in out.read_bytes()
+    r = run("hi", "-o", str(tmp_path / "bad.pdf"), "--weights", weights, "--page", "B12")
+    assert r.exit_code == 2 and "page size" in r.output
+    assert not (tmp_path / "bad.pdf").exists()

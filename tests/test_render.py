@@ -59,3 +59,28 @@ def test_handwriting_formats(tiny_writer, tmp_path):
         hw.save(tmp_path / "out.bmp")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         hw.save(tmp_path / "missing" / "out.png")
+
+
+def test_pdf_on_a_real_page(tiny_writer, tmp_path):
+    import re
+    hw = tiny_writer.write("on a page", seed=0)
+    pdf = hw.to_pdf(page="A4")
+    box = [float(v) for v in re.search(rb"/MediaBox \[\s*([\d.\s]+)\]", pdf).group(1).split()]
+    assert box[2] == pytest.approx(595.3, abs=1) and box[3] == pytest.approx(841.9, abs=1)  # 210 x 297 mm
+    svg = hw.to_svg(page="letter", page_margin=25)
+    root = ET.fromstring(svg)
+    assert root.get("width") == "215.9mm" and root.get("height") == "279.4mm"
+    vx, vy, vw, vh = (float(v) for v in root.get("viewBox").split())
+    x0, y0, x1, y1 = render.bounding_box(hw.strokes)
+    assert vx == pytest.approx(x0 - 25 * 96 / 25.4, abs=0.05)   # the margin, at natural size
+    assert vw == pytest.approx(215.9 * 96 / 25.4, abs=0.05)
+    with pytest.raises(ValueError, match="page size"):
+        hw.to_pdf(page="B12")
+
+
+def test_writing_too_large_for_the_page_is_scaled_to_fit():
+    from handwrite.layout import page_view
+    view, size = page_view((0, 0, 5000, 100), "A6", margin_mm=10)
+    assert size == ("105mm", "148mm")
+    assert view[2] / view[3] == pytest.approx(105 / 148)
+    assert view[2] - 2 * (-view[0]) >= 5000 - 1e-6            # the writing fits inside the margins
