@@ -194,7 +194,13 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     for b in range(B):
         n = int(n_steps[b])
         offs = np.concatenate([np.zeros((1, 3), np.float32), out_x[b, :n].numpy()])
-        offs[-1, 2] = 1.0                                         # the pen lifts at the end
         phi = out_phi[b, :n, P:P + int(line_lengths[b])].numpy().copy()
+        if primer is not None and n > 1:
+            # the first move jumps from the primer's last point to the new text (pen up):
+            # start the line where it lands instead of drawing that jump
+            offs = offs[1:]
+            offs[0, :2] = 0.0
+            phi = phi[1:]
+        offs[-1, 2] = 1.0                                         # the pen lifts at the end
         lines.append(SampledLine(offs, phi, bool(finished[b])))
     return lines

@@ -8,7 +8,7 @@ any units) and their text.
     from handwrite import Writer, Style
     writer = Writer()
     writer.write("Hello", style=3)                                   # a preset, by index
-    writer.write("Hello", style="ribbon")                            # ... or by name
+    writer.write("Hello", style="slanted")                           # ... or by name
     mine = Style.from_file("me.inkml", text="the words I wrote")     # your own hand
     writer.write("Hello", style=mine)
 
