@@ -76,7 +76,7 @@ def _read_writer_ids(root: Path) -> dict[str, str]:
                     if elem.get("writerID") and elem.get("id"):
                         writers[elem.get("id")] = elem.get("writerID")
                     break
-        except (ET.ParseError, OSError):
+        except (ET.ParseError, LookupError, UnicodeError, OSError):
             continue
     tsv = root / "writers.tsv"
     if tsv.is_file():
@@ -91,7 +91,7 @@ def parse_stroke_xml(path: Path) -> list[np.ndarray]:
     """Strokes of one lineStrokes file as (n, 2) float32 arrays; raises ValueError if unusable."""
     try:
         root = ET.parse(path).getroot()
-    except ET.ParseError as e:
+    except (ET.ParseError, LookupError, UnicodeError) as e:   # LookupError: a bad encoding="..."
         raise ValueError(f"malformed XML: {e}") from None
     strokes = []
     for stroke in root.iter("Stroke"):

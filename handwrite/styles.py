@@ -248,7 +248,7 @@ def _sniff_format(path: Path, raw: bytes) -> str:
         raise ValueError(f"{path}: unknown style file format; use {FORMAT_NAMES}")
     try:
         root = ET.fromstring(raw)
-    except ET.ParseError as e:
+    except (ET.ParseError, LookupError, UnicodeError) as e:   # LookupError: a bad encoding="..."
         raise ValueError(f"{path}: unreadable XML ({e})") from None
     tag = _local(root.tag)
     if tag == "ink":

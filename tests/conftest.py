@@ -4,6 +4,7 @@ Nothing here comes from IAM-OnDB: strokes are drawn from simple formulas.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,16 @@ import pytest
 import torch
 
 torch.set_num_threads(1)   # tests are small; leave the other core to the machine
+
+try:
+    from hypothesis import settings
+    # in CI the fuzz tests replay the same examples every run, so a result is reproducible;
+    # by hand they explore new random examples each time
+    settings.register_profile("ci", derandomize=True, database=None)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+except ImportError:
+    pass
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "and", "it", "was", "fun", "Zoe", "quiz", "X-ray", "7"]
 

@@ -304,3 +304,13 @@ def test_parse_stroke_xml_reads_points_in_order(tmp_path):
     p.write_text(stroke_xml([np.array([[1, 2], [3, 4]]), np.array([[5, 6]])]))
     strokes = parse_stroke_xml(p)
     assert [s.tolist() for s in strokes] == [[[1, 2], [3, 4]], [[5, 6]]]
+
+
+def test_xml_with_an_unknown_encoding_declaration_is_malformed_not_a_crash(tmp_path):
+    # found by the fuzz test: a damaged encoding="..." made ElementTree raise LookupError
+    from handwrite.iam import parse_stroke_xml
+    f = tmp_path / "x.xml"
+    f.write_text('<?xml version="1.0" encoding="I-O-8859-1"?><WhiteboardCaptureSession><StrokeSet>'
+                 '<Stroke><Point x="1" y="2"/></Stroke></StrokeSet></WhiteboardCaptureSession>')
+    with pytest.raises(ValueError, match="malformed XML"):
+        parse_stroke_xml(f)

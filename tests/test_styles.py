@@ -370,3 +370,11 @@ def test_style_from_model_output(tiny_writer, tiny_model_parts):
     assert len(style.strokes) == len(hw.lines[1].strokes)
     with pytest.raises(ValueError, match="line 2 does not exist"):
         Style.from_handwriting(hw, line=2)
+
+
+def test_primer_xml_with_an_unknown_encoding_is_a_clear_error(tmp_path):
+    from handwrite.styles import Style
+    f = tmp_path / "x.xml"
+    f.write_text('<?xml version="1.0" encoding="I-O-8859-1"?><ink><trace>1 2, 3 4</trace></ink>')
+    with pytest.raises(ValueError, match="unreadable XML"):
+        Style.from_file(f, text="ab")
