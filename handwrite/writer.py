@@ -13,6 +13,8 @@ from .sampling import sample_lines
 
 UNIT = 0.1          # page units (px) per IAM whiteboard unit: a line of writing ~35 px tall
 RETRIES = 3         # new seeds for a line that came out wrong
+DEFAULT_STYLE = 0   # the preset that primes writing when no style is asked for
+FREE_STYLE = "free" # style="free": no primer, the model picks a hand for each page
 
 
 class Writer:
@@ -40,6 +42,7 @@ class Writer:
         self.normalizer = normalizer
         self.info = info
         self.device = torch.device(device)
+        self._primers = {}       # preset index/name -> primer, computed once
 
     # ---- text checks ------------------------------------------------------------------
     def prepare(self, text: str) -> str:
@@ -67,7 +70,8 @@ class Writer:
         """Write `text` (newlines kept, long lines wrapped at `width` characters).
 
         bias: 0 samples the model freely, larger is neater (0.5-1.5 is the useful range).
-        style: a preset index or name, or a `handwrite.Style` (see `handwrite styles`).
+        style: a preset index or name, or a `handwrite.Style` (see `handwrite styles`);
+            None is preset 0, "free" lets the model choose a hand for each page.
         seed: the same seed and settings give the same strokes.
         """
         return self.write_many([text], bias=bias, style=style, seed=seed, width=width, align=align,
@@ -91,8 +95,8 @@ class Writer:
         stats = [{"retried": 0, "failed": 0} for _ in layouts]     # per text: lines retried / failed
 
         # Lines of one page should look like one hand.  With a style every line is primed
-        # with it; without one, each page's first line is written freely and then primes
-        # the page's other lines.
+        # with it; with "free", each page's first line is written without a primer and then
+        # primes the page's other lines.
         written: dict[tuple[int, int], tuple] = {}
         firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
         if primer is not None:
@@ -122,11 +126,26 @@ class Writer:
 
     # ---- internals ----------------------------------------------------------------------
     def _primer(self, style):
-        """None, or (normalised primer offsets (T, 3), codes of primer text + " ")."""
-        if style is None:
+        """None, or (normalised primer offsets (T, 3), codes of primer text + " ").
+
+        None means the default preset: the model writes far more legibly when primed with
+        a clean line of its own than when it starts from nothing.  "free" means no primer.
+        """
+        if isinstance(style, str) and style.strip().lower() == FREE_STYLE:
             return None
-        from .styles import resolve_style
-        return resolve_style(style).primer(self.alphabet, self.normalizer)
+        from .styles import Style, resolve_style
+        key = DEFAULT_STYLE if style is None else style
+        if not isinstance(key, Style) and key in self._primers:
+            return self._primers[key]
+        try:
+            primer = resolve_style(key).primer(self.alphabet, self.normalizer)
+        except ValueError:
+            if style is None:        # a model whose alphabet cannot read the preset's text
+                return None
+            raise
+        if not isinstance(key, Style):
+            self._primers[key] = primer
+        return primer
 
     def _own_primer(self, offsets: np.ndarray, text: str):
         """A line this writer just wrote, as the primer for the rest of its page."""

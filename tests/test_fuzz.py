@@ -208,23 +208,27 @@ def test_each_line_of_a_batch_stops_at_its_own_cap(tiny_model_parts):
     assert not any(ln.finished for ln in lines)
 
 
+@pytest.mark.parametrize("style", ["free", None])
 @pytest.mark.parametrize("n_words", [1, 4, 12])
-def test_a_writer_whose_lines_never_finish_still_returns_in_bounded_steps(tiny_writer, monkeypatch, n_words):
+def test_a_writer_whose_lines_never_finish_still_returns_in_bounded_steps(tiny_writer, monkeypatch, n_words, style):
     """The worst case: every line runs to its cap and every retry fails too."""
+    from handwrite.styles import MAX_POINTS
     tiny_writer.model.config.kappa_step = 0.0
     runs = _record_sampling(monkeypatch)
     text = " ".join(["quiz"] * n_words)
-    hw = tiny_writer.write(text, seed=0)
+    hw = tiny_writer.write(text, seed=0, style=style)
     n_lines = len([ln for ln in hw.lines if ln.text])
     assert hw.info["failed_lines"] == n_lines
+    # the primer is a written (so capped) line of the page, or a preset of bounded length
+    primer_cap = _cap(len(text)) if style == "free" else MAX_POINTS
     for run in runs:
         # sampling: each batch runs at most its longest line's cap ...
         assert run["steps"] <= _cap(max(run["chars"]))
-        # ... after reading a primer that is itself a written (so capped) line
-        assert run["primer_steps"] <= _cap(len(text))
+        # ... after reading a primer of bounded length
+        assert run["primer_steps"] <= primer_cap
     total = sum(r["steps"] + r["primer_steps"] for r in runs)
     # linear in the text: a few capped passes per attempt, a bounded number of attempts
-    assert total <= (writer_module.RETRIES + 1) * 3 * _cap(len(text)), runs
+    assert total <= (writer_module.RETRIES + 1) * 3 * (_cap(len(text)) + primer_cap), runs
 
 
 # ---- damaged files -----------------------------------------------------------------------------
