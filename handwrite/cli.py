@@ -74,7 +74,9 @@ def _render_options(f):
 
 def _style_options(f):
     options = [
-        click.option("--style", default=None, help="A preset hand, by index or name (list them: handwrite styles)."),
+        click.option("--style", default=None,
+                     help="A preset hand, by index or name (list them: handwrite styles) [default: 0]; "
+                          "'free' for no preset."),
         click.option("--style-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Write in the hand of these strokes: handwrite .json, IAM-OnDB .xml or .inkml."),
         click.option("--style-text", default=None, help="What the --style-file strokes say, if the file does not."),
@@ -85,13 +87,16 @@ def _style_options(f):
 
 
 def _style(writer, style, style_file, style_text):
-    """The Style the options ask for, checked against the model (None: no style)."""
+    """The Style the options ask for, checked against the model (None: the default)."""
     if style is not None and style_file is not None:
         _fail("give --style or --style-file, not both")
     if style_text is not None and style_file is None:
         _fail("--style-text needs --style-file (it is the text of that file's strokes)")
     if style is None and style_file is None:
         return None
+    from .writer import FREE_STYLE
+    if style is not None and style.strip().lower() == FREE_STYLE:
+        return FREE_STYLE
     from .styles import Style, resolve_style
     try:
         chosen = Style.from_file(style_file, text=style_text) if style_file is not None else resolve_style(style)

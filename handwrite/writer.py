@@ -113,7 +113,8 @@ class Writer:
         docs = []
         for d, lines in enumerate(layouts):
             points = [written[(d, i)][0] if (d, i) in written else None for i in range(len(lines))]
-            placed = place_lines(_same_size(points), align=align, line_height=LINE_HEIGHT * line_spacing)
+            points = _same_size(points)
+            placed = place_lines(points, align=align, line_height=_line_height(points) * line_spacing)
             lines_out = [WrittenLine(ln.text, p if p is not None else np.zeros((0, 3), np.float32),
                                      written[(d, i)][1] if (d, i) in written else None)
                          for i, (ln, p) in enumerate(zip(lines, placed))]
@@ -203,6 +204,18 @@ def _same_size(lines: list) -> list:
             p[:, :2] = (p[:, :2] - c) * (target / h) + c
             out[i] = p
     return out
+
+
+def _line_height(lines: list) -> float:
+    """Baseline-to-baseline distance: LINE_HEIGHT, or more for a large hand, so that
+    ascenders and descenders of neighbouring lines do not collide."""
+    from .layout import baseline_of
+    lines = [p for p in lines if p is not None and len(p) > 2]
+    if not lines:
+        return LINE_HEIGHT
+    ascent = np.median([baseline_of(p) - np.percentile(p[:, 1], 0.5) for p in lines])
+    descent = np.median([np.percentile(p[:, 1], 99.5) - baseline_of(p) for p in lines])
+    return max(LINE_HEIGHT, 1.15 * float(ascent + descent))
 
 
 def _body_height(points: np.ndarray) -> float:

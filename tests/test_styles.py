@@ -380,3 +380,16 @@ def test_primer_xml_with_an_unknown_encoding_is_a_clear_error(tmp_path):
     f.write_text('<?xml version="1.0" encoding="I-O-8859-1"?><ink><trace>1 2, 3 4</trace></ink>')
     with pytest.raises(ValueError, match="unreadable XML"):
         Style.from_file(f, text="ab")
+
+
+def test_cli_free_style(tmp_path, tiny_model_parts):
+    from handwrite.weights import export_weights
+    weights = tmp_path / "w.safetensors"
+    export_weights(weights, *tiny_model_parts)
+    out = tmp_path / "free.json"
+    r = CliRunner().invoke(main, ["no preset", "-o", str(out), "--weights", str(weights), "--style", "free", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    default = tmp_path / "default.json"
+    r = CliRunner().invoke(main, ["no preset", "-o", str(default), "--weights", str(weights), "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["lines"] != json.loads(default.read_text())["lines"]
