@@ -43,7 +43,7 @@ def main(argv=None) -> None:
         writer = Writer(args.weights)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    rows = [("no style", writer.write(SENTENCE, seed=SEED, bias=BIAS).points)]
+    rows = [("free (no primer)", writer.write(SENTENCE, seed=SEED, bias=BIAS, style="free").points)]
     for i, style in enumerate(presets()):
         rows.append((f"{i} {style.name}", writer.write(SENTENCE, seed=SEED, bias=BIAS, style=i).points))
     sheet(rows, args.out / "styles.png", unit=1.0)       # written points are already in page units
