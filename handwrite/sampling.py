@@ -19,6 +19,7 @@ from .model import HandwritingModel, State, _lstm_update
 
 STEPS_PER_CHAR = 30      # hard cap on the length of a line, per character (typical: ~8)
 MIN_STEPS = 60
+END_STEPS = 20           # after the window leaves the text: steps allowed to finish the last stroke
 
 
 @dataclass
@@ -160,6 +161,9 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     # the step loop does no indexing by the alive set.
     alive = torch.arange(B)
     a_noise, a_past_end, a_lengths, a_caps = noise, past_end, lengths, caps
+    a_ending = torch.zeros(B, dtype=torch.bool)                  # the window has left the text
+    a_extra = torch.zeros(B, dtype=torch.long)                   # steps since then
+    a_pen_up = x[:, 2] > 0.5                                     # the last point ended a stroke
     xs, phis, seg_start = [], [], 0
 
     def flush(upto: int):
@@ -175,13 +179,22 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         xs.append(x)
         phis.append(phi)
         # a line is done when the window weighs the virtual position past its end the most
-        done = phi.masked_fill(a_past_end, -1.0).argmax(dim=1) == a_lengths
+        # the window has left the text when it weighs the position past the end the most;
+        # the line then ends at the next pen lift, so the last letter is not cut short
+        left = phi.masked_fill(a_past_end, -1.0).argmax(dim=1) == a_lengths
+        # with the pen already up when the window leaves, this step's point would begin a
+        # new stroke after the text: end the line before it
+        early = left & ~a_ending & a_pen_up & (step > 0)
+        a_ending = a_ending | left
+        a_extra = a_extra + a_ending
+        done = a_ending & ((x[:, 2] > 0.5) | (a_extra > END_STEPS) | early)
         stop = done | (a_caps <= step + 1)
+        a_pen_up = x[:, 2] > 0.5
         if stop.any():
             flush(step + 1)
             seg_start = step + 1
             finished[alive[done]] = True
-            n_steps[alive[stop]] = step + 1
+            n_steps[alive[stop]] = step + 1 - early[stop].long()
             keep = (~stop).nonzero().squeeze(1)
             alive = alive[keep]
             if not len(alive):
@@ -189,6 +202,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
             state = state.index(keep)
             x, onehot = x[keep], onehot[keep]
             a_noise, a_past_end, a_lengths, a_caps = a_noise[keep], a_past_end[keep], a_lengths[keep], a_caps[keep]
+            a_ending, a_extra, a_pen_up = a_ending[keep], a_extra[keep], a_pen_up[keep]
     lines = []
     P = len(p_codes)
     for b in range(B):
@@ -196,11 +210,18 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         offs = np.concatenate([np.zeros((1, 3), np.float32), out_x[b, :n].numpy()])
         phi = out_phi[b, :n, P:P + int(line_lengths[b])].numpy().copy()
         if primer is not None and n > 1:
-            # the first move jumps from the primer's last point to the new text (pen up):
-            # start the line where it lands instead of drawing that jump
-            offs = offs[1:]
+            # Strokes finished before the window reached the new text belong to the primer
+            # (the end of its last letter, a dot): drop them.  The line then starts where
+            # the first kept stroke starts, not with the pen-up jump that leads to it.
+            on_text = np.flatnonzero(out_phi[b, :n].argmax(1).numpy() >= P)
+            first_row = 1                                      # row k + 1 is step k's point
+            if len(on_text):
+                lifts = np.flatnonzero(offs[1:on_text[0] + 1, 2] > 0.5) + 1
+                if len(lifts) and lifts[-1] + 1 < len(offs):
+                    first_row = int(lifts[-1]) + 1
+            offs = offs[first_row:]
             offs[0, :2] = 0.0
-            phi = phi[1:]
+            phi = phi[first_row:]
         offs[-1, 2] = 1.0                                         # the pen lifts at the end
         lines.append(SampledLine(offs, phi, bool(finished[b])))
     return lines

@@ -32,6 +32,8 @@ def test_fast_step_matches_plain_with_a_primer(tiny_model_parts):
     p = sample_lines(model, codes, seed=1, primer=primer, fast=False)[0]
     np.testing.assert_allclose(f.offsets, p.offsets, atol=1e-4)
     assert f.phi.shape[1] == len("new words")          # attention over the new text only
+    assert f.phi.shape[0] == len(f.offsets) - 1         # one row per step after the start
+    assert np.all(f.offsets[0, :2] == 0)
 
 
 def test_seed_fixes_the_strokes_and_batching_does_not_matter_for_shape(tiny_model_parts):
@@ -73,3 +75,4 @@ def test_empty_line_is_refused(tiny_model_parts):
     model, alphabet, _ = tiny_model_parts
     with pytest.raises(ValueError):
         sample_lines(model, [[]])
+
