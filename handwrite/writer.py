@@ -226,10 +226,17 @@ def _body_height(points: np.ndarray) -> float:
 def line_looks_written(sampled, points: np.ndarray, n_chars: int) -> bool:
     """Heuristic check that a sampled line is writing, not a runaway or a scribble."""
     if not sampled.finished:
-        return False                      # the window never passed the last character
+        return False                      # the window never passed the last character (stuck)
     steps = len(sampled.offsets)
     if steps > 20 * n_chars + 40:
-        return False                      # far more points than letters need
+        return False                      # far more points than letters need (runaway)
+    if steps < 3 * n_chars:
+        return False                      # too few points to have written every letter
+    # the window should dwell on every character in turn: a well-written line puts its
+    # largest weight on each character (measured: all of them, moving one at a time)
+    focus = sampled.phi.argmax(axis=1) if len(sampled.phi) else np.zeros(0, int)
+    if len(np.unique(focus)) < 0.8 * n_chars or (len(focus) > 1 and np.diff(focus).max() > 3):
+        return False                      # the window skipped characters
     width = float(points[:, 0].max() - points[:, 0].min())
     height = float(points[:, 1].max() - points[:, 1].min())
     if height > 120 or width > 40 * n_chars + 60:

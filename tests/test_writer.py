@@ -99,3 +99,35 @@ def test_failed_lines_are_retried_and_counted(tiny_writer, monkeypatch):
     docs = tiny_writer.write_many(["ab", "cd\nef"], seed=0)
     assert [d.info["failed_lines"] for d in docs] == [1, 2]   # counted per text
     assert len(hw.points) > 0      # the last try is still returned, not dropped
+
+
+def _sampled(n_chars, steps_per_char=10, skip=False, finished=True, tall=False):
+    from handwrite.sampling import SampledLine
+    steps = n_chars * steps_per_char
+    focus = np.minimum(np.arange(steps) // steps_per_char, n_chars - 1)
+    if skip:
+        focus = np.where(focus >= n_chars // 2, n_chars - 1, focus)   # jumps to the end halfway
+    phi = np.zeros((steps, n_chars), np.float32)
+    phi[np.arange(steps), focus] = 1.0
+    offsets = np.zeros((steps + 1, 3), np.float32)
+    offsets[1:, 0] = 1.0
+    offsets[-1, 2] = 1.0
+    points = np.cumsum(offsets, 0)
+    points[:, 2] = offsets[:, 2]
+    if tall:
+        points[steps // 2, 1] = 500.0
+    return SampledLine(offsets, phi, finished), points
+
+
+@pytest.mark.parametrize("case,ok", [
+    ({}, True),
+    ({"skip": True}, False),                 # the window jumps over characters
+    ({"finished": False}, False),            # the window never reached the end
+    ({"steps_per_char": 25}, False),         # runaway: far too many points
+    ({"steps_per_char": 2}, False),          # too few points for the letters
+    ({"tall": True}, False),                 # strokes wander off the line
+])
+def test_line_check(case, ok):
+    from handwrite.writer import line_looks_written
+    sampled, points = _sampled(12, **case)
+    assert line_looks_written(sampled, points, 12) is ok
