@@ -130,17 +130,18 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     B = len(codes)
     p_codes = list(primer[1]) if primer is not None else []
     full = [p_codes + list(c) for c in codes]
-    lengths = torch.tensor([len(c) for c in full])
+    dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
+    lengths = torch.tensor([len(c) for c in full], device=dev)
     U = int(lengths.max()) + 1                                   # +1: the position past the end
-    chars = torch.zeros(B, U, dtype=torch.long)
+    chars = torch.zeros(B, U, dtype=torch.long, device=dev)
     for b, c in enumerate(full):
-        chars[b, :len(c)] = torch.tensor(c)
+        chars[b, :len(c)] = torch.tensor(c, device=dev)
     onehot = model.one_hot(chars)
-    positions = torch.arange(U, dtype=torch.float32)
-    state = model.initial_state(B)
-    x = torch.zeros(B, 3)
+    positions = torch.arange(U, dtype=torch.float32, device=dev)
+    state = model.initial_state(B, device=dev)
+    x = torch.zeros(B, 3, device=dev)
     if primer is not None:
-        strokes = torch.from_numpy(np.asarray(primer[0], np.float32))
+        strokes = torch.from_numpy(np.asarray(primer[0], np.float32)).to(dev)
         for t in range(len(strokes) - 1):                        # read the primer, teacher-forced
             _, state, _ = step_fn(strokes[t].expand(B, 3), state, onehot, positions)
         x = strokes[-1].expand(B, 3).clone()
@@ -149,20 +150,20 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     if max_steps is not None:
         caps = caps.clamp(max=max(1, int(max_steps)))
     cap = int(caps.max())
-    noise = draw_noise(generator, B, cap)
-    past_end = torch.arange(U).unsqueeze(0) > lengths.unsqueeze(1)   # (B, U) cells after the virtual end
+    noise = draw_noise(generator, B, cap).to(dev)                # drawn on the CPU: same strokes anywhere
+    past_end = torch.arange(U, device=dev).unsqueeze(0) > lengths.unsqueeze(1)   # (B, U) cells after the virtual end
 
-    out_x = torch.zeros(B, cap, 3)
-    out_phi = torch.zeros(B, cap, U)
-    n_steps = torch.zeros(B, dtype=torch.long)
-    finished = torch.zeros(B, dtype=torch.bool)
+    out_x = torch.zeros(B, cap, 3, device=dev)
+    out_phi = torch.zeros(B, cap, U, device=dev)
+    n_steps = torch.zeros(B, dtype=torch.long, device=dev)
+    finished = torch.zeros(B, dtype=torch.bool, device=dev)
     mix = model.config.output_mixtures
     # Per-row tensors of the lines still writing; they shrink only when a line stops, so
     # the step loop does no indexing by the alive set.
-    alive = torch.arange(B)
+    alive = torch.arange(B, device=dev)
     a_noise, a_past_end, a_lengths, a_caps = noise, past_end, lengths, caps
-    a_ending = torch.zeros(B, dtype=torch.bool)                  # the window has left the text
-    a_extra = torch.zeros(B, dtype=torch.long)                   # steps since then
+    a_ending = torch.zeros(B, dtype=torch.bool, device=dev)                  # the window has left the text
+    a_extra = torch.zeros(B, dtype=torch.long, device=dev)                   # steps since then
     a_pen_up = x[:, 2] > 0.5                                     # the last point ended a stroke
     xs, phis, seg_start = [], [], 0
 
@@ -203,6 +204,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
             x, onehot = x[keep], onehot[keep]
             a_noise, a_past_end, a_lengths, a_caps = a_noise[keep], a_past_end[keep], a_lengths[keep], a_caps[keep]
             a_ending, a_extra, a_pen_up = a_ending[keep], a_extra[keep], a_pen_up[keep]
+    out_x, out_phi, n_steps, finished = out_x.cpu(), out_phi.cpu(), n_steps.cpu(), finished.cpu()
+    line_lengths = line_lengths.cpu()
     lines = []
     P = len(p_codes)
     for b in range(B):
