@@ -246,6 +246,9 @@ def styles():
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from RUN/checkpoint.pt.")
+@click.option("--init-weights", type=click.Path(dir_okay=False), default=None,
+              help="Start from exported weights (.safetensors; 'bundled' for the bundled model) "
+                   "instead of random ones, when not resuming.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--downsample", type=int, default=2, show_default=True, help="Keep every N-th pen point.")
 @click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
@@ -256,7 +259,7 @@ def styles():
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto: CUDA when present.")
 def train(data, out, epochs, max_steps, batch_size, lr, resume, seed, downsample, checkpoint_minutes,
-          hidden, no_bf16, no_samples, threads, device):
+          hidden, no_bf16, no_samples, threads, device, init_weights=None):
     """Train the synthesis network on IAM-OnDB (resumable; Ctrl-C saves a checkpoint).
 
     Runs unchanged under torchrun for several processes, GPUs or machines; --batch-size
@@ -271,7 +274,10 @@ def train(data, out, epochs, max_steps, batch_size, lr, resume, seed, downsample
     cfg = TrainConfig(data=str(data), out=str(out), epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                       lr=lr, resume=resume, seed=seed, downsample=downsample,
                       checkpoint_minutes=checkpoint_minutes, bf16=not no_bf16, samples=not no_samples,
-                      threads=threads, device=device, model=model_cfg)
+                      threads=threads, device=device, model=model_cfg, init_weights=init_weights)
+    if init_weights == "bundled":
+        from .weights import BUNDLED_WEIGHTS
+        cfg.init_weights = str(BUNDLED_WEIGHTS)
     try:
         state = run_training(cfg)
     except ValueError as e:   # DatasetError, WeightsError, a device that is not there

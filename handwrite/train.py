@@ -39,7 +39,7 @@ from .alphabet import Alphabet
 from .dataset import LineSet, bucket_batches, load_lines, make_batch, writer_split
 from .model import HandwritingModel, ModelConfig, count_parameters, mdn_nll
 from .preprocess import Normalizer
-from .weights import WeightsError, model_from_checkpoint, save_checkpoint
+from .weights import WeightsError, load_weights, model_from_checkpoint, save_checkpoint
 
 SAMPLE_TEXTS = (
     "The quick brown fox jumps over the lazy dog",
@@ -68,6 +68,7 @@ class TrainConfig:
     device: str = "auto"              # auto (CUDA when present), cpu, cuda
     samples: bool = True
     resume: bool = False
+    init_weights: str | None = None   # exported .safetensors to start from (when not resuming)
     model: ModelConfig | None = None  # None: the full 3x400 network
     sample_texts: tuple = field(default=SAMPLE_TEXTS)
 
@@ -230,6 +231,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         alphabet = Alphabet(meta["alphabet"])
         normalizer = Normalizer(**meta["normalizer"])
         model = model_from_checkpoint(resumed, ckpt_path).model
+    elif cfg.init_weights:
+        # start from exported weights (e.g. the bundled model): their alphabet and
+        # normalisation, a fresh optimiser and epoch count
+        loaded = load_weights(cfg.init_weights)
+        alphabet, normalizer, model = loaded.alphabet, loaded.normalizer, loaded.model
     else:
         alphabet = Alphabet("".join(sorted(set("".join(data.texts)))))
         normalizer = Normalizer.fit([train_set.line(i) for i in range(len(train_set))])

@@ -156,3 +156,18 @@ def test_training_on_a_folder_that_is_not_iam_is_a_dataset_error(tmp_path):
     (tmp_path / "notiam").mkdir()
     with pytest.raises(DatasetError, match="not an IAM-OnDB folder"):
         train(config(tmp_path / "notiam", tmp_path / "run", max_steps=1), progress=False)
+
+
+def test_training_can_start_from_exported_weights(tmp_path, tiny_model_parts):
+    from handwrite.weights import export_weights
+    model, alphabet, normalizer = tiny_model_parts
+    weights = tmp_path / "start.safetensors"
+    export_weights(weights, model, alphabet, normalizer)
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=4, lines_per_form=2)
+    run = tmp_path / "run"
+    train(config(data_dir, run, max_steps=0, init_weights=str(weights)), progress=False)
+    start = trained_model(run)
+    assert start.alphabet == alphabet                       # kept, not rebuilt from the data
+    np.testing.assert_allclose(start.normalizer.std, normalizer.std)
+    for k, v in model.state_dict().items():               # fp16 round trip of the export
+        assert torch.allclose(start.model.state_dict()[k], v.half().float()), k
