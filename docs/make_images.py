@@ -22,6 +22,17 @@ samples = writer.write("Handwriting from a small neural network\nWritten on a CP
                        "Every line of a page in one hand", seed=11, bias=0.75)
 samples.to_png(IMG / "samples.png", dpi=110)
 
+# five ordinary sentences that are not in IAM-OnDB, at the default bias 0.75
+SENTENCES = [
+    "Please remember to water the plants on Friday.",
+    "The train to Edinburgh leaves at half past nine.",
+    "My grandmother kept every letter she ever received.",
+    "Could you send me the report before lunch?",
+    "We walked along the river until the sun went down.",
+]
+for i, sentence in enumerate(SENTENCES, 1):
+    writer.write(sentence, seed=i, bias=0.75).to_png(IMG / f"sentence-{i}.png", dpi=110)
+
 # quick start
 writer.write("Hello world", seed=1).to_png(IMG / "hello.png", dpi=150)
 

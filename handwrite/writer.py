@@ -13,7 +13,7 @@ from .sampling import sample_lines
 
 UNIT = 0.1          # page units (px) per IAM whiteboard unit: a line of writing ~35 px tall
 RETRIES = 3         # new seeds for a line that came out wrong
-DEFAULT_STYLE = 0   # the preset that primes writing when no style is asked for
+DEFAULT_STYLE = 3   # the preset that primes writing when no style is asked for (most legible: docs/styles.md)
 FREE_STYLE = "free" # style="free": no primer, the model picks a hand for each page
 
 
@@ -71,7 +71,7 @@ class Writer:
 
         bias: 0 samples the model freely, larger is neater (0.5-1.5 is the useful range).
         style: a preset index or name, or a `handwrite.Style` (see `handwrite styles`);
-            None is preset 0, "free" lets the model choose a hand for each page.
+            None is preset 3 (DEFAULT_STYLE), "free" lets the model choose a hand for each page.
         seed: the same seed and settings give the same strokes.
         """
         return self.write_many([text], bias=bias, style=style, seed=seed, width=width, align=align,

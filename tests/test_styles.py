@@ -52,10 +52,11 @@ def test_presets_are_many_distinct_and_usable(tiny_model_parts):
 
 def test_preset_changes_the_output_and_a_seed_repeats_it(tiny_writer):
     plain = tiny_writer.write("hi there", seed=3, style="free").points
-    a = tiny_writer.write("hi there", seed=3, style=0).points
-    default = tiny_writer.write("hi there", seed=3).points        # no style: preset 0
+    from handwrite.writer import DEFAULT_STYLE
+    a = tiny_writer.write("hi there", seed=3, style=DEFAULT_STYLE).points
+    default = tiny_writer.write("hi there", seed=3).points        # no style: the default preset
     np.testing.assert_array_equal(a, default)
-    b = tiny_writer.write("hi there", seed=3, style=0).points
+    b = tiny_writer.write("hi there", seed=3, style=DEFAULT_STYLE).points
     other = tiny_writer.write("hi there", seed=3, style=presets()[1].name).points
     np.testing.assert_array_equal(a, b)
     assert a.shape != plain.shape or not np.allclose(a, plain)
