@@ -21,6 +21,7 @@ RUN_DIR gets (from rank 0 only):
 from __future__ import annotations
 
 import copy
+import datetime
 import io
 import json
 import math
@@ -388,6 +389,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         for s, h in old_handlers.items():
             signal.signal(s, h)
         if own_group:
+            # every rank waits here until rank 0 has written its checkpoint: a rank that
+            # tears its connections down while another still uses them can abort the other
+            try:
+                dist.monitored_barrier(timeout=datetime.timedelta(seconds=120)) if device.type == "cpu" else dist.barrier()
+            except RuntimeError:
+                pass    # a rank already gone: nothing left to wait for
             dist.destroy_process_group()
     log.write(event="stop", **{k: state[k] for k in ("epoch", "batch", "step")})
     return {**state, "rank": rank, "world_size": world}
