@@ -66,8 +66,7 @@ class FastStep:
         kappa = state.kappa + self.kappa_step * torch.nn.functional.softplus(abk[:, 2 * K:])
         phi = (ab[:, :K] * torch.exp(-ab[:, K:] * (kappa.unsqueeze(-1) - positions) ** 2)).sum(1)
         window = torch.bmm(phi.unsqueeze(1), onehot).squeeze(1)
-        xw = (x, h1, window)
-        h2, c2 = self._cell(torch.addmm(self.b2, torch.cat([*xw, state.h2], 1), self.w2), state.c2)
+        h2, c2 = self._cell(torch.addmm(self.b2, torch.cat([x, h1, window, state.h2], 1), self.w2), state.c2)
         h3, c3 = self._cell(torch.addmm(self.b3, torch.cat([x, h2, window, state.h3], 1), self.w3), state.c3)
         y = torch.addmm(self.bo, torch.cat([h1, h2, h3], 1), self.wo)
         return y, State(h1, c1, h2, c2, h3, c3, kappa, window), phi

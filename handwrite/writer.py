@@ -98,11 +98,11 @@ class Writer:
         # with it; with "free", each page's first line is written without a primer and then
         # primes the page's other lines.
         written: dict[tuple[int, int], tuple] = {}
-        firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
         if primer is not None:
             jobs = [(d, i) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
             self._write_jobs(jobs, layouts, primer, bias, rng, written, stats)
         else:
+            firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
             self._write_jobs(firsts, layouts, None, bias, rng, written, stats)
             for d, first in firsts:
                 rest = [(d, i) for i, ln in enumerate(layouts[d]) if ln.text and i != first]
