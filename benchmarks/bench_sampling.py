@@ -5,8 +5,10 @@
 Measures, in one run on this machine:
   1. one 40-character line at batch 1: ms per step and per line, fast vs plain eager
      (the plain reference runs the network with three nn.LSTMCell modules and a per-step
-     Python sampling loop, as a straightforward port would), and the ratio;
-  2. a 400-character paragraph (10 wrapped lines, all in one batch) against writing its
+     Python sampling loop, as a straightforward port would), and the ratio; next to it the
+     time of the step's matrix products alone, the floor for any fp32 implementation;
+  2. the same line primed with the default style, as `Writer.write` does it;
+  3. a 400-character paragraph (10 wrapped lines, all in one batch) against writing its
      lines one at a time.
 Targets (issue 5): fast >= 8x the eager reference for a 40-character line; the paragraph
 costs much less than 10 single lines.
@@ -24,8 +26,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import timeit  # noqa: E402
 
 from handwrite.layout import split_text  # noqa: E402
-from handwrite.sampling import sample_lines  # noqa: E402
-from handwrite.writer import Writer  # noqa: E402
+from handwrite import sampling  # noqa: E402
+from handwrite.sampling import FastStep, sample_lines  # noqa: E402
+from handwrite.writer import DEFAULT_STYLE, Writer  # noqa: E402
 
 LINE = "The quick brown fox jumps over a lazy dog"[:40]
 PARAGRAPH = ("Handwriting synthesis turns text into pen strokes. " * 8)[:400]
@@ -47,9 +50,12 @@ class EagerReference(nn.Module):
             cell.bias_ih, cell.bias_hh = lstm.bias_ih_l0, lstm.bias_hh_l0
 
     @torch.inference_mode()
-    def write(self, codes, bias=0.75, seed=0):
+    def write(self, codes, bias=0.75, seed=0, primer=None, max_steps=None):
+        """Sample one line; with a primer (offsets, codes), read it point by point first."""
         m, K, M = self.m, self.K, self.M
         rng = np.random.default_rng(seed)
+        forced = [] if primer is None else [torch.from_numpy(p[None]).float() for p in primer[0][:-1]]
+        codes = ([] if primer is None else list(primer[1])) + list(codes)
         chars = torch.tensor([codes + [0]])
         onehot = m.one_hot(chars)[0]
         U = len(codes)
@@ -58,9 +64,9 @@ class EagerReference(nn.Module):
         c = [torch.zeros(1, H) for _ in range(3)]
         kappa = torch.zeros(1, K)
         w = torch.zeros(1, onehot.shape[1])
-        x = torch.zeros(1, 3)
+        x = forced[0] if forced else torch.zeros(1, 3)
         pts = []
-        for _ in range(30 * U):
+        for t in range(len(forced) + (30 * U if max_steps is None else max_steps)):
             h[0], c[0] = self.cell1(torch.cat([x, w], 1), (h[0], c[0]))
             a, b, k = m.attention(h[0]).split(K, dim=1)
             kappa = kappa + m.config.kappa_step * torch.nn.functional.softplus(k)
@@ -70,6 +76,12 @@ class EagerReference(nn.Module):
             h[1], c[1] = self.cell2(torch.cat([x, h[0], w], 1), (h[1], c[1]))
             h[2], c[2] = self.cell3(torch.cat([x, h[1], w], 1), (h[2], c[2]))
             y = m.output(torch.cat(h, 1))[0]
+            if t + 1 < len(forced):
+                x = forced[t + 1]
+                continue
+            if t + 1 == len(forced):
+                x = torch.from_numpy(primer[0][-1:]).float()
+                continue
             pi = torch.softmax(y[1:1 + M] * (1 + bias), 0).numpy()
             j = rng.choice(M, p=pi / pi.sum())
             mx, my, lsx, lsy, r = (float(y[1 + M * i + j]) for i in range(1, 6))
@@ -80,7 +92,7 @@ class EagerReference(nn.Module):
             pts.append(x)
             if int(phi.argmax()) == U:
                 break
-        return torch.cat(pts)
+        return torch.cat(pts) if pts else torch.zeros(0, 3)
 
 
 parser = argparse.ArgumentParser()
@@ -106,10 +118,51 @@ print(f"40-char line, handwrite fast step     : {t_fast / n_fast * 1e3:6.3f} ms/
 ratio = (t_ref / steps) / (t_fast / n_fast)
 print(f"speed-up per step, fast vs eager reference: {ratio:.1f}x (target >= 8x: {'met' if ratio >= 8 else 'NOT met'})")
 
+# the floor: a step's five matrix products alone (fp32, the same weights), which every
+# implementation of the network has to do; no fp32 step can beat the reference by more
+fs = FastStep(model)
+p = fs.fp32
+H, V = model.config.hidden, model.config.alphabet_size
+products = [(torch.randn(1, w.shape[0]), w, b) for w, b in
+            ((p.w1, p.b1), (fs.wa, fs.ba), (p.w2, p.b2), (p.w3, p.b3), (p.wo, p.bo))]
+t_mm = timeit(lambda: [torch.addmm(b, x, w) for _ in range(steps) for x, w, b in products], repeat=3)
+print(f"the step's matrix products alone: {t_mm / steps * 1e3:6.3f} ms/step -> at most "
+      f"{t_ref / t_mm:.1f}x over the reference with fp32 weights")
+
+# a primed line, as Writer writes by default, starts by reading the style's primer: the
+# straightforward port reads it point by point for every line; handwrite reads the part no
+# line text can change once per style, and the rest as one sequence (sampling._primer_prefix)
+primer = writer._primer(DEFAULT_STYLE)
+t_ref_p = timeit(lambda: ref.write(codes, seed=0, primer=primer, max_steps=0), repeat=3)
+def fresh():
+    sampling._CACHES.clear()
+    sample_lines(model, [codes], seed=0, primer=primer, max_steps=1)
+t_first = timeit(fresh, repeat=3)
+t_again = timeit(lambda: sample_lines(model, [codes], seed=0, primer=primer, max_steps=1), repeat=3)
+print(f"reading the default style's primer ({len(primer[0])} points): eager reference {t_ref_p * 1e3:.0f} ms per line; "
+      f"handwrite {t_first * 1e3:.0f} ms the first time, then {t_again * 1e3:.0f} ms per line "
+      f"({t_ref_p / t_again:.1f}x)")
+est_ref, est_fast = t_ref_p + t_ref, t_again + t_fast
+print(f"so a primed 40-character line: eager reference {est_ref:.2f} s, handwrite {est_fast:.2f} s "
+      f"({est_ref / est_fast:.1f}x)")
+
 # 2. a 400-character paragraph: all lines in one batch vs one line at a time
 lines = [ln.text for ln in split_text(PARAGRAPH) if ln.text]
 all_codes = [writer.alphabet.encode(t) for t in lines]
 t_batch = timeit(lambda: sample_lines(model, all_codes, seed=1), repeat=2)
+t_batch32 = timeit(lambda: sample_lines(model, all_codes, seed=1, precision="fp32"), repeat=2)
 t_single = timeit(lambda: [sample_lines(model, [c], seed=1) for c in all_codes], repeat=1, warmup=0)
-print(f"400-char paragraph ({len(lines)} lines): batched {t_batch:.2f} s, one line at a time {t_single:.2f} s, "
-      f"ratio {t_single / t_batch:.1f}x")
+print(f"400-char paragraph ({len(lines)} lines): batched {t_batch:.2f} s (fp32 products: {t_batch32:.2f} s), "
+      f"one line at a time {t_single:.2f} s; the paragraph costs {t_batch / (t_single / len(lines)):.1f} single lines")
+
+# 3. synthetic data: many lines through Writer.write_many (batches of up to 64 lines),
+# fp32 products against "auto" (bf16 products for batches, where this CPU is faster)
+texts = [f"Line {i}: the quick brown fox jumps over a lazy dog" for i in range(64)]
+rates = {}
+for precision in ("fp32", "auto"):
+    w = Writer(args.weights, precision=precision)
+    t = timeit(lambda: w.write_many(texts, seed=0), repeat=1, warmup=0)
+    rates[precision] = len(texts) / t
+    print(f"write_many, {len(texts)} lines of ~50 characters, precision {precision}: {t:.1f} s, {rates[precision]:.1f} lines/s")
+print(f"bf16 for batches: {rates['auto'] / rates['fp32']:.1f}x the lines per second "
+      f"(bf16 faster on this CPU: {sampling.cpu_bf16_is_faster()})")

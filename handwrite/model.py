@@ -100,24 +100,42 @@ class HandwritingModel(nn.Module):
         oh[..., 0] = 0.0
         return oh
 
-    # ---- whole sequences (training, NLL) ---------------------------------------------
+    # ---- whole sequences (training, NLL, reading a primer) ---------------------------
     def forward(self, x: torch.Tensor, chars: torch.Tensor, return_attention: bool = False):
         """x (B, T, 3) normalised offsets, chars (B, U) codes -> mixture params (B, T, 1+6M).
 
         With return_attention, also returns phi (B, T, U).
         """
-        B, T, _ = x.shape
-        H, V, K = self.config.hidden, self.config.alphabet_size, self.config.window_mixtures
         onehot = self.one_hot(chars)
         positions = torch.arange(chars.shape[1], device=x.device, dtype=torch.float32)
+        h, phi, _ = self._sequence(x, onehot, positions, None, return_attention)
+        y = self.output(h)
+        return (y, phi) if return_attention else y
+
+    def read(self, x: torch.Tensor, onehot: torch.Tensor, positions: torch.Tensor, state: State) -> State:
+        """Teacher-force strokes x (B, T, 3) from `state`; the state after the last one.
+
+        What `step` would reach after T steps on the same points (priming), in far fewer
+        operations: layers 2-3 run over the whole sequence at once.
+        """
+        return self._sequence(x, onehot, positions, state, False)[2]
+
+    def _sequence(self, x, onehot, positions, state: State | None, return_attention: bool):
+        """-> [h1, h2, h3] (B, T, 3H), phi (B, T, U) or None, final State.  state None: zeros."""
+        B, T, _ = x.shape
+        H, V, K = self.config.hidden, self.config.alphabet_size, self.config.window_mixtures
         w_ih = self.lstm1.weight_ih
         # x-part of LSTM1's gates for every step at once; per step only [w, h] remains
         x_gates = F.linear(x, w_ih[:, :3], self.lstm1.bias_ih + self.lstm1.bias_hh)   # (B, T, 4H)
         w_rec = torch.cat([w_ih[:, 3:], self.lstm1.weight_hh], dim=1)                 # (4H, V+H)
-        h = x.new_zeros(B, H)
-        c = x.new_zeros(B, H)
-        kappa = x.new_zeros(B, K)
-        window = x.new_zeros(B, V)
+        if state is None:
+            h, c = x.new_zeros(B, H), x.new_zeros(B, H)
+            kappa, window = x.new_zeros(B, K), x.new_zeros(B, V)
+            hx2 = hx3 = None
+        else:
+            h, c, kappa, window = state.h1, state.c1, state.kappa, state.window
+            hx2 = (state.h2.unsqueeze(0), state.c2.unsqueeze(0))
+            hx3 = (state.h3.unsqueeze(0), state.c3.unsqueeze(0))
         hs, ws, phis = [], [], []
         for x_gates_t in x_gates.unbind(1):   # unbind: one backward op, not T slice-scatters
             gates = x_gates_t + F.linear(torch.cat([window, h], dim=1), w_rec)
@@ -129,12 +147,10 @@ class HandwritingModel(nn.Module):
                 phis.append(phi)
         h1 = torch.stack(hs, 1)                                                        # (B, T, H)
         w = torch.stack(ws, 1)                                                         # (B, T, V)
-        h2, _ = self.lstm2(torch.cat([x, h1, w], dim=-1))
-        h3, _ = self.lstm3(torch.cat([x, h2, w], dim=-1))
-        y = self.output(torch.cat([h1, h2, h3], dim=-1))
-        if return_attention:
-            return y, torch.stack(phis, 1)
-        return y
+        h2, (h2_n, c2_n) = self.lstm2(torch.cat([x, h1, w], dim=-1), hx2)
+        h3, (h3_n, c3_n) = self.lstm3(torch.cat([x, h2, w], dim=-1), hx3)
+        final = State(h, c, h2_n[0], c2_n[0], h3_n[0], c3_n[0], kappa, window)
+        return torch.cat([h1, h2, h3], dim=-1), (torch.stack(phis, 1) if return_attention else None), final
 
     # ---- one step (sampling, priming) ------------------------------------------------
     def initial_state(self, batch: int, device=None) -> State:

@@ -10,6 +10,10 @@ exactly the same draws.
 """
 from __future__ import annotations
 
+import functools
+import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +24,8 @@ from .model import HandwritingModel, State, _lstm_update
 STEPS_PER_CHAR = 30      # hard cap on the length of a line, per character (typical: ~8)
 MIN_STEPS = 60
 END_STEPS = 20           # after the window leaves the text: steps allowed to finish the last stroke
+PRIMER_TAIL = 1e-6       # window weight past a primer's text below which no line text can matter
+PRIMERS_KEPT = 8         # primer prefixes kept per model
 
 
 @dataclass
@@ -29,28 +35,54 @@ class SampledLine:
     finished: bool           # the window passed the last character before the step cap
 
 
-class FastStep:
-    """The network's step with each layer's weights fused into one matrix.
+PRECISIONS = ("auto", "fp32", "bf16")
 
-    Same maths as `HandwritingModel.step` (the plain version), in about a third of the
-    operations: one matrix product per layer on [inputs, hidden] instead of two, one
-    sigmoid over all gates.  Built per sampling call, so it always matches the weights.
+
+class _Products:
+    """The weights of a step's four large matrix products, in one dtype.
+
+    Each layer's two matrices are fused into one (in, out) matrix, so that
+    addmm(bias, [inputs, hidden], W) is one product per layer and needs no transpose.
     """
 
     def __init__(self, model: HandwritingModel):
-        c = model.config
-        self.H, self.K, self.kappa_step = c.hidden, c.window_mixtures, c.kappa_step
         l1, l2, l3 = model.lstm1, model.lstm2, model.lstm3
         with torch.no_grad():
-            # (in, 4H) so that addmm(bias, input, W) needs no transpose per step
             self.w1 = torch.cat([l1.weight_ih, l1.weight_hh], 1).t().contiguous()
             self.b1 = (l1.bias_ih + l1.bias_hh).contiguous()
             self.w2 = torch.cat([l2.weight_ih_l0, l2.weight_hh_l0], 1).t().contiguous()
             self.b2 = (l2.bias_ih_l0 + l2.bias_hh_l0).contiguous()
             self.w3 = torch.cat([l3.weight_ih_l0, l3.weight_hh_l0], 1).t().contiguous()
             self.b3 = (l3.bias_ih_l0 + l3.bias_hh_l0).contiguous()
-            self.wa, self.ba = model.attention.weight.t().contiguous(), model.attention.bias.contiguous()
             self.wo, self.bo = model.output.weight.t().contiguous(), model.output.bias.contiguous()
+        self.dtype = self.w1.dtype
+
+    def to(self, dtype: torch.dtype) -> "_Products":
+        out = _Products.__new__(_Products)
+        for name, value in vars(self).items():
+            setattr(out, name, value.to(dtype) if isinstance(value, torch.Tensor) else value)
+        out.dtype = dtype
+        return out
+
+
+class FastStep:
+    """The network's step with each layer's weights fused into one matrix.
+
+    Same maths as `HandwritingModel.step` (the plain version), in about a third of the
+    operations: one matrix product per layer on [inputs, hidden] instead of two, one
+    sigmoid over all gates.  With bf16_from=n, batches of n or more lines run the four
+    large products in bf16 (the dtype the network was trained in, under autocast), which
+    on CPUs with bf16 instructions is 3-4x faster from 2 lines up; the state stays fp32.
+    """
+
+    def __init__(self, model: HandwritingModel, bf16_from: int | None = None):
+        c = model.config
+        self.H, self.K, self.kappa_step = c.hidden, c.window_mixtures, c.kappa_step
+        self.fp32 = _Products(model)
+        self.bf16_from = bf16_from
+        self.bf16 = self.fp32.to(torch.bfloat16) if bf16_from is not None else None
+        with torch.no_grad():
+            self.wa, self.ba = model.attention.weight.t().contiguous(), model.attention.bias.contiguous()
 
     def _cell(self, gates, c):
         H = self.H
@@ -60,16 +92,119 @@ class FastStep:
 
     def __call__(self, x, state: State, onehot, positions):
         K = self.K
-        h1, c1 = self._cell(torch.addmm(self.b1, torch.cat([x, state.window, state.h1], 1), self.w1), state.c1)
-        abk = torch.addmm(self.ba, h1, self.wa)
+        p = self.bf16 if self.bf16 is not None and x.shape[0] >= self.bf16_from else self.fp32
+        dt = p.dtype           # .to(dt) and .float() are no-ops in fp32
+        h1, c1 = self._cell(torch.addmm(p.b1, torch.cat([x, state.window, state.h1], 1).to(dt), p.w1).float(), state.c1)
+        abk = torch.addmm(self.ba, h1, self.wa)                               # the window stays fp32
         ab = torch.exp(abk[:, :2 * K]).unsqueeze(-1)                          # (B, 2K, 1)
         kappa = state.kappa + self.kappa_step * torch.nn.functional.softplus(abk[:, 2 * K:])
         phi = (ab[:, :K] * torch.exp(-ab[:, K:] * (kappa.unsqueeze(-1) - positions) ** 2)).sum(1)
         window = torch.bmm(phi.unsqueeze(1), onehot).squeeze(1)
-        h2, c2 = self._cell(torch.addmm(self.b2, torch.cat([x, h1, window, state.h2], 1), self.w2), state.c2)
-        h3, c3 = self._cell(torch.addmm(self.b3, torch.cat([x, h2, window, state.h3], 1), self.w3), state.c3)
-        y = torch.addmm(self.bo, torch.cat([h1, h2, h3], 1), self.wo)
+        h2, c2 = self._cell(torch.addmm(p.b2, torch.cat([x, h1, window, state.h2], 1).to(dt), p.w2).float(), state.c2)
+        h3, c3 = self._cell(torch.addmm(p.b3, torch.cat([x, h2, window, state.h3], 1).to(dt), p.w3).float(), state.c3)
+        y = torch.addmm(p.bo, torch.cat([h1, h2, h3], 1).to(dt), p.wo).float()
         return y, State(h1, c1, h2, c2, h3, c3, kappa, window), phi
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_bf16_is_faster() -> bool:
+    """Whether this CPU multiplies a few lines' worth of activations faster in bf16 than fp32.
+
+    Measured once per process (a few ms), not guessed from CPU flags: without AVX512-BF16
+    or AMX, bf16 products are emulated and slower than fp32.
+    """
+    try:
+        x, w = torch.randn(8, 882), torch.randn(882, 1600)
+        xb, wb = x.bfloat16(), w.bfloat16()
+
+        def best(fn):
+            fn()
+            times = []
+            for _ in range(5):
+                t = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t)
+            return min(times)
+        return best(lambda: torch.mm(xb, wb)) < 0.75 * best(lambda: torch.mm(x, w))
+    except RuntimeError:           # no bf16 kernels at all
+        return False
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+
+
+def bf16_from(precision: str, device: torch.device) -> int | None:
+    """The batch size from which the fast step uses bf16 products, or None for never."""
+    check_precision(precision)
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return 1
+    # auto: one line is a matrix-vector product, fastest in fp32; from two lines up the
+    # products become small matrix products, where this machine's bf16 kernels win 3-4x
+    return 2 if device.type == "cpu" and cpu_bf16_is_faster() else None
+
+
+class _SamplingCache:
+    """What sampling can reuse between calls on the same weights: the fused steps (per
+    precision), and the state after each primer's text-independent prefix."""
+
+    def __init__(self, key):
+        self.key = key
+        self.fast_steps: dict[int | None, FastStep] = {}
+        self.prefixes: OrderedDict = OrderedDict()
+
+    def fast_step(self, model: HandwritingModel, bf16_from: int | None) -> FastStep:
+        if bf16_from not in self.fast_steps:
+            self.fast_steps[bf16_from] = FastStep(model, bf16_from)
+        return self.fast_steps[bf16_from]
+
+
+_CACHES: "weakref.WeakKeyDictionary[HandwritingModel, _SamplingCache]" = weakref.WeakKeyDictionary()
+
+
+def _cache_for(model: HandwritingModel) -> _SamplingCache:
+    # the key changes whenever a weight is replaced or updated in place (an optimizer step,
+    # load_state_dict, .to()), so a cache never outlives the weights it was built from
+    key = tuple((p.data_ptr(), p._version) for p in model.parameters())
+    cache = _CACHES.get(model)
+    if cache is None or cache.key != key:
+        cache = _CACHES[model] = _SamplingCache(key)
+    return cache
+
+
+def _primer_prefix(model: HandwritingModel, strokes: torch.Tensor, p_codes: list[int], cache: _SamplingCache):
+    """(state with batch 1, steps read): the primer read up to where a line's text could first matter.
+
+    Every primed line starts by reading the same primer, teacher-forced.  Until the window
+    nears the end of the primer's text, the characters after it (the line's own text) get
+    no weight (below PRIMER_TAIL) and the state is the same for every line, so that part
+    is read once per primer and weights; only the rest is read per line.
+    """
+    key = (tuple(p_codes), strokes.cpu().numpy().tobytes())
+    if key in cache.prefixes:
+        cache.prefixes.move_to_end(key)
+        return cache.prefixes[key]
+    dev = strokes.device
+    P = len(p_codes)
+    chars = torch.zeros(1, P + 64, dtype=torch.long, device=dev)   # the primer's text, then room
+    chars[0, :P] = torch.tensor(p_codes, device=dev)
+    _, phi = model(strokes[None, :-1], chars, return_attention=True)          # (1, T-1, P+64)
+    sees_past = phi[0, :, P:].sum(1) > PRIMER_TAIL
+    steps = int(sees_past.float().argmax()) if bool(sees_past.any()) else len(strokes) - 1
+    state = model.initial_state(1, device=dev)
+    if steps:
+        state = model.read(strokes[None, :steps], model.one_hot(chars), _positions(chars.shape[1], dev), state)
+    cache.prefixes[key] = (state, steps)
+    if len(cache.prefixes) > PRIMERS_KEPT:
+        cache.prefixes.popitem(last=False)
+    return state, steps
+
+
+def _positions(n: int, device) -> torch.Tensor:
+    return torch.arange(n, dtype=torch.float32, device=device)
 
 
 def draw_noise(generator: torch.Generator, batch: int, steps: int) -> torch.Tensor:
@@ -113,36 +248,45 @@ def sample_lines(model, codes, **kwargs) -> list[SampledLine]:
 @torch.inference_mode()
 def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
                  seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
-                 max_steps: int | None = None, fast: bool = True) -> list[SampledLine]:
+                 max_steps: int | None = None, fast: bool = True, precision: str = "auto") -> list[SampledLine]:
     """See `sample_lines`.
 
     primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
     reads them first and each line's text is then primer text + " " + line text.
     fast=False uses the plain `HandwritingModel.step` (for tests and benchmarks).
+    precision: "fp32", "bf16" (the large products of the fast step) or "auto" (bf16 for
+    batches of 2+ lines where this CPU runs bf16 faster, else fp32); see `FastStep`.
     """
     if not codes or any(len(c) == 0 for c in codes):
         raise ValueError("every line needs at least one character")
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)))
     generator = torch.Generator().manual_seed(int(seed))
-    step_fn = FastStep(model) if fast else model.step
+    dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
+    cache = _cache_for(model)
+    step_fn = cache.fast_step(model, bf16_from(precision, dev)) if fast else model.step
     B = len(codes)
     p_codes = list(primer[1]) if primer is not None else []
     full = [p_codes + list(c) for c in codes]
-    dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
     lengths = torch.tensor([len(c) for c in full], device=dev)
     U = int(lengths.max()) + 1                                   # +1: the position past the end
     chars = torch.zeros(B, U, dtype=torch.long, device=dev)
     for b, c in enumerate(full):
         chars[b, :len(c)] = torch.tensor(c, device=dev)
     onehot = model.one_hot(chars)
-    positions = torch.arange(U, dtype=torch.float32, device=dev)
+    positions = _positions(U, dev)
     state = model.initial_state(B, device=dev)
     x = torch.zeros(B, 3, device=dev)
     if primer is not None:
         strokes = torch.from_numpy(np.asarray(primer[0], np.float32)).to(dev)
-        for t in range(len(strokes) - 1):                        # read the primer, teacher-forced
-            _, state, _ = step_fn(strokes[t].expand(B, 3), state, onehot, positions)
+        prefix, start = _primer_prefix(model, strokes, p_codes, cache)
+        state = prefix.index(torch.zeros(B, dtype=torch.long, device=dev))
+        if start < len(strokes) - 1:                             # the rest of the primer, teacher-forced
+            # in bf16 where the step's products are (as in training, under autocast)
+            in_bf16 = fast and step_fn.bf16 is not None and B >= step_fn.bf16_from and dev.type == "cpu"
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=in_bf16):
+                state = model.read(strokes[None, start:-1].expand(B, -1, 3), onehot, positions, state)
+            state = State(*(getattr(state, name).float() for name in State.__slots__))
         x = strokes[-1].expand(B, 3).clone()
     line_lengths = lengths - len(p_codes)
     caps = (line_lengths * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
@@ -165,6 +309,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     a_extra = torch.zeros(B, dtype=torch.long, device=dev)                   # steps since then
     a_pen_up = x[:, 2] > 0.5                                     # the last point ended a stroke
     xs, phis, seg_start = [], [], 0
+    any_ending, min_cap = False, int(caps.min())              # lets most steps skip the end checks
 
     def flush(upto: int):
         if xs:
@@ -178,18 +323,22 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         x = sample_point(y, a_noise[:, step], mix, bias)
         xs.append(x)
         phis.append(phi)
-        # a line is done when the window weighs the virtual position past its end the most
         # the window has left the text when it weighs the position past the end the most;
         # the line then ends at the next pen lift, so the last letter is not cut short
         left = phi.masked_fill(a_past_end, -1.0).argmax(dim=1) == a_lengths
+        pen_up = x[:, 2] > 0.5
+        if not any_ending and step + 1 < min_cap and not bool(left.any()):
+            a_pen_up = pen_up                  # the common step: every line still mid-text
+            continue
         # with the pen already up when the window leaves, this step's point would begin a
         # new stroke after the text: end the line before it
         early = left & ~a_ending & a_pen_up & (step > 0)
         a_ending = a_ending | left
         a_extra = a_extra + a_ending
-        done = a_ending & ((x[:, 2] > 0.5) | (a_extra > END_STEPS) | early)
+        done = a_ending & (pen_up | (a_extra > END_STEPS) | early)
         stop = done | (a_caps <= step + 1)
-        a_pen_up = x[:, 2] > 0.5
+        a_pen_up = pen_up
+        any_ending = True
         if stop.any():
             flush(step + 1)
             seg_start = step + 1
@@ -203,6 +352,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
             x, onehot = x[keep], onehot[keep]
             a_noise, a_past_end, a_lengths, a_caps = a_noise[keep], a_past_end[keep], a_lengths[keep], a_caps[keep]
             a_ending, a_extra, a_pen_up = a_ending[keep], a_extra[keep], a_pen_up[keep]
+            any_ending, min_cap = bool(a_ending.any()), int(a_caps.min())
     out_x, out_phi, n_steps, finished = out_x.cpu(), out_phi.cpu(), n_steps.cpu(), finished.cpu()
     line_lengths = line_lengths.cpu()
     lines = []

@@ -101,3 +101,17 @@ def test_page_option(tmp_path, weights):
     r = run("hi", "-o", str(tmp_path / "bad.pdf"), "--weights", weights, "--page", "B12")
     assert r.exit_code == 2 and "page size" in r.output
     assert not (tmp_path / "bad.pdf").exists()
+
+
+def test_precision_option(tmp_path, weights):
+    src = tmp_path / "lines.txt"
+    src.write_text("first line\nsecond one\nthird\n", encoding="utf-8")
+    for precision in ("fp32", "bf16"):
+        out = tmp_path / precision
+        r = run("batch", str(src), "--out-dir", str(out), "--weights", weights, "--format", "json",
+                "--seed", "0", "--precision", precision)
+        assert r.exit_code == 0, r.output
+        assert json.loads((out / "0003.json").read_text())["lines"][0]["points"]
+    r = run("write", "x", "-o", str(tmp_path / "x.png"), "--weights", weights, "--precision", "half")
+    assert r.exit_code == 2 and "half" in r.output
+    assert not (tmp_path / "x.png").exists()

@@ -170,3 +170,21 @@ def test_parameter_count_grows_with_the_hidden_size():
     bigger = count_parameters(HandwritingModel(ModelConfig(alphabet_size=12, hidden=32, window_mixtures=3,
                                                            output_mixtures=4)))
     assert 0 < small < bigger
+
+
+def test_read_reaches_the_state_of_stepping(tiny_model_parts):
+    # priming reads strokes as a sequence; it must land where step-by-step reading does,
+    # also when it starts from a state that is not the initial one
+    model, alphabet, _ = tiny_model_parts
+    torch.manual_seed(1)
+    x = torch.randn(2, 30, 3) * 0.5
+    x[..., 2] = (torch.rand(2, 30) < 0.2).float()
+    chars = torch.tensor([alphabet.encode("some text"), alphabet.encode("other one")])
+    onehot, positions = model.one_hot(chars), torch.arange(chars.shape[1], dtype=torch.float32)
+    with torch.inference_mode():
+        stepped = model.initial_state(2)
+        for t in range(30):
+            _, stepped, _ = model.step(x[:, t], stepped, onehot, positions)
+        read = model.read(x[:, 12:], onehot, positions, model.read(x[:, :12], onehot, positions, model.initial_state(2)))
+    for name in stepped.__slots__:
+        torch.testing.assert_close(getattr(read, name), getattr(stepped, name), atol=1e-5, rtol=1e-4)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from handwrite.sampling import MIN_STEPS, STEPS_PER_CHAR, sample_lines, sample_point
+from handwrite import sampling
+from handwrite.sampling import MIN_STEPS, STEPS_PER_CHAR, FastStep, bf16_from, sample_lines, sample_point
 
 
 def _codes(alphabet, *texts):
@@ -12,7 +13,7 @@ def _codes(alphabet, *texts):
 def test_fast_step_writes_what_the_plain_step_writes(tiny_model_parts):
     model, alphabet, _ = tiny_model_parts
     codes = _codes(alphabet, "hello world", "a much longer line of text", "x")
-    fast = sample_lines(model, codes, seed=5, fast=True)
+    fast = sample_lines(model, codes, seed=5, fast=True, precision="fp32")
     plain = sample_lines(model, codes, seed=5, fast=False)
     for f, p in zip(fast, plain):
         assert f.offsets.shape == p.offsets.shape
@@ -76,3 +77,95 @@ def test_empty_line_is_refused(tiny_model_parts):
     with pytest.raises(ValueError):
         sample_lines(model, [[]])
 
+
+
+def _primer(alphabet, text="primer text ", points=80):
+    rng = np.random.default_rng(0)
+    offsets = np.c_[rng.normal(size=(points, 2)), (rng.random(points) < 0.1)].astype(np.float32)
+    offsets[0] = 0
+    return offsets, alphabet.encode(text)
+
+
+def test_one_line_in_auto_precision_writes_what_the_plain_step_writes(tiny_model_parts):
+    # auto may use bf16 for batches, never for a single line
+    model, alphabet, _ = tiny_model_parts
+    codes = _codes(alphabet, "one line alone")
+    f = sample_lines(model, codes, seed=2, precision="auto")[0]
+    p = sample_lines(model, codes, seed=2, fast=False)[0]
+    np.testing.assert_allclose(f.offsets, p.offsets, atol=1e-4)
+
+
+def test_bf16_products_stay_close_to_fp32(tiny_model_parts):
+    # teacher-forced over the same points, the bf16 step's mixture parameters and window
+    # track the fp32 step's: the error does not grow along the sequence
+    model, alphabet, _ = tiny_model_parts
+    chars = torch.tensor([alphabet.encode("two lines of"), alphabet.encode("text written")])
+    onehot, positions = model.one_hot(chars), torch.arange(chars.shape[1], dtype=torch.float32)
+    x = torch.from_numpy(_primer(alphabet, points=60)[0]).expand(2, -1, -1)
+    steps = {p: FastStep(model, bf16_from=p) for p in (None, 1)}
+    states = {p: model.initial_state(2) for p in steps}
+    worst = 0.0
+    with torch.inference_mode():
+        for t in range(x.shape[1]):
+            out = {}
+            for p, step in steps.items():
+                out[p], states[p], _ = step(x[:, t], states[p], onehot, positions)
+            worst = max(worst, float((out[1] - out[None]).abs().max()))
+    assert 0 < worst < 0.05          # bf16 really ran (not bit-equal), and stays close
+
+
+def test_bf16_lines_are_written_and_finish_like_fp32(tiny_model_parts):
+    model, alphabet, _ = tiny_model_parts
+    codes = _codes(alphabet, "hello world", "another line", "x")
+    b = sample_lines(model, codes, seed=3, precision="bf16")
+    f = sample_lines(model, codes, seed=3, precision="fp32")
+    for lb, lf in zip(b, f):
+        assert np.isfinite(lb.offsets).all() and lb.offsets[-1, 2] == 1
+        # the first steps, before sampling choices can part, are the same within bf16 noise
+        np.testing.assert_allclose(lb.offsets[:4], lf.offsets[:4], atol=0.05)
+
+
+def test_precision_choice(monkeypatch):
+    cpu = torch.device("cpu")
+    assert bf16_from("fp32", cpu) is None
+    assert bf16_from("bf16", cpu) == 1
+    monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: True)
+    assert bf16_from("auto", cpu) == 2
+    monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: False)
+    assert bf16_from("auto", cpu) is None          # CPUs without bf16 instructions stay fp32
+    with pytest.raises(ValueError, match="auto, fp32, bf16"):
+        bf16_from("half", cpu)
+
+
+def test_primer_prefix_is_read_once_and_changes_nothing(tiny_model_parts, monkeypatch):
+    model, alphabet, _ = tiny_model_parts
+    primer = _primer(alphabet)
+    codes = _codes(alphabet, "first line", "a second line")
+    sampling._CACHES.clear()
+    cached = sample_lines(model, codes, seed=4, primer=primer, precision="fp32")
+    (state, steps), = sampling._CACHES[model].prefixes.values()
+    assert 0 < steps < len(primer[0]) - 1          # part of the primer is shared, not all of it
+    again = sample_lines(model, codes, seed=4, primer=primer, precision="fp32")
+    monkeypatch.setattr(sampling, "PRIMER_TAIL", -1.0)   # no shared prefix: every line reads it all
+    sampling._CACHES.clear()
+    full = sample_lines(model, codes, seed=4, primer=primer, precision="fp32")
+    assert sampling._CACHES[model].prefixes and next(iter(sampling._CACHES[model].prefixes.values()))[1] == 0
+    for c, a, u in zip(cached, again, full):
+        np.testing.assert_array_equal(c.offsets, a.offsets)
+        np.testing.assert_allclose(c.offsets, u.offsets, atol=1e-4)
+
+
+def test_changed_weights_are_never_served_from_the_cache(tiny_model_parts):
+    import copy
+    model, alphabet, _ = tiny_model_parts
+    model = copy.deepcopy(model)
+    primer = _primer(alphabet)
+    codes = _codes(alphabet, "cache test", "two")
+    sample_lines(model, codes, seed=6, primer=primer)              # fills the cache
+    with torch.no_grad():
+        model.output.bias.add_(0.3)                                # an in-place update, like an optimizer step
+        model.lstm1.weight_hh.mul_(1.1)
+    after = sample_lines(model, codes, seed=6, primer=primer)
+    fresh = sample_lines(copy.deepcopy(model), codes, seed=6, primer=primer)   # a model never seen
+    for a, f in zip(after, fresh):
+        np.testing.assert_array_equal(a.offsets, f.offsets)
