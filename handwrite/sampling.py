@@ -24,6 +24,8 @@ from .model import HandwritingModel, State, _lstm_update
 STEPS_PER_CHAR = 30      # hard cap on the length of a line, per character (typical: ~8)
 MIN_STEPS = 60
 END_STEPS = 20           # after the window leaves the text: steps allowed to finish the last stroke
+LOOKAHEAD = 16           # then steps drawn to catch delayed strokes (a t's bar, an i's dot) ...
+TAIL_STROKES = 2         # ... at most this many of them
 PRIMER_TAIL = 1e-6       # window weight past a primer's text below which no line text can matter
 PRIMERS_KEPT = 8         # primer prefixes kept per model
 
@@ -33,6 +35,7 @@ class SampledLine:
     offsets: np.ndarray      # (T, 3) normalised (dx, dy, eos); row 0 is the start
     phi: np.ndarray          # (T - 1, U) attention weights of each step over the characters
     finished: bool           # the window passed the last character before the step cap
+    left_text_at: int | None = None   # row of offsets drawn as the window left the text (None: never)
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -207,6 +210,34 @@ def _positions(n: int, device) -> torch.Tensor:
     return torch.arange(n, dtype=torch.float32, device=device)
 
 
+DOT_HEIGHT = 0.5         # a delayed stroke is at most this many mean letter widths tall ...
+BAR_LENGTH = 1.5         # ... and this long, begins left of the writing's right end, and
+BAR_OVERHANG = 1.0       # ... reaches at most this far past it
+
+
+def _delayed_strokes(offsets: np.ndarray, written: int, n_chars: int) -> int:
+    """How many rows of a line's (T, 3) offsets (in data units) to keep.
+
+    offsets[:written] end with the stroke of the last letter; the strokes after it are
+    kept while they look like a delayed part of the last word (a t's bar, an i's dot, an
+    x's second half): small, beginning left of where the writing ends and not reaching far
+    past it.  The first that does not is the model making up letters after the text.
+    """
+    pts = np.cumsum(offsets[:, :2], axis=0)
+    right = pts[:written, 0].max()
+    letter = (right - pts[:written, 0].min()) / max(n_chars, 1)
+    ends = np.flatnonzero(offsets[written:, 2] > 0.5) + written
+    keep = written
+    for end in ends:
+        stroke = pts[keep:end + 1]
+        small = np.ptp(stroke[:, 1]) <= DOT_HEIGHT * letter and np.ptp(stroke[:, 0]) <= BAR_LENGTH * letter
+        within = stroke[0, 0] <= right and stroke[:, 0].max() <= right + BAR_OVERHANG * letter
+        if not (small and within):
+            break
+        keep = end + 1
+    return keep
+
+
 def draw_noise(generator: torch.Generator, batch: int, steps: int) -> torch.Tensor:
     """(batch, steps, 4): uniform (mixture component), two normals (offset), uniform (pen lift)."""
     u = torch.rand(batch, steps, 2, generator=generator)
@@ -248,7 +279,8 @@ def sample_lines(model, codes, **kwargs) -> list[SampledLine]:
 @torch.inference_mode()
 def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
                  seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
-                 max_steps: int | None = None, fast: bool = True, precision: str = "auto") -> list[SampledLine]:
+                 max_steps: int | None = None, fast: bool = True, precision: str = "auto",
+                 normalizer=None) -> list[SampledLine]:
     """See `sample_lines`.
 
     primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
@@ -256,6 +288,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     fast=False uses the plain `HandwritingModel.step` (for tests and benchmarks).
     precision: "fp32", "bf16" (the large products of the fast step) or "auto" (bf16 for
     batches of 2+ lines where this CPU runs bf16 faster, else fp32); see `FastStep`.
+    normalizer: the weights' `Normalizer`, so the end-of-line rule measures the writing in
+    the data's units (without it, normalised offsets stand in for them).
     """
     if not codes or any(len(c) == 0 for c in codes):
         raise ValueError("every line needs at least one character")
@@ -300,6 +334,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     out_phi = torch.zeros(B, cap, U, device=dev)
     n_steps = torch.zeros(B, dtype=torch.long, device=dev)
     finished = torch.zeros(B, dtype=torch.bool, device=dev)
+    left_step = torch.full((B,), -1, dtype=torch.long, device=dev)
+    written_steps = torch.zeros(B, dtype=torch.long, device=dev)
     mix = model.config.output_mixtures
     # Per-row tensors of the lines still writing; they shrink only when a line stops, so
     # the step loop does no indexing by the alive set.
@@ -307,7 +343,11 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     a_noise, a_past_end, a_lengths, a_caps = noise, past_end, lengths, caps
     a_ending = torch.zeros(B, dtype=torch.bool, device=dev)                  # the window has left the text
     a_extra = torch.zeros(B, dtype=torch.long, device=dev)                   # steps since then
+    a_written = torch.zeros(B, dtype=torch.bool, device=dev)                 # ... and its last stroke has ended
+    a_look = torch.zeros(B, dtype=torch.long, device=dev)                    # steps since then
+    a_tail = torch.zeros(B, dtype=torch.long, device=dev)                    # strokes ended since then
     a_pen_up = x[:, 2] > 0.5                                     # the last point ended a stroke
+    written_at = torch.zeros(B, dtype=torch.long, device=dev)    # steps up to the end of the last letter's stroke
     xs, phis, seg_start = [], [], 0
     any_ending, min_cap = False, int(caps.min())              # lets most steps skip the end checks
 
@@ -323,19 +363,33 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         x = sample_point(y, a_noise[:, step], mix, bias)
         xs.append(x)
         phis.append(phi)
-        # the window has left the text when it weighs the position past the end the most;
-        # the line then ends at the next pen lift, so the last letter is not cut short
+        # the window has left the text when it weighs the position past the end the most
         left = phi.masked_fill(a_past_end, -1.0).argmax(dim=1) == a_lengths
         pen_up = x[:, 2] > 0.5
         if not any_ending and step + 1 < min_cap and not bool(left.any()):
             a_pen_up = pen_up                  # the common step: every line still mid-text
             continue
-        # with the pen already up when the window leaves, this step's point would begin a
-        # new stroke after the text: end the line before it
-        early = left & ~a_ending & a_pen_up & (step > 0)
+        newly = left & ~a_ending
+        if bool(newly.any()):
+            left_step[alive[newly]] = step
+        # The letter being written when the window leaves ends at the next pen lift; with the
+        # pen already up, this step's point would begin a new stroke after the text.  Then a
+        # few more steps are drawn: the strokes among them that are a delayed part of the
+        # last word (a t's bar, an i's dot) are kept, the made-up letters that usually
+        # follow are not (`_delayed_strokes`, once the line is done).
+        early = newly & a_pen_up & (step > 0)
         a_ending = a_ending | left
         a_extra = a_extra + a_ending
-        done = a_ending & (pen_up | (a_extra > END_STEPS) | early)
+        cap_hit = a_ending & ~a_written & (a_extra > END_STEPS)
+        now_written = a_ending & ~a_written & (pen_up | early | cap_hit)
+        written_at = torch.where(now_written, step + 1 - early.long(), written_at)
+        looking = a_written | (now_written & early)
+        a_look = a_look + looking
+        a_tail = a_tail + (looking & pen_up)
+        a_written = a_written | now_written
+        done = cap_hit | (a_written & ((a_look >= LOOKAHEAD) | (a_tail >= TAIL_STROKES)))
+        if normalizer is None:
+            done = done | now_written          # no units to judge delayed strokes in: end here
         stop = done | (a_caps <= step + 1)
         a_pen_up = pen_up
         any_ending = True
@@ -343,7 +397,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
             flush(step + 1)
             seg_start = step + 1
             finished[alive[done]] = True
-            n_steps[alive[stop]] = step + 1 - early[stop].long()
+            n_steps[alive[stop]] = step + 1
+            written_steps[alive[stop]] = torch.where(a_written[stop], written_at[stop], step + 1)
             keep = (~stop).nonzero().squeeze(1)
             alive = alive[keep]
             if not len(alive):
@@ -351,9 +406,11 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
             state = state.index(keep)
             x, onehot = x[keep], onehot[keep]
             a_noise, a_past_end, a_lengths, a_caps = a_noise[keep], a_past_end[keep], a_lengths[keep], a_caps[keep]
-            a_ending, a_extra, a_pen_up = a_ending[keep], a_extra[keep], a_pen_up[keep]
+            a_ending, a_extra, a_written, a_pen_up = a_ending[keep], a_extra[keep], a_written[keep], a_pen_up[keep]
+            a_look, a_tail, written_at = a_look[keep], a_tail[keep], written_at[keep]
             any_ending, min_cap = bool(a_ending.any()), int(a_caps.min())
     out_x, out_phi, n_steps, finished = out_x.cpu(), out_phi.cpu(), n_steps.cpu(), finished.cpu()
+    left_step, written_steps = left_step.cpu(), written_steps.cpu()
     line_lengths = line_lengths.cpu()
     lines = []
     P = len(p_codes)
@@ -361,12 +418,12 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         n = int(n_steps[b])
         offs = np.concatenate([np.zeros((1, 3), np.float32), out_x[b, :n].numpy()])
         phi = out_phi[b, :n, P:P + int(line_lengths[b])].numpy().copy()
+        first_row = 1                                          # row k + 1 is step k's point
         if primer is not None and n > 1:
             # Strokes finished before the window reached the new text belong to the primer
             # (the end of its last letter, a dot): drop them.  The line then starts where
             # the first kept stroke starts, not with the pen-up jump that leads to it.
             on_text = np.flatnonzero(out_phi[b, :n].argmax(1).numpy() >= P)
-            first_row = 1                                      # row k + 1 is step k's point
             if len(on_text):
                 lifts = np.flatnonzero(offs[1:on_text[0] + 1, 2] > 0.5) + 1
                 if len(lifts) and lifts[-1] + 1 < len(offs):
@@ -374,6 +431,14 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
             offs = offs[first_row:]
             offs[0, :2] = 0.0
             phi = phi[first_row:]
+        else:
+            first_row = 0
+        rows = int(written_steps[b]) + 1 - first_row              # up to the end of the last letter's stroke
+        if normalizer is not None and 1 < rows < len(offs):
+            rows = _delayed_strokes(normalizer.denormalize(offs), rows, int(line_lengths[b]))
+        offs, phi = offs[:max(rows, 1)], phi[:max(rows, 1) - 1]
         offs[-1, 2] = 1.0                                         # the pen lifts at the end
-        lines.append(SampledLine(offs, phi, bool(finished[b])))
+        k = int(left_step[b])
+        left_row = k + 1 - first_row if 0 <= k < n else None
+        lines.append(SampledLine(offs, phi, bool(finished[b]), left_row))
     return lines

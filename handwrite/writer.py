@@ -176,7 +176,8 @@ class Writer:
             for start in range(0, len(todo), BATCH_LINES):
                 chunk = todo[start:start + BATCH_LINES]
                 sampled += sample_lines(self.model, [self.alphabet.encode(texts[j]) for j in chunk], bias=bias,
-                                        seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision)
+                                        seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
+                                        normalizer=self.normalizer)
             again = []
             for j, s in zip(todo, sampled):
                 pts = self.to_page(s.offsets)

@@ -169,3 +169,41 @@ def test_changed_weights_are_never_served_from_the_cache(tiny_model_parts):
     fresh = sample_lines(copy.deepcopy(model), codes, seed=6, primer=primer)   # a model never seen
     for a, f in zip(after, fresh):
         np.testing.assert_array_equal(a.offsets, f.offsets)
+
+
+def _offsets(*strokes):
+    """Absolute (x, y) strokes -> (T, 3) offsets as the network draws them (row 0 the start)."""
+    pts = np.concatenate([np.c_[np.asarray(s, float), np.r_[np.zeros(len(s) - 1), 1.0]] for s in strokes])
+    offs = np.zeros((len(pts) + 1, 3))
+    offs[1:, :2] = np.diff(np.r_[[[0.0, 0.0]], pts[:, :2]], axis=0)
+    offs[1:, 2] = pts[:, 2]
+    return offs
+
+
+WORD = [(0, 0), (3, 10), (6, 0), (10, 10), (14, 0), (17, 10), (20, 0)]   # two letters, 10 units each
+
+
+def test_delayed_strokes_keep_a_bar_and_a_dot_and_drop_made_up_letters():
+    from handwrite.sampling import _delayed_strokes
+    bar = [(13, 7), (17, 7.3), (23, 7.5)]            # begins over the word, short, flat
+    dot = [(16, 14), (16.3, 14.2)]
+    letter = [(22, 0), (24, 10), (27, 0), (29, 10)]  # begins past the end: the model making up text
+    offs = _offsets(WORD, bar, dot, letter)
+    written = 1 + len(WORD)
+    assert _delayed_strokes(offs, written, n_chars=2) == written + len(bar) + len(dot)
+    # a stroke beginning right of the writing, or tall, ends the line at once
+    assert _delayed_strokes(_offsets(WORD, letter, bar), written, 2) == written
+    assert _delayed_strokes(_offsets(WORD, [(14, 0), (15, 9), (16, 0)]), written, 2) == written
+    # a stroke the look-ahead cut off before its pen lift is not kept
+    cut = _offsets(WORD, bar)
+    cut[-1, 2] = 0
+    assert _delayed_strokes(cut, written, 2) == written
+
+
+def test_lines_record_where_the_window_left_the_text(tiny_model_parts):
+    model, alphabet, normalizer = tiny_model_parts
+    lines = sample_lines(model, _codes(alphabet, "ab", "a longer line"), seed=3, normalizer=normalizer)
+    for ln in lines:
+        if ln.finished:
+            assert 0 < ln.left_text_at <= len(ln.offsets)
+        assert ln.offsets[-1, 2] == 1 and len(ln.phi) == len(ln.offsets) - 1

@@ -88,7 +88,8 @@ def sample(writer, texts: list[str], seeds: list[int], bias: float):
     from handwrite.writer import UNIT, line_looks_written
     out = []
     for text, seed in zip(texts, seeds):
-        (s,) = sample_lines(writer.model, [writer.alphabet.encode(text)], bias=bias, seed=seed)
+        (s,) = sample_lines(writer.model, [writer.alphabet.encode(text)], bias=bias, seed=seed,
+                            normalizer=writer.normalizer)
         pts = level(offsets_to_points(writer.normalizer.denormalize(s.offsets)))
         page = pts.copy()
         page[:, :2] *= UNIT
