@@ -122,7 +122,7 @@ class Writer:
         docs = []
         for d, lines in enumerate(layouts):
             points = [written[(d, i)][0] if (d, i) in written else None for i in range(len(lines))]
-            points = _same_size(points)
+            points = _same_size(points, [ln.text for ln in lines])
             placed = place_lines(points, align=align, line_height=_line_height(points) * line_spacing)
             lines_out = [WrittenLine(ln.text, p if p is not None else np.zeros((0, 3), np.float32),
                                      written[(d, i)][1] if (d, i) in written else None)
@@ -203,18 +203,31 @@ class Writer:
         return out
 
 
-def _same_size(lines: list) -> list:
-    """Scale lines whose body height strays from the page's median back to it."""
-    heights = {i: _body_height(p) for i, p in enumerate(lines) if p is not None and len(p) > 2}
-    if len(heights) < 2:
+def _same_size(lines: list, texts: list[str]) -> list:
+    """Scale lines whose hand came out larger or smaller than the page's back to its size.
+
+    A line's size is judged two ways, each against the page's median: the height of its
+    body (the middle 60% of its points) and its width per character.  Either alone depends
+    on the letters ("This is it" is all ascenders and narrow letters: tall body, small
+    width); a line is rescaled only when both agree that it strays.
+    """
+    sizes = {}
+    for i, (p, text) in enumerate(zip(lines, texts)):
+        if p is not None and len(p) > 2 and text.strip():
+            sizes[i] = (_body_height(p), float(np.ptp(p[:, 0])) / len(text))
+    if len(sizes) < 2:
         return lines
-    target = float(np.median(list(heights.values())))
+    target_h = float(np.median([h for h, _ in sizes.values()]))
+    target_w = float(np.median([w for _, w in sizes.values()]))
     out = list(lines)
-    for i, h in heights.items():
-        if h > 0 and not (0.85 < h / target < 1.15):
+    for i, (h, w) in sizes.items():
+        if h <= 0 or w <= 0:
+            continue
+        rh, rw = h / target_h, w / target_w
+        if (rh > 1.15 and rw > 1.15) or (rh < 0.87 and rw < 0.87):
             p = lines[i].copy()
             c = p[:, :2].mean(0)
-            p[:, :2] = (p[:, :2] - c) * (target / h) + c
+            p[:, :2] = (p[:, :2] - c) / float(np.sqrt(rh * rw)) + c
             out[i] = p
     return out
 

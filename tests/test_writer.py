@@ -131,3 +131,22 @@ def test_line_check(case, ok):
     from handwrite.writer import line_looks_written
     sampled, points = _sampled(12, **case)
     assert line_looks_written(sampled, points, 12) is ok
+
+
+def test_lines_are_resized_only_when_height_and_width_agree():
+    from handwrite.writer import _same_size
+    rng = np.random.default_rng(0)
+
+    def line(n_chars, height, width_per_char):
+        x = rng.uniform(0, n_chars * width_per_char, 200)
+        return np.c_[x, rng.uniform(0, height, 200), np.zeros(200)]
+
+    texts = ["abcdefghij"] * 4
+    normal = [line(10, 10, 5) for _ in range(3)]
+    big = line(10, 20, 10)                      # twice the size both ways: a hand that grew
+    out = _same_size(normal + [big], texts)
+    assert np.ptp(out[3][:, 1]) == pytest.approx(np.ptp(big[:, 1]) / 2, rel=0.1)
+    assert all(o is n for o, n in zip(out[:3], normal))
+    tall_narrow = line(10, 16, 4)               # tall body, narrow letters: "This is it", same hand
+    out = _same_size(normal + [tall_narrow], texts)
+    assert out[3] is tall_narrow
