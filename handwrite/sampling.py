@@ -212,27 +212,34 @@ def _positions(n: int, device) -> torch.Tensor:
 
 DOT_HEIGHT = 0.5         # a delayed stroke is at most this many mean letter widths tall ...
 BAR_LENGTH = 1.5         # ... and this long, begins left of the writing's right end, and
-BAR_OVERHANG = 1.0       # ... reaches at most this far past it
+BAR_OVERHANG = 1.0       # ... reaches at most this far past it; or it is a descender:
+DESCENDER_START = 0.35   # ... begins at most this far right of the end, never moves right,
+DESCENDER_DEPTH = 0.8    # ... and ends at least this far below the middle of the writing
 
 
 def _delayed_strokes(offsets: np.ndarray, written: int, n_chars: int) -> int:
-    """How many rows of a line's (T, 3) offsets (in data units) to keep.
+    """How many rows of a line's (T, 3) offsets (in data units, y down) to keep.
 
     offsets[:written] end with the stroke of the last letter; the strokes after it are
-    kept while they look like a delayed part of the last word (a t's bar, an i's dot, an
-    x's second half): small, beginning left of where the writing ends and not reaching far
-    past it.  The first that does not is the model making up letters after the text.
+    kept while they look like a delayed part of the last word: small and beginning left of
+    where the writing ends (a t's bar, an i's dot, an x's second half), or a descender
+    hanging from its right end (the tail of a y or g written as a stroke of its own).  The
+    first that does not is the model making up letters after the text.
     """
     pts = np.cumsum(offsets[:, :2], axis=0)
     right = pts[:written, 0].max()
     letter = (right - pts[:written, 0].min()) / max(n_chars, 1)
+    middle = float(np.median(pts[:written, 1]))
     ends = np.flatnonzero(offsets[written:, 2] > 0.5) + written
     keep = written
     for end in ends:
         stroke = pts[keep:end + 1]
+        x0 = stroke[0, 0]
         small = np.ptp(stroke[:, 1]) <= DOT_HEIGHT * letter and np.ptp(stroke[:, 0]) <= BAR_LENGTH * letter
-        within = stroke[0, 0] <= right and stroke[:, 0].max() <= right + BAR_OVERHANG * letter
-        if not (small and within):
+        within = x0 <= right and stroke[:, 0].max() <= right + BAR_OVERHANG * letter
+        descender = (x0 <= right + DESCENDER_START * letter and stroke[:, 0].max() <= x0 + 0.1 * letter
+                     and stroke[-1, 1] - middle >= DESCENDER_DEPTH * letter)
+        if not ((small and within) or descender):
             break
         keep = end + 1
     return keep

@@ -194,6 +194,11 @@ def test_delayed_strokes_keep_a_bar_and_a_dot_and_drop_made_up_letters():
     # a stroke beginning right of the writing, or tall, ends the line at once
     assert _delayed_strokes(_offsets(WORD, letter, bar), written, 2) == written
     assert _delayed_strokes(_offsets(WORD, [(14, 0), (15, 9), (16, 0)]), written, 2) == written
+    # the tail of a y written as a stroke of its own: from the right end, straight down
+    tail = [(21, 5), (20, 12), (18, 19)]                 # y grows downwards, as in the data
+    assert _delayed_strokes(_offsets(WORD, tail, letter), written, 2) == written + len(tail)
+    # ... but a stroke that goes on to the right is a new letter, however low it reaches
+    assert _delayed_strokes(_offsets(WORD, [(21, 5), (24, 19), (27, 5)]), written, 2) == written
     # a stroke the look-ahead cut off before its pen lift is not kept
     cut = _offsets(WORD, bar)
     cut[-1, 2] = 0
