@@ -1,0 +1,46 @@
+"""tools/: scripts run by hand when making the bundled model."""
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from handwrite.weights import export_weights, load_weights
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_average_weights_writes_the_mean_of_the_epochs(tmp_path, tiny_model_parts):
+    model, alphabet, normalizer = tiny_model_parts
+    paths = []
+    for i, shift in enumerate((0.0, 0.5)):
+        m = copy.deepcopy(model)
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(shift)
+        paths.append(tmp_path / f"epoch-{i}.safetensors")
+        export_weights(paths[-1], m, alphabet, normalizer, {"epochs": i, "val_nll_per_line": -1.0})
+    out = tmp_path / "mean.safetensors"
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "average_weights.py"), *map(str, paths), "-o", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    mean = load_weights(out)
+    a, b = (load_weights(p).model.state_dict() for p in paths)
+    for name, value in mean.model.state_dict().items():
+        torch.testing.assert_close(value, (a[name] + b[name]) / 2, atol=2e-3, rtol=1e-3)
+    assert "val_nll_per_line" not in mean.info            # the mean has not been measured yet
+    assert len(mean.info["averaged_from"]) == 2
+
+
+def test_average_weights_refuses_different_networks(tmp_path, tiny_model_parts):
+    from handwrite.model import HandwritingModel, ModelConfig
+    model, alphabet, normalizer = tiny_model_parts
+    other = HandwritingModel(ModelConfig(alphabet_size=alphabet.size, hidden=8, window_mixtures=3, output_mixtures=4))
+    export_weights(tmp_path / "a.safetensors", model, alphabet, normalizer)
+    export_weights(tmp_path / "b.safetensors", other, alphabet, normalizer)
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "average_weights.py"), str(tmp_path / "a.safetensors"),
+                        str(tmp_path / "b.safetensors"), "-o", str(tmp_path / "m.safetensors")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "different network" in r.stderr
+    assert not (tmp_path / "m.safetensors").exists()
