@@ -17,6 +17,7 @@ RUN_DIR gets (from rank 0 only):
   best.pt         weights with the lowest validation NLL so far
   split.json      the writer-disjoint validation split
   samples/        PNGs of fixed sentences written after each epoch
+  epochs/         with --keep-epochs: every epoch's weights, exported (fp16 .safetensors)
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from .alphabet import Alphabet
 from .dataset import LineSet, bucket_batches, load_lines, make_batch, writer_split
 from .model import HandwritingModel, ModelConfig, count_parameters, mdn_nll
 from .preprocess import Normalizer
-from .weights import WeightsError, load_weights, model_from_checkpoint, save_checkpoint
+from .weights import WeightsError, export_weights, load_weights, model_from_checkpoint, save_checkpoint
 
 SAMPLE_TEXTS = (
     "The quick brown fox jumps over the lazy dog",
@@ -68,6 +69,7 @@ class TrainConfig:
     threads: int | None = None
     device: str = "auto"              # auto (CUDA when present), cpu, cuda
     samples: bool = True
+    keep_epochs: bool = False         # also export every epoch's weights to RUN/epochs/ (for averaging)
     resume: bool = False
     init_weights: str | None = None   # exported .safetensors to start from (when not resuming)
     model: ModelConfig | None = None  # None: the full 3x400 network
@@ -373,6 +375,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                           best=improved, train_hours=state["seconds"] / 3600)
                 if improved:
                     save_checkpoint(best_path, {"model": model.state_dict(), "meta": checkpoint_meta(info)})
+                if cfg.keep_epochs:   # small fp16 files, ready for tools/average_weights.py
+                    export_weights(out / "epochs" / f"epoch-{state['epoch']:03d}.safetensors",
+                                   model, alphabet, normalizer, info)
                 write_checkpoint()
                 last_ckpt = time.monotonic()
                 if cfg.samples:

@@ -171,3 +171,19 @@ def test_training_can_start_from_exported_weights(tmp_path, tiny_model_parts):
     np.testing.assert_allclose(start.normalizer.std, normalizer.std)
     for k, v in model.state_dict().items():               # fp16 round trip of the export
         assert torch.allclose(start.model.state_dict()[k], v.half().float()), k
+
+
+def test_keep_epochs_exports_every_epoch(tmp_path):
+    from handwrite.weights import load_weights
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=3)
+    run = tmp_path / "run"
+    train(config(data_dir, run, epochs=2, keep_epochs=True), progress=False)
+    kept = sorted((run / "epochs").glob("*.safetensors"))
+    assert [p.name for p in kept] == ["epoch-001.safetensors", "epoch-002.safetensors"]
+    final = trained_model(run).model.state_dict()
+    last = load_weights(kept[-1])
+    assert last.info["epochs"] == 2
+    for name, value in last.model.state_dict().items():            # fp16 copies of the weights
+        torch.testing.assert_close(value, final[name], atol=2e-3, rtol=1e-3)
+    train(config(data_dir, tmp_path / "plain", epochs=1), progress=False)
+    assert not (tmp_path / "plain" / "epochs").exists()
