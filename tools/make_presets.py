@@ -8,6 +8,9 @@ primer's slant and letter width).  Nothing comes from IAM-OnDB.
     python tools/make_presets.py candidates --weights model.safetensors --out /tmp/candidates
     # 2. copy the seeds/biases you like into PRESETS below, then write the presets
     python tools/make_presets.py build --weights model.safetensors --preview /tmp/presets.png
+    # or let Tesseract choose: for each preset, the seed (of --seeds) whose line reads
+    # closest to its text; prints the seeds to copy into PRESETS, then builds
+    python tools/make_presets.py choose --weights model.safetensors --preview /tmp/presets.png
     # --checkpoint best.pt instead of --weights reads a training checkpoint
 
 A seed names a particular line only for one set of weights: after retraining, run
@@ -147,6 +150,36 @@ def candidates(writer, out: Path, seeds: list[int], biases: list[float], texts: 
         print(f"wrote {out / f'text{t}.png'}: {TEXTS[t]!r}")
 
 
+def choose(writer, seeds: list[int]) -> None:
+    """Give each preset the seed whose line Tesseract reads closest to the preset's text.
+
+    A primer whose strokes do not spell its text (a letter left out or half drawn) makes
+    the model finish it at the start of every line it primes, so agreement with the text
+    matters more than looks here; each preset keeps its text, bias, slant and stretch.
+    """
+    from handwrite.evaluate import cer, check_ocr, read_line, render_line
+    from handwrite.preprocess import points_to_strokes
+    from handwrite.writer import UNIT
+    tesseract = check_ocr()
+    taken = set()                       # (text, seed): presets sharing a text get different hands
+    for i, p in enumerate(PRESETS):
+        text = TEXTS[p.text]
+        scored = []
+        for seed, (pts, ok) in zip(seeds, sample(writer, [text] * len(seeds), seeds, p.bias)):
+            if ok and (p.text, seed) not in taken:
+                page = pts.copy()
+                page[:, :2] *= UNIT
+                scored.append((cer(read_line(render_line(points_to_strokes(page)), tesseract), text), seed))
+        if not scored:
+            print(f"  {p.name}: no seed of {seeds} wrote a usable line; kept seed {p.seed}", file=sys.stderr)
+            continue
+        best_cer, best_seed = min(scored)
+        taken.add((p.text, best_seed))
+        PRESETS[i] = Preset(p.name, p.text, best_seed, p.bias, p.slant, p.stretch)
+        print(f"  {p.name}: seed {best_seed} (CER {best_cer:.2f}; {len(scored)} usable of {len(seeds)})")
+    print("PRESETS = [\n" + "".join(f"    {p!r},\n" for p in PRESETS) + "]")
+
+
 def build(writer, out: Path, preview: Path | None) -> None:
     from handwrite.preprocess import points_to_strokes
     from handwrite.styles import Style
@@ -179,12 +212,12 @@ def build(writer, out: Path, preview: Path | None) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=["candidates", "build"])
+    ap.add_argument("mode", choices=["candidates", "build", "choose"])
     ap.add_argument("--weights", help="exported weights (.safetensors)")
     ap.add_argument("--checkpoint", help=f"training checkpoint (default {DEFAULT_CHECKPOINT})")
     ap.add_argument("--out", type=Path, help="candidates: folder for sheets; build: preset folder "
                                              "(default handwrite/styles)")
-    ap.add_argument("--seeds", default="0-11", help="candidates: seeds, e.g. 0-11 or 1,5,9")
+    ap.add_argument("--seeds", default="0-11", help="candidates, choose: seeds, e.g. 0-11 or 1,5,9")
     ap.add_argument("--biases", default="0.5,0.75,1.0", help="candidates: biases")
     ap.add_argument("--texts", default=None, help="candidates: indexes into TEXTS (default all)")
     ap.add_argument("--preview", type=Path, default=None, help="build: also write a PNG sheet of the presets")
@@ -194,16 +227,18 @@ def main(argv=None) -> None:
     import torch
     torch.set_num_threads(args.threads)
     writer = load_writer(args.weights, args.checkpoint)
+    if "-" in args.seeds:
+        a, b = map(int, args.seeds.split("-"))
+        seeds = list(range(a, b + 1))
+    else:
+        seeds = [int(s) for s in args.seeds.split(",")]
     if args.mode == "candidates":
-        if "-" in args.seeds:
-            a, b = map(int, args.seeds.split("-"))
-            seeds = list(range(a, b + 1))
-        else:
-            seeds = [int(s) for s in args.seeds.split(",")]
         texts = [int(t) for t in args.texts.split(",")] if args.texts else list(range(len(TEXTS)))
         candidates(writer, args.out or Path("preset-candidates"), seeds,
                    [float(b) for b in args.biases.split(",")], texts)
     else:
+        if args.mode == "choose":
+            choose(writer, seeds)
         build(writer, args.out or ROOT / "handwrite" / "styles", args.preview)
 
 
