@@ -9,6 +9,7 @@ before believing it: `handwrite eval --data D --weights avg.safetensors --no-ocr
 tools/compare_weights.py.
 """
 import argparse
+from pathlib import Path
 
 import torch
 
@@ -28,7 +29,8 @@ states = [w.model.state_dict() for w in loaded]
 with torch.no_grad():
     mean = {k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]}
 first.model.load_state_dict(mean)
-info = {k: v for k, v in first.info.items() if not k.startswith("val_")}   # measure the mean anew
-info["averaged_from"] = [str(p) for p in args.weights]
+# the run's summary as of the latest file; the mean's NLL is not known until measured
+info = {k: v for k, v in loaded[-1].info.items() if not k.startswith("val_")}
+info["averaged_from"] = [Path(p).name for p in args.weights]   # names only: no paths of this machine
 digest = export_weights(args.output, first.model, first.alphabet, first.normalizer, info)
 print(f"wrote {args.output} (mean of {len(args.weights)}), sha256 {digest}")
