@@ -185,8 +185,33 @@ class Batch:
         return int(self.mask.sum().item())
 
 
-def make_batch(data: LineSet, idx, alphabet: Alphabet, normalizer: Normalizer) -> Batch:
-    seqs = [normalizer.normalize(data.line(i)) for i in idx]
+def augment(offsets: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """The same line in a slightly different hand: size, width and slant changed at random.
+
+    A linear map of the (dx, dy) offsets (y down): overall scale and horizontal stretch by
+    up to +-strength, shear (slant) by up to +-strength.  Pen lifts are kept.
+    """
+    scale, stretch = 1 + strength * rng.uniform(-1, 1, size=2)
+    shear = strength * rng.uniform(-1, 1)
+    out = np.array(offsets, dtype=np.float32, copy=True)
+    dx, dy = out[:, 0].copy(), out[:, 1].copy()
+    out[:, 0] = scale * (stretch * dx - shear * dy)
+    out[:, 1] = scale * dy
+    return out
+
+
+def make_batch(data: LineSet, idx, alphabet: Alphabet, normalizer: Normalizer,
+               augment_with: tuple[int, float] | None = None) -> Batch:
+    """Inputs, targets, mask and characters of lines idx.
+
+    augment_with=(seed, strength) reshapes each line at random (`augment`), drawn from
+    (seed, line index) so that a line gets the same shape whichever rank reads it.
+    """
+    lines = [data.line(i) for i in idx]
+    if augment_with is not None:
+        seed, strength = augment_with
+        lines = [augment(ln, np.random.default_rng([seed, int(i)]), strength) for ln, i in zip(lines, idx)]
+    seqs = [normalizer.normalize(ln) for ln in lines]
     codes = [alphabet.encode(data.texts[i]) for i in idx]
     B, T, U = len(seqs), max(len(s) for s in seqs) - 1, max(len(c) for c in codes)
     inputs = np.zeros((B, T, 3), np.float32)

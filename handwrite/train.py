@@ -70,6 +70,7 @@ class TrainConfig:
     device: str = "auto"              # auto (CUDA when present), cpu, cuda
     samples: bool = True
     keep_epochs: bool = False         # also export every epoch's weights to RUN/epochs/ (for averaging)
+    augment: float = 0.0              # > 0: reshape training lines at random by up to this much (dataset.augment)
     resume: bool = False
     init_weights: str | None = None   # exported .safetensors to start from (when not resuming)
     model: ModelConfig | None = None  # None: the full 3x400 network
@@ -169,6 +170,8 @@ def read_checkpoint_everywhere(path: Path, wanted: bool, master: bool, distribut
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
+    if not 0 <= cfg.augment <= 0.5:
+        raise ValueError(f"augment must be between 0 and 0.5 (a fraction of the line's size), got {cfg.augment}")
     # ---- processes: one, or one per rank under torchrun (RANK, WORLD_SIZE, LOCAL_RANK) ----
     own_group = False
     if dist.is_available() and dist.is_initialized():   # the caller set up the process group
@@ -317,7 +320,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 weight = world                # DDP divides the summed gradients by the world size
                 if len(share) == 0:           # fewer lines than ranks: join the all-reduce with zeros
                     share, weight = lines[:1], 0
-                b = make_batch(train_set, share, alphabet, normalizer)
+                # a new shape for each line in each epoch; validation lines are never reshaped
+                shape = (cfg.seed * 100_003 + state["epoch"], cfg.augment) if cfg.augment > 0 else None
+                b = make_batch(train_set, share, alphabet, normalizer, augment_with=shape)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=cfg.bf16):
                     y = ddp_model(b.inputs.to(device), b.chars.to(device))
                 nll = mdn_nll(y, b.targets.to(device), b.mask.to(device), mix).sum()

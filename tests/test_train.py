@@ -187,3 +187,12 @@ def test_keep_epochs_exports_every_epoch(tmp_path):
         torch.testing.assert_close(value, final[name], atol=2e-3, rtol=1e-3)
     train(config(data_dir, tmp_path / "plain", epochs=1), progress=False)
     assert not (tmp_path / "plain" / "epochs").exists()
+
+
+def test_training_with_augmentation_runs_and_bad_strength_is_refused(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=3)
+    state = train(config(data_dir, tmp_path / "run", max_steps=5, augment=0.1), progress=False)
+    assert state["step"] == 5
+    assert all(torch.isfinite(v).all() for v in trained_model(tmp_path / "run").model.state_dict().values())
+    with pytest.raises(ValueError, match="augment"):
+        train(config(data_dir, tmp_path / "bad", max_steps=1, augment=2.0), progress=False)
