@@ -8,8 +8,9 @@ Measures, in one run on this machine:
      Python sampling loop, as a straightforward port would), and the ratio; next to it the
      time of the step's matrix products alone, the floor for any fp32 implementation;
   2. the same line primed with the default style, as `Writer.write` does it;
-  3. a 400-character paragraph (10 wrapped lines, all in one batch) against writing its
-     lines one at a time.
+  3. a 400-character paragraph (all its wrapped lines in one batch) against writing its
+     lines one at a time; many lines through write_many, fp32 against bf16 products;
+  4. Writer.write end to end, as a user calls it.
 Targets (issue 5): fast >= 8x the eager reference for a 40-character line; the paragraph
 costs much less than 10 single lines.
 """
@@ -129,7 +130,7 @@ t_mm = timeit(lambda: [torch.addmm(b, x, w) for _ in range(steps) for x, w, b in
 print(f"the step's matrix products alone: {t_mm / steps * 1e3:6.3f} ms/step -> at most "
       f"{t_ref / t_mm:.1f}x over the reference with fp32 weights")
 
-# a primed line, as Writer writes by default, starts by reading the style's primer: the
+# 2. a primed line, as Writer writes by default, starts by reading the style's primer: the
 # straightforward port reads it point by point for every line; handwrite reads the part no
 # line text can change once per style, and the rest as one sequence (sampling._primer_prefix)
 primer = writer._primer(DEFAULT_STYLE)
@@ -146,7 +147,7 @@ est_ref, est_fast = t_ref_p + t_ref, t_again + t_fast
 print(f"so a primed 40-character line: eager reference {est_ref:.2f} s, handwrite {est_fast:.2f} s "
       f"({est_ref / est_fast:.1f}x)")
 
-# 2. a 400-character paragraph: all lines in one batch vs one line at a time
+# 3. a 400-character paragraph: all lines in one batch vs one line at a time
 lines = [ln.text for ln in split_text(PARAGRAPH) if ln.text]
 all_codes = [writer.alphabet.encode(t) for t in lines]
 t_batch = timeit(lambda: sample_lines(model, all_codes, seed=1), repeat=2)
@@ -155,7 +156,7 @@ t_single = timeit(lambda: [sample_lines(model, [c], seed=1) for c in all_codes],
 print(f"400-char paragraph ({len(lines)} lines): batched {t_batch:.2f} s (fp32 products: {t_batch32:.2f} s), "
       f"one line at a time {t_single:.2f} s; the paragraph costs {t_batch / (t_single / len(lines)):.1f} single lines")
 
-# 3. synthetic data: many lines through Writer.write_many (batches of up to 64 lines),
+# 3b. synthetic data: many lines through Writer.write_many (batches of up to 64 lines),
 # fp32 products against "auto" (bf16 products for batches, where this CPU is faster)
 texts = [f"Line {i}: the quick brown fox jumps over a lazy dog" for i in range(64)]
 rates = {}
@@ -166,3 +167,10 @@ for precision in ("fp32", "auto"):
     print(f"write_many, {len(texts)} lines of ~50 characters, precision {precision}: {t:.1f} s, {rates[precision]:.1f} lines/s")
 print(f"bf16 for batches: {rates['auto'] / rates['fp32']:.1f}x the lines per second "
       f"(bf16 faster on this CPU: {sampling.cpu_bf16_is_faster()})")
+
+# 4. what a user waits for: Writer.write end to end (default style, layout included)
+w = Writer(args.weights)
+w.write("warm up", seed=0)
+t_line = timeit(lambda: w.write(LINE, seed=3), repeat=3)
+t_par = timeit(lambda: w.write(PARAGRAPH, seed=3), repeat=2)
+print(f"Writer.write, default style: 40-char line {t_line:.3f} s, 400-char paragraph {t_par:.3f} s")
