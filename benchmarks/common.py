@@ -18,12 +18,15 @@ def timeit(fn, *, repeat: int = 5, warmup: int = 1) -> float:
     return best
 
 
-def matmul_flops(dtype: torch.dtype, n: int = 1024, repeat: int = 5) -> float:
+def matmul_flops(dtype: torch.dtype, n: int = 1024, repeat: int = 5, device: str = "cpu") -> float:
     """The machine's dense matrix-product rate in FLOP/s for one dtype (n x n x n)."""
-    a = torch.randn(n, n).to(dtype)
-    b = torch.randn(n, n).to(dtype)
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
     inner = 10
+
     def run():
         for _ in range(inner):
             torch.mm(a, b)
+        if device != "cpu":
+            torch.cuda.synchronize()
     return 2 * n ** 3 * inner / timeit(run, repeat=repeat)
