@@ -93,9 +93,12 @@ class FastStep:
         c = s[:, H:2 * H] * c + s[:, :H] * torch.tanh(gates[:, 2 * H:3 * H])
         return s[:, 3 * H:] * torch.tanh(c), c
 
+    def uses_bf16(self, batch: int) -> bool:
+        return self.bf16 is not None and batch >= self.bf16_from
+
     def __call__(self, x, state: State, onehot, positions):
         K = self.K
-        p = self.bf16 if self.bf16 is not None and x.shape[0] >= self.bf16_from else self.fp32
+        p = self.bf16 if self.uses_bf16(x.shape[0]) else self.fp32
         dt = p.dtype           # .to(dt) and .float() are no-ops in fp32
         h1, c1 = self._cell(torch.addmm(p.b1, torch.cat([x, state.window, state.h1], 1).to(dt), p.w1).float(), state.c1)
         abk = torch.addmm(self.ba, h1, self.wa)                               # the window stays fp32
@@ -138,15 +141,21 @@ def check_precision(precision: str) -> None:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
 
 
-def bf16_from(precision: str, device: torch.device) -> int | None:
-    """The batch size from which the fast step uses bf16 products, or None for never."""
+def bf16_from(precision: str, device: torch.device, lines: int | None = None) -> int | None:
+    """The batch size from which the fast step uses bf16 products, or None for never.
+
+    lines: the size of the batch to be sampled, when known (the batch only shrinks).
+    """
     check_precision(precision)
     if precision == "fp32":
         return None
     if precision == "bf16":
         return 1
     # auto: one line is a matrix-vector product, fastest in fp32; from two lines up the
-    # products become small matrix products, where this machine's bf16 kernels win 3-4x
+    # products become small matrix products, where this machine's bf16 kernels win 3-4x.
+    # A batch of one never gets there: no need to measure or to build bf16 weights.
+    if lines is not None and lines < 2:
+        return None
     return 2 if device.type == "cpu" and cpu_bf16_is_faster() else None
 
 
@@ -305,8 +314,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     generator = torch.Generator().manual_seed(int(seed))
     dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
     cache = _cache_for(model)
-    step_fn = cache.fast_step(model, bf16_from(precision, dev)) if fast else model.step
     B = len(codes)
+    step_fn = cache.fast_step(model, bf16_from(precision, dev, lines=B)) if fast else model.step
     p_codes = list(primer[1]) if primer is not None else []
     full = [p_codes + list(c) for c in codes]
     lengths = torch.tensor([len(c) for c in full], device=dev)
@@ -324,7 +333,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         state = prefix.index(torch.zeros(B, dtype=torch.long, device=dev))
         if start < len(strokes) - 1:                             # the rest of the primer, teacher-forced
             # in bf16 where the step's products are (as in training, under autocast)
-            in_bf16 = fast and step_fn.bf16 is not None and B >= step_fn.bf16_from and dev.type == "cpu"
+            in_bf16 = fast and step_fn.uses_bf16(B) and dev.type == "cpu"
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=in_bf16):
                 state = model.read(strokes[None, start:-1].expand(B, -1, 3), onehot, positions, state)
             state = State(*(getattr(state, name).float() for name in State.__slots__))
@@ -425,11 +434,12 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         n = int(n_steps[b])
         offs = np.concatenate([np.zeros((1, 3), np.float32), out_x[b, :n].numpy()])
         phi = out_phi[b, :n, P:P + int(line_lengths[b])].numpy().copy()
-        first_row = 1                                          # row k + 1 is step k's point
+        first_row = 0                                          # rows dropped from the front; row k + 1 is step k's point
         if primer is not None and n > 1:
             # Strokes finished before the window reached the new text belong to the primer
             # (the end of its last letter, a dot): drop them.  The line then starts where
             # the first kept stroke starts, not with the pen-up jump that leads to it.
+            first_row = 1
             on_text = np.flatnonzero(out_phi[b, :n].argmax(1).numpy() >= P)
             if len(on_text):
                 lifts = np.flatnonzero(offs[1:on_text[0] + 1, 2] > 0.5) + 1
@@ -438,8 +448,6 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
             offs = offs[first_row:]
             offs[0, :2] = 0.0
             phi = phi[first_row:]
-        else:
-            first_row = 0
         rows = int(written_steps[b]) + 1 - first_row              # up to the end of the last letter's stroke
         if normalizer is not None and 1 < rows < len(offs):
             rows = _delayed_strokes(normalizer.denormalize(offs), rows, int(line_lengths[b]))
