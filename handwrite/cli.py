@@ -264,11 +264,13 @@ def styles():
 @click.option("--augment", type=click.FloatRange(0.0, 0.5), default=0.0, show_default=True,
               help="Reshape training lines at random (size, width, slant) by up to this fraction, e.g. 0.1: "
                    "a regulariser against learning the training writers by heart.")
+@click.option("--capital-repeats", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Show lines that hold capital letters this many times per epoch (capitals are rare in IAM-OnDB).")
 @click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto: CUDA when present.")
 def train(data, out, epochs, max_steps, batch_size, lr, resume, seed, downsample, checkpoint_minutes,
-          hidden, no_bf16, no_samples, keep_epochs, augment, threads, device, init_weights=None):
+          hidden, no_bf16, no_samples, keep_epochs, augment, capital_repeats, threads, device, init_weights=None):
     """Train the synthesis network on IAM-OnDB (resumable; Ctrl-C saves a checkpoint).
 
     Runs unchanged under torchrun for several processes, GPUs or machines; --batch-size
@@ -283,7 +285,7 @@ def train(data, out, epochs, max_steps, batch_size, lr, resume, seed, downsample
     cfg = TrainConfig(data=str(data), out=str(out), epochs=epochs, max_steps=max_steps, batch_size=batch_size,
                       lr=lr, resume=resume, seed=seed, downsample=downsample,
                       checkpoint_minutes=checkpoint_minutes, bf16=not no_bf16, samples=not no_samples,
-                      keep_epochs=keep_epochs, augment=augment, threads=threads, device=device, model=model_cfg, init_weights=init_weights)
+                      keep_epochs=keep_epochs, augment=augment, capital_repeats=capital_repeats, threads=threads, device=device, model=model_cfg, init_weights=init_weights)
     if init_weights == "bundled":
         from .weights import BUNDLED_WEIGHTS
         cfg.init_weights = str(BUNDLED_WEIGHTS)

@@ -71,6 +71,7 @@ class TrainConfig:
     samples: bool = True
     keep_epochs: bool = False         # also export every epoch's weights to RUN/epochs/ (for averaging)
     augment: float = 0.0              # > 0: reshape training lines at random by up to this much (dataset.augment)
+    capital_repeats: int = 1          # lines holding capital letters appear this many times per epoch (capitals are rare)
     resume: bool = False
     init_weights: str | None = None   # exported .safetensors to start from (when not resuming)
     model: ModelConfig | None = None  # None: the full 3x400 network
@@ -169,7 +170,19 @@ def read_checkpoint_everywhere(path: Path, wanted: bool, master: bool, distribut
         raise WeightsError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
 
 
+def repeat_lines_with_capitals(idx: np.ndarray, texts: list, repeats: int) -> np.ndarray:
+    """`idx` with each line that holds a capital letter listed `repeats` times in all.
+
+    Capitals are a few per cent of IAM-OnDB's letters and most lines have one at most, so
+    the model writes them worse than lower case; repeating their lines balances that.
+    """
+    with_capitals = np.array([any(c.isupper() for c in texts[i]) for i in idx], dtype=bool)
+    return np.concatenate([idx] + [idx[with_capitals]] * (repeats - 1))
+
+
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
+    if cfg.capital_repeats < 1:
+        raise ValueError(f"capital_repeats must be at least 1, got {cfg.capital_repeats}")
     if not 0 <= cfg.augment <= 0.5:
         raise ValueError(f"augment must be between 0 and 0.5 (a fraction of the line's size), got {cfg.augment}")
     # ---- processes: one, or one per rank under torchrun (RANK, WORLD_SIZE, LOCAL_RANK) ----
@@ -228,6 +241,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         warnings.warn("all lines come from one writer: the validation lines share the training writer")
     if len(train_idx) == 0:
         raise ValueError("no training lines left after the validation split (need at least 2 usable lines)")
+    if cfg.capital_repeats > 1:
+        train_idx = repeat_lines_with_capitals(train_idx, data.texts, cfg.capital_repeats)
     train_set, val_set = data.subset(train_idx), data.subset(val_idx)
 
     # ---- model, optimiser: fresh or resumed ----
