@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .preprocess import align_baseline, strokes_to_offsets
+from .style_features import style_features
 
 PRESET_DIR = Path(__file__).parent / "styles"
 
@@ -49,33 +50,70 @@ class Style:
     """A hand to imitate: primer strokes, the text they say, and a name.
 
     strokes: list of (n, 2) arrays of absolute x, y points (y down, any units), one per
-    pen-down stroke, in the order they were written.
+    pen-down stroke, in the order they were written.  A style may hold several lines of
+    the same hand (`Style.from_lines`, `Style.from_files`, a multi-line JSON file): the
+    writer then primes its lines with each in turn and matches the slant and letter width
+    they share, which several lines measure better than one.
     """
 
     def __init__(self, strokes, text: str, name: str = "custom", info: dict | None = None):
         if not isinstance(text, str):
             raise TypeError(f"style text must be a str, not {type(text).__name__}")
         self.name = str(name)
-        self.text = " ".join(text.split())       # one line: newlines and runs of spaces collapse
-        self.strokes = _clean_strokes(strokes, self.name)
         self.info = dict(info or {})
-        n = len(self.text)
+        self.lines = [(_clean_strokes(strokes, self.name), self._checked_text(text))]
+
+    @classmethod
+    def from_lines(cls, lines, name: str = "custom", info: dict | None = None) -> "Style":
+        """A style of several lines of one hand: [(strokes, text), ...]."""
+        lines = list(lines)
+        if not lines:
+            raise ValueError(f"style {name!r}: no lines given")
+        style = cls(*lines[0], name=name, info=info)
+        for strokes, text in lines[1:]:
+            if not isinstance(text, str):
+                raise TypeError(f"style text must be a str, not {type(text).__name__}")
+            style.lines.append((_clean_strokes(strokes, style.name), style._checked_text(text)))
+        return style
+
+    def _checked_text(self, text: str) -> str:
+        one_line = " ".join(text.split())       # one line: newlines and runs of spaces collapse
+        n = len(one_line)
         if n < MIN_CHARS:
             raise ValueError(f"style {self.name!r}: the primer text {text!r} is too short; "
                              f"give the text the strokes say (at least {MIN_CHARS} characters)")
         if n > MAX_CHARS:
             raise ValueError(f"style {self.name!r}: the primer text has {n} characters, at most "
                              f"{MAX_CHARS} are supported; use one line of writing")
+        return one_line
 
     def __repr__(self) -> str:
-        return f"Style(name={self.name!r}, text={self.text!r}, points={self.n_points})"
+        more = f", lines={len(self.lines)}" if len(self.lines) > 1 else ""
+        return f"Style(name={self.name!r}, text={self.text!r}, points={self.n_points}{more})"
 
     def __str__(self) -> str:
         return self.name
 
     @property
+    def strokes(self) -> list[np.ndarray]:
+        """The first line's strokes."""
+        return self.lines[0][0]
+
+    @property
+    def text(self) -> str:
+        """The first line's text."""
+        return self.lines[0][1]
+
+    @property
     def n_points(self) -> int:
+        """Points of the first line (the one a single primer uses)."""
         return int(sum(len(s) for s in self.strokes))
+
+    @functools.cached_property
+    def hand(self) -> dict[str, float]:
+        """The style features of its lines (mean over lines): what written lines are matched to."""
+        from .style_features import mean_features
+        return mean_features([style_features(strokes, text) for strokes, text in self.lines])
 
     # ---- loading and saving ------------------------------------------------------------
     @classmethod
@@ -84,7 +122,8 @@ class Style:
 
         text: what the strokes say; needed when the file does not carry it (IAM XML
         never does; JSON always does; InkML may, as an <annotation type="truth">).
-        line: which line of a multi-line JSON document to use (default: the first).
+        line: which line of a multi-line JSON document to use (default: all of its
+        written lines, each a primer of the same hand; `text` then names the first).
         """
         path = Path(path)
         if not path.is_file():
@@ -98,22 +137,39 @@ class Style:
         kind = _sniff_format(path, raw)
         info = {"source": path.name}
         if kind == "json":
-            strokes, file_text, meta = _read_json(path, raw, line)
+            lines, meta = _read_json(path, raw, line)
             name = name or meta.get("name")
             info.update({k: v for k, v in meta.items() if k != "name"})
         elif kind == "iam":
-            strokes, file_text = _read_iam_xml(path, raw), None
+            lines = [(_read_iam_xml(path, raw), None)]
         else:
-            strokes, file_text = _read_inkml(path, raw)
-        if text is None:
-            text = file_text
-        if text is None:
+            lines = [_read_inkml(path, raw)]
+        if text is not None:
+            lines[0] = (lines[0][0], text)
+        if lines[0][1] is None:
             raise ValueError(f"{path}: the file does not say what the strokes read; pass the text "
                              "(text=... in Python, --style-text on the command line)")
         try:
-            return cls(strokes, text, name or path.stem, info)
+            return cls.from_lines([(strokes, t) for strokes, t in lines if t], name or path.stem, info)
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None
+
+    @classmethod
+    def from_files(cls, paths, texts=None, name: str | None = None) -> "Style":
+        """One hand from several files (each one line, or a multi-line JSON document).
+
+        texts: what each file's strokes say, in order (None for a file that carries its
+        text); more lines of one hand let the writer match it better.
+        """
+        paths = [Path(p) for p in paths]
+        if not paths:
+            raise ValueError("no style files given")
+        texts = list(texts) if texts is not None else [None] * len(paths)
+        if len(texts) != len(paths):
+            raise ValueError(f"{len(paths)} style files but {len(texts)} texts: give one text per file "
+                             "(or none for files that carry their text)")
+        styles = [cls.from_file(p, text=t) for p, t in zip(paths, texts)]
+        return cls.from_lines([ln for st in styles for ln in st.lines], name or styles[0].name, styles[0].info)
 
     @classmethod
     def from_handwriting(cls, hw, name: str = "custom", line: int = 0) -> "Style":
@@ -128,15 +184,17 @@ class Style:
         return cls(points_to_strokes(chosen.points), chosen.text, name)
 
     def to_json(self, path=None) -> str:
-        """This primer as a handwrite strokes JSON document (what `from_file` reads)."""
-        points = []
-        for s in self.strokes:
-            pts = np.zeros((len(s), 3))
-            pts[:, :2] = s
-            pts[-1, 2] = 1.0
-            points.append(pts)
-        doc = {"format": "handwrite-strokes", "version": 1, "name": self.name, "text": self.text,
-               "lines": [{"text": self.text, "points": np.round(np.concatenate(points), 2).tolist()}]}
+        """This style as a handwrite strokes JSON document (what `from_file` reads), every line."""
+        lines = []
+        for strokes, text in self.lines:
+            points = []
+            for s in strokes:
+                pts = np.zeros((len(s), 3))
+                pts[:, :2] = s
+                pts[-1, 2] = 1.0
+                points.append(pts)
+            lines.append({"text": text, "points": np.round(np.concatenate(points), 2).tolist()})
+        doc = {"format": "handwrite-strokes", "version": 1, "name": self.name, "text": self.text, "lines": lines}
         doc.update({k: v for k, v in self.info.items() if k not in doc and k != "source"})
         s = json.dumps(doc)
         if path is not None:
@@ -146,22 +204,29 @@ class Style:
 
     # ---- what the network reads ---------------------------------------------------------
     def primer(self, alphabet, normalizer) -> tuple[np.ndarray, list[int]]:
-        """(normalised offsets (T, 3), codes of text + " "): what `sample_lines` primes with.
-
-        Row 0 of the offsets is the start row (dx = dy = 0); raises ValueError for a
-        primer the network cannot read.
+        """(normalised offsets (T, 3), codes of text + " ") of the first line: what `sample_lines`
+        primes with.  Row 0 of the offsets is the start row (dx = dy = 0); raises ValueError
+        for a primer the network cannot read.
         """
-        text = alphabet.normalize(self.text)
+        return self._line_primer(self.strokes, self.text, alphabet, normalizer)
+
+    def primers(self, alphabet, normalizer) -> list[tuple[np.ndarray, list[int]]]:
+        """`primer` of every line, in order."""
+        return [self._line_primer(strokes, text, alphabet, normalizer) for strokes, text in self.lines]
+
+    def _line_primer(self, strokes, text, alphabet, normalizer):
+        text = alphabet.normalize(text)
         bad = alphabet.unsupported(text)
         if bad:
             chars = ", ".join(repr(c) for c in dict.fromkeys(text[i] for i in bad))
             raise ValueError(f"style {self.name!r}: the primer text {text!r} has characters the model "
                              f"cannot write ({chars}); fix the text or use another primer")
-        if self.n_points < MIN_POINTS:
-            raise ValueError(f"style {self.name!r}: the primer is too short ({self.n_points} points, "
+        n_points = int(sum(len(s) for s in strokes))
+        if n_points < MIN_POINTS:
+            raise ValueError(f"style {self.name!r}: the primer is too short ({n_points} points, "
                              f"at least {MIN_POINTS} needed); write a few words")
         try:
-            offsets = primer_offsets(self.strokes)
+            offsets = primer_offsets(strokes)
         except ValueError as e:
             raise ValueError(f"style {self.name!r}: {e}") from None
         n = len(offsets)
@@ -259,6 +324,7 @@ def _sniff_format(path: Path, raw: bytes) -> str:
 
 
 def _read_json(path: Path, raw: bytes, line: int | None):
+    """([(strokes, text), ...], metadata) of a handwrite strokes JSON document."""
     from .handwriting import Handwriting
     try:
         doc = json.loads(raw.decode("utf-8"))
@@ -271,14 +337,12 @@ def _read_json(path: Path, raw: bytes, line: int | None):
     written = [ln for ln in hw.lines if len(ln.points)]
     if not written:
         raise ValueError(f"{path}: the document has no pen strokes")
-    if line is None:
-        line = 0
-    if not 0 <= line < len(written):
+    if line is not None and not 0 <= line < len(written):
         raise ValueError(f"{path}: line {line} does not exist; the document has {len(written)} written lines")
     from .preprocess import points_to_strokes
-    chosen = written[line]
+    chosen = written if line is None else [written[line]]
     meta = {k: v for k, v in doc.items() if k not in ("format", "version", "text", "lines")}
-    return points_to_strokes(chosen.points), chosen.text or None, meta
+    return [(points_to_strokes(ln.points), ln.text or None) for ln in chosen], meta
 
 
 def _read_iam_xml(path: Path, raw: bytes):

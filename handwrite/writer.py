@@ -10,6 +10,7 @@ from .layout import DEFAULT_WIDTH, LINE_HEIGHT, place_lines, split_text
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
 from .sampling import check_precision, sample_lines
+from .style_features import match_hand, style_features
 
 UNIT = 0.1          # page units (px) per IAM whiteboard unit: a line of writing ~35 px tall
 RETRIES = 3         # new seeds for a line that came out wrong
@@ -106,10 +107,17 @@ class Writer:
         # Lines of one page should look like one hand.  With a style every line is primed
         # with it; with "free", each page's first line is written without a primer and then
         # primes the page's other lines.
+        # A style of several lines primes the lines with each of them in turn.  Either way
+        # every written line is then reshaped to the slant and letter width of its primer
+        # (style_features.match_hand): the network copies those only partly.
         written: dict[tuple[int, int], tuple] = {}
+        hands: dict[tuple[int, int], dict] = {}
         if primer is not None:
+            primers, hand = primer
             jobs = [(d, i) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
-            self._write_jobs(jobs, layouts, primer, bias, rng, written, stats)
+            for k, one in enumerate(primers):
+                self._write_jobs(jobs[k::len(primers)], layouts, one, bias, rng, written, stats)
+            hands = {j: hand for j in jobs}
         else:
             firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
             self._write_jobs(firsts, layouts, None, bias, rng, written, stats)
@@ -118,6 +126,11 @@ class Writer:
                 if rest:
                     own = self._own_primer(written[(d, first)][2], layouts[d][first].text)
                     self._write_jobs(rest, layouts, own, bias, rng, written, stats)
+                    hand = line_hand(written[(d, first)][0], layouts[d][first].text)
+                    hands.update({j: hand for j in rest if hand is not None})
+        for (d, i), hand in hands.items():
+            pts, phi, offs = written[(d, i)]
+            written[(d, i)] = (match_hand(pts, layouts[d][i].text, hand), phi, offs)
 
         docs = []
         for d, lines in enumerate(layouts):
@@ -136,7 +149,8 @@ class Writer:
 
     # ---- internals ----------------------------------------------------------------------
     def _primer(self, style):
-        """None, or (normalised primer offsets (T, 3), codes of primer text + " ").
+        """None, or ([(normalised primer offsets (T, 3), codes of primer text + " "), ...], hand):
+        one primer per line of the style, and the style features its lines share.
 
         None means the default preset: the model writes far more legibly when primed with
         a clean line of its own than when it starts from nothing.  "free" means no primer.
@@ -148,7 +162,8 @@ class Writer:
         if not isinstance(key, Style) and key in self._primers:
             return self._primers[key]
         try:
-            primer = resolve_style(key).primer(self.alphabet, self.normalizer)
+            chosen = resolve_style(key)
+            primer = (chosen.primers(self.alphabet, self.normalizer), chosen.hand)
         except ValueError:
             if style is None:        # a model whose alphabet cannot read the preset's text
                 return None
@@ -230,6 +245,14 @@ def _same_size(lines: list, texts: list[str]) -> list:
             p[:, :2] = (p[:, :2] - c) / float(np.sqrt(rh * rw)) + c
             out[i] = p
     return out
+
+
+def line_hand(points: np.ndarray, text: str) -> dict | None:
+    """The style features of one written line, or None when it has nothing to measure."""
+    try:
+        return style_features(points_to_strokes(points), text)
+    except ValueError:
+        return None
 
 
 def _line_height(lines: list) -> float:

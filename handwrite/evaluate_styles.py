@@ -1,0 +1,205 @@
+"""How the model's hands compare with people's: `handwrite eval --styles`.
+
+Three measurements on the validation writers of an IAM-OnDB-layout folder, all in the
+scale-free style features of `handwrite.style_features`:
+
+- writers: each writer's profile (the mean features of their lines) and how much the
+  profiles spread across writers, feature by feature;
+- imitation: prime the model with one (or several) of a writer's lines, write other
+  texts of that writer, and rank all writers by how close their profiles are to the
+  written line (distances in units of each feature's spread within one writer's lines).
+  top-1/top-3 is how often the primer's writer comes first / in the first three.  The
+  writer's own real line of the same text ranked the same way is the ceiling; the default
+  hand (no imitation) is the floor; chance is 3 / writers;
+- presets: each preset writes the same validation texts; its features (mean), the spread
+  of the presets against the spread of the writers (>= 1 means the presets cover as
+  much ground as people do), and its legibility: character error rate by each
+  recogniser against the people's lines of the same texts.
+
+The ranking leaves the lines it writes or primes with out of the writers' profiles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .evaluate import OCRUnavailableError, check_ocr, corpus_cer, human_strokes, read_line, render_line
+from .style_features import FEATURES, feature_matrix, rank_of, style_features
+
+TEXT_CHARS = (20, 60)          # lines used to prime and to write: long enough to measure a hand
+SPREAD_FEATURES = ("slant", "width_per_char", "lifts_per_char")   # the ones presets must span
+
+
+@dataclass
+class Recogniser:
+    """A handwriting reader: a name and a function from a one-line PNG to text."""
+    name: str
+    read: object
+
+
+def recognisers() -> list[Recogniser]:
+    """Tesseract and PP-OCR (rapidocr-onnxruntime), whichever are installed."""
+    found = []
+    try:
+        tess = check_ocr()
+        found.append(Recogniser("tesseract", lambda png: read_line(png, tess)))
+    except OCRUnavailableError:
+        pass
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError:
+        return found
+    engine = RapidOCR()
+
+    def read_pp(png: bytes) -> str:
+        # recognition only: the image is already one line, and detection would split it
+        result, _ = engine(png, use_det=False, use_cls=False, use_rec=True)
+        return " ".join(r[0] for r in result or []).strip()
+    found.append(Recogniser("ppocr", read_pp))
+    return found
+
+
+def eligible_by_writer(texts: list[str], writers: list) -> dict:
+    """writer -> indices of their lines whose text length suits priming and writing."""
+    by = {}
+    for i, (t, w) in enumerate(zip(texts, writers)):
+        if TEXT_CHARS[0] <= len(t) <= TEXT_CHARS[1]:
+            by.setdefault(w, []).append(i)
+    return by
+
+
+def line_features(evalset) -> np.ndarray:
+    """(lines, features) of the people's lines."""
+    lines = evalset.lines
+    return feature_matrix([style_features(human_strokes(lines.line(i)), lines.texts[i]) for i in range(len(lines))])
+
+
+def writer_profiles(feats: np.ndarray, writers: list, leave_out=frozenset()) -> tuple[list, np.ndarray]:
+    """(writer ids, (writers, features) mean features of each writer's lines not in leave_out)."""
+    by = {}
+    for i, w in enumerate(writers):
+        if i not in leave_out:
+            by.setdefault(w, []).append(i)
+    ids = sorted(by, key=str)
+    return ids, np.array([feats[by[w]].mean(0) for w in ids])
+
+
+def within_writer_spread(feats: np.ndarray, writers: list) -> np.ndarray:
+    """Each feature's standard deviation across one writer's lines, pooled over writers."""
+    by = {}
+    for i, w in enumerate(writers):
+        by.setdefault(w, []).append(i)
+    groups = [feats[idx] for idx in by.values() if len(idx) > 1]
+    spread = np.sqrt(np.mean([g.var(0) for g in groups], axis=0)) if groups else np.ones(len(FEATURES))
+    return np.where(spread > 0, spread, 1.0)
+
+
+def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_lines: int = 1,
+              targets: int = 3, progress: bool = True) -> dict:
+    """Top-1/top-3 of imitation, of the real lines (ceiling) and of the default hand (floor)."""
+    from tqdm import tqdm
+
+    from .styles import Style
+    lines, writer = evalset.lines, evalset.writer
+    by = eligible_by_writer(lines.texts, lines.writers)
+    plans = {w: (idx[:primer_lines], idx[primer_lines:primer_lines + targets])
+             for w, idx in by.items() if len(idx) >= primer_lines + targets}
+    if len(plans) < 2:
+        raise ValueError(f"imitation needs at least 2 writers with {primer_lines + targets} lines of "
+                         f"{TEXT_CHARS[0]}-{TEXT_CHARS[1]} characters; the lines measured have {len(plans)}")
+    held_out = frozenset(i for p, t in plans.values() for i in (*p, *t))
+    ids, profiles = writer_profiles(feats, lines.writers, held_out)
+    scale = within_writer_spread(feats, lines.writers)
+    ranks = {"imitation": [], "real": [], "default": []}
+    for k, (w, (primers, wanted)) in enumerate(tqdm(sorted(plans.items(), key=lambda kv: str(kv[0])),
+                                                    desc="imitating writers", unit="writer", disable=not progress)):
+        truth = ids.index(w)
+        style = Style.from_lines([(human_strokes(lines.line(i)), lines.texts[i]) for i in primers], name=f"writer {w}")
+        texts = [lines.texts[i] for i in wanted]
+        for kind, chosen in (("imitation", style), ("default", None)):
+            for hw, text in zip(writer.write_many(texts, bias=bias, style=chosen, seed=seed + k, width=TEXT_CHARS[1]), texts):
+                f = feature_matrix([style_features(hw.strokes, text)])[0]
+                ranks[kind].append(rank_of(f, profiles, scale, truth))
+        ranks["real"] += [rank_of(feats[i], profiles, scale, truth) for i in wanted]
+    out = {"writers": len(plans), "lines": len(ranks["real"]), "primer_lines": primer_lines,
+           "chance_top3": min(1.0, 3 / len(ids))}
+    for kind, r in ranks.items():
+        r = np.asarray(r)
+        out[f"{kind}_top1"], out[f"{kind}_top3"] = float((r <= 1).mean()), float((r <= 3).mean())
+    return out
+
+
+def preset_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, n_lines: int = 20,
+                   readers: list[Recogniser] | None = None, progress: bool = True) -> dict:
+    """Each preset's features and CER on the same validation texts; the presets' spread."""
+    from tqdm import tqdm
+
+    from .styles import presets
+    lines, writer = evalset.lines, evalset.writer
+    pool = [i for idx in eligible_by_writer(lines.texts, lines.writers).values() for i in idx]
+    chosen = sorted(np.random.default_rng(seed).permutation(sorted(pool))[:n_lines].tolist())
+    if not chosen:
+        raise ValueError(f"no validation lines of {TEXT_CHARS[0]}-{TEXT_CHARS[1]} characters to write")
+    texts = [lines.texts[i] for i in chosen]
+    readers = readers or []
+    human = {r.name: corpus_cer([r.read(render_line(human_strokes(lines.line(i)))) for i in chosen], texts)
+             for r in readers}
+    rows = []
+    for index, style in enumerate(tqdm(presets(), desc="writing with each preset", unit="preset", disable=not progress)):
+        docs = writer.write_many(texts, bias=bias, style=index, seed=seed, width=TEXT_CHARS[1])
+        f = feature_matrix([style_features(hw.strokes, t) for hw, t in zip(docs, texts)]).mean(0)
+        row = {"index": index, "name": style.name, "features": dict(zip(FEATURES, map(float, f))), "cer": {}}
+        for r in readers:
+            row["cer"][r.name] = corpus_cer([r.read(render_line(hw.strokes)) for hw in docs], texts)
+        rows.append(row)
+    _, profiles = writer_profiles(feats, lines.writers)
+    preset_matrix = feature_matrix([r["features"] for r in rows])
+    spread = {k: float(preset_matrix[:, j].std() / profiles[:, j].std()) if profiles[:, j].std() > 0 else None
+              for j, k in enumerate(FEATURES)}
+    return {"lines": len(chosen), "human_cer": human, "presets": rows, "spread": spread,
+            "writers_range": {k: [float(profiles[:, j].min()), float(profiles[:, j].max())] for j, k in enumerate(FEATURES)}}
+
+
+def evaluate_styles(data_dir, weights=None, *, bias: float = 0.75, seed: int = 0, primer_lines: int = 1,
+                    targets: int = 3, preset_lines: int = 20, split: str = "auto", cache_dir=None,
+                    progress: bool = True) -> dict:
+    """All of the module docstring's measurements; a JSON-ready dict."""
+    from .evaluate import prepare
+    evalset = prepare(data_dir, weights, split=split, seed=seed, cache_dir=cache_dir, progress=progress)
+    feats = line_features(evalset)
+    ids, profiles = writer_profiles(feats, evalset.lines.writers)
+    result = {
+        "features": list(FEATURES), "bias": bias, "seed": seed, "split": evalset.split,
+        "data": str(data_dir), "weights": evalset.weights, "writers": len(ids), "writer_lines": len(feats),
+        "writers_mean": dict(zip(FEATURES, map(float, profiles.mean(0)))),
+        "writers_std": dict(zip(FEATURES, map(float, profiles.std(0)))),
+        "imitation": imitation(evalset, feats, bias=bias, seed=seed, primer_lines=primer_lines,
+                               targets=targets, progress=progress),
+    }
+    readers = recognisers()
+    result["recognisers"] = [r.name for r in readers]
+    result.update(preset_figures(evalset, feats, bias=bias, seed=seed, n_lines=preset_lines, readers=readers,
+                                 progress=progress))
+    return result
+
+
+def format_styles_report(r: dict) -> str:
+    """The style figures as a few readable lines and a table of presets."""
+    im = r["imitation"]
+    out = [f"{r['writers']} writers ({r['writer_lines']} lines of {r['data']}, {r['split']}); weights: {r['weights']}",
+           f"imitation   top-1 {im['imitation_top1']:.2f}, top-3 {im['imitation_top3']:.2f} "
+           f"({im['writers']} writers, {im['lines']} lines, {im['primer_lines']} primer line(s), bias {r['bias']:g}); "
+           f"real lines {im['real_top1']:.2f} / {im['real_top3']:.2f}; default hand {im['default_top1']:.2f} / "
+           f"{im['default_top3']:.2f}; chance top-3 {im['chance_top3']:.2f}",
+           "spread      presets / writers: " + ", ".join(f"{k} {v:.2f}" for k, v in r["spread"].items() if v is not None)]
+    cers = ", ".join(f"{k} {v:.3f}" for k, v in r["human_cer"].items())
+    out.append(f"legibility  people's CER on the {r['lines']} texts: {cers or 'no recogniser installed'}")
+    head = "  ".join(f"{k[:12]:>12}" for k in FEATURES) + "".join(f"  {k:>9}" for k in r["recognisers"])
+    out.append(f"{'':>3} {'preset':<12}{head}")
+    for p in r["presets"]:
+        vals = "  ".join(f"{p['features'][k]:>12.2f}" for k in FEATURES)
+        out.append(f"{p['index']:>3} {p['name']:<12}{vals}" + "".join(f"  {p['cer'][k]:>9.3f}" for k in r["recognisers"]))
+    lo = "  ".join(f"{r['writers_range'][k][0]:>5.2f}..{r['writers_range'][k][1]:<5.2f}" for k in FEATURES)
+    out.append(f"{'':>3} {'writers':<12}{lo}")
+    return "\n".join(out)
