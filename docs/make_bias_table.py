@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from handwrite import evaluate as ev
+from handwrite.choices import EVAL_SPLITS
+from handwrite.training import evaluate as ev
 
 BIASES = (0.25, 0.5, 0.75, 1.0, 1.5)
 
@@ -50,7 +51,7 @@ def main(argv=None) -> int:
     p.add_argument("--weights", default=None, help=".safetensors or .pt (default: the bundled model)")
     p.add_argument("--limit", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split", choices=ev.SPLITS, default="auto")
+    p.add_argument("--split", choices=EVAL_SPLITS, default="auto")
     p.add_argument("--biases", type=float, nargs="+", default=list(BIASES))
     args = p.parse_args(argv)
     try:

@@ -4,14 +4,16 @@
     Writer().write("Hello world").to_svg("hello.svg")
 
 Heavy modules (torch) load on first use, so `import handwrite` and `handwrite --help`
-stay fast.
+stay fast; click and matplotlib load only with the CLI and the figures.  The layers
+and what each module may import: docs/architecture.md.
 """
 __version__ = "0.1.0"
 
-__all__ = ["Writer", "Handwriting", "Alphabet", "UnsupportedCharacterError", "Style", "__version__"]
+__all__ = ["Writer", "WriteRequest", "Handwriting", "Alphabet", "UnsupportedCharacterError", "Style", "__version__"]
 
 _LAZY = {
     "Writer": ("handwrite.writer", "Writer"),
+    "WriteRequest": ("handwrite.request", "WriteRequest"),
     "Handwriting": ("handwrite.handwriting", "Handwriting"),
     "Alphabet": ("handwrite.alphabet", "Alphabet"),
     "UnsupportedCharacterError": ("handwrite.alphabet", "UnsupportedCharacterError"),

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import render
+from . import outputs, render
+from .fileio import write_file
 from .preprocess import points_to_strokes
-
-FORMATS = ("svg", "png", "pdf", "json", "gcode")
 
 
 @dataclass
@@ -65,21 +64,21 @@ class Handwriting:
         svg = render.to_svg(self.strokes, render.RenderOptions(color, stroke_width, background, scale, margin),
                             view_box=view_box, page_size=size, timings=timings, loop=loop)
         if path is not None:
-            _write(path, svg.encode("utf-8"))
+            write_file(path, svg.encode("utf-8"))
         return svg
 
     def to_png(self, path=None, *, dpi=96.0, **options) -> bytes:
         _no_animation(options, "PNG")
         data = render.svg_to_png(self.to_svg(**options), dpi=dpi)
         if path is not None:
-            _write(path, data)
+            write_file(path, data)
         return data
 
     def to_pdf(self, path=None, **options) -> bytes:
         _no_animation(options, "PDF")
         data = render.svg_to_pdf(self.to_svg(**options))
         if path is not None:
-            _write(path, data)
+            write_file(path, data)
         return data
 
     def to_json(self, path=None) -> str:
@@ -87,7 +86,7 @@ class Handwriting:
                "lines": [{"text": ln.text, "points": np.round(ln.points, 3).tolist()} for ln in self.lines]}
         s = json.dumps(doc)
         if path is not None:
-            _write(path, s.encode("utf-8"))
+            write_file(path, s.encode("utf-8"))
         return s
 
     @classmethod
@@ -103,17 +102,8 @@ class Handwriting:
         return cls(doc.get("text", "\n".join(ln.text for ln in lines)), lines)
 
     def save(self, path, **options) -> Path:
-        """Write SVG, PNG, PDF, JSON or G-code, chosen by the file's extension."""
-        path = Path(path)
-        ext = path.suffix.lower().lstrip(".")
-        if ext not in FORMATS:
-            raise ValueError(f"{path}: unknown output format {path.suffix!r}; use one of "
-                             + ", ".join("." + f for f in FORMATS))
-        if ext == "json":
-            self.to_json(path)
-        else:
-            getattr(self, f"to_{ext}")(path, **options)
-        return path
+        """Write SVG, PNG, PDF, JSON or G-code, chosen by the file's extension (`handwrite.outputs`)."""
+        return outputs.save(self, path, **options)
 
     # ---- looking inside the model (matplotlib figures; see handwrite.plots) ----
     def plot_attention(self, path=None, **options):
@@ -156,7 +146,7 @@ class Handwriting:
         svg = plotter_svg(self, page_size=page_size, landscape=landscape, units=units, margin=margin,
                           scale=scale, pen_width=pen_width, color=color, smooth=smooth)
         if path is not None:
-            _write(path, svg.encode("utf-8"))
+            write_file(path, svg.encode("utf-8"))
         return svg
 
     def to_gcode(self, path=None, *, profile=None, **changes) -> str:
@@ -171,7 +161,7 @@ class Handwriting:
         profile = dataclasses.replace(profile or GcodeProfile(), **changes)
         text = gcode(self, profile)
         if path is not None:
-            _write(path, text.encode("utf-8"))
+            write_file(path, text.encode("utf-8"))
         return text
 
 
@@ -181,21 +171,3 @@ def _no_animation(options: dict, kind: str) -> None:
     options.pop("speed", None)
     options.pop("loop", None)
 
-
-def _write(path, data: bytes) -> None:
-    """Write an output file atomically: a failure leaves no partial or temporary file."""
-    from .dataset import atomic_write_bytes
-    path = Path(path)
-    if not path.parent.is_dir():
-        if path.parent.exists():
-            raise NotADirectoryError(f"{path}: {path.parent} is not a folder")
-        raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder; give a file name")
-    try:
-        atomic_write_bytes(path, data)
-    except PermissionError:
-        raise PermissionError(f"{path}: cannot write here (permission denied)") from None
-    except OSError as e:   # a full disk, a read-only file system...: name the file, not the temp file
-        message = f"{path}: could not be written ({e.strerror or e})"
-        raise (OSError(e.errno, message) if e.errno else OSError(message)) from None

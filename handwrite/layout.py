@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_WIDTH = 50            # characters per line: IAM lines hold up to ~64, most ~40
+from .choices import ALIGNMENTS, DEFAULT_WIDTH
+
 MAX_LINE_CHARS = 75           # a hard limit for explicit widths: longer lines fail to write
+UNIT = 0.1                    # page units per IAM whiteboard unit: a line of writing ~35 px tall
 LINE_HEIGHT = 60.0            # page units between baselines at line_spacing 1
-ALIGNMENTS = ("left", "center", "right")
 MM_PER_UNIT = 25.4 / 96       # page units are px at 96 dpi
 PAGE_SIZES_MM = {
     "a3": (297.0, 420.0), "a4": (210.0, 297.0), "a5": (148.0, 210.0), "a6": (105.0, 148.0),
@@ -35,10 +36,7 @@ def split_text(text: str, width: int = DEFAULT_WIDTH) -> list[TextLine]:
     arbitrarily long lines). Runs of spaces collapse to one, as handwriting has no
     way to show them.
     """
-    if width < 1:
-        raise ValueError(f"width must be at least 1 character, got {width}")
-    if width > MAX_LINE_CHARS:
-        raise ValueError(f"width {width} is too wide: the model writes at most {MAX_LINE_CHARS} characters a line")
+    check_width(width)
     out: list[TextLine] = []
     paragraph = 0
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
@@ -57,6 +55,18 @@ def split_text(text: str, width: int = DEFAULT_WIDTH) -> list[TextLine]:
     return out
 
 
+def check_width(width: int) -> None:
+    if width < 1:
+        raise ValueError(f"width must be at least 1 character, got {width}")
+    if width > MAX_LINE_CHARS:
+        raise ValueError(f"width {width} is too wide: the model writes at most {MAX_LINE_CHARS} characters a line")
+
+
+def check_align(align: str) -> None:
+    if align not in ALIGNMENTS:
+        raise ValueError(f"align must be one of {ALIGNMENTS}, got {align!r}")
+
+
 def baseline_of(points: np.ndarray) -> float:
     """A robust baseline estimate of one written line: where most strokes' lowest points lie."""
     return float(np.percentile(points[:, 1], 75)) if len(points) else 0.0
@@ -69,8 +79,7 @@ def place_lines(line_points: list[np.ndarray | None], *, align: str = "left", li
     None entries are blank lines (they take vertical space only).  width: the box to
     align center/right within; default the widest line.
     """
-    if align not in ALIGNMENTS:
-        raise ValueError(f"align must be one of {ALIGNMENTS}, got {align!r}")
+    check_align(align)
     widths = [float(p[:, 0].max() - p[:, 0].min()) if p is not None and len(p) else 0.0 for p in line_points]
     box = width if width is not None else max(widths, default=0.0)
     placed = []

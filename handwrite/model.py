@@ -23,11 +23,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .choices import DEFAULT_HIDDEN
+
 
 @dataclass
 class ModelConfig:
     alphabet_size: int = 80      # one-hot width: characters + 1 padding column
-    hidden: int = 400            # cells per LSTM layer (3 layers)
+    hidden: int = DEFAULT_HIDDEN # cells per LSTM layer (3 layers)
     window_mixtures: int = 10    # K Gaussians in the attention window
     output_mixtures: int = 20    # M bivariate Gaussians in the output
     kappa_step: float = 0.1      # scale of the window's forward steps (chars per point)

@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-FIGURE_FORMATS = ("png", "svg", "pdf")
+from .fileio import write_file
+from .layout import UNIT
+from .outputs import FIGURE_FORMATS, format_for
+
 SPACE_MARK = "\u2423"           # an open box: a visible space on the character axis
 PATCH_SIGMAS = 4.0              # a component's density is evaluated within this many sigmas
 MAX_PATCH = 200.0               # page units: no step's prediction is drawn farther than this
@@ -40,18 +43,11 @@ def new_figure(figsize, dpi: float):
 
 def save_figure(fig, path, *, dpi: float | None = None) -> Path:
     """Write a figure as PNG, SVG or PDF, chosen by the extension, at its own size."""
-    from .handwriting import _write
-
-    path = Path(path)
-    ext = path.suffix.lower().lstrip(".")
-    if ext not in FIGURE_FORMATS:
-        raise ValueError(f"{path}: unknown figure format {path.suffix!r}; use one of "
-                         + ", ".join("." + f for f in FIGURE_FORMATS))
+    ext = format_for(path, FIGURE_FORMATS, what="figure").name
     buf = io.BytesIO()
     # no bbox_inches="tight": the file keeps the figure's size (inches x dpi)
     fig.savefig(buf, format=ext, dpi=dpi or fig.dpi)
-    _write(path, buf.getvalue())
-    return path
+    return write_file(path, buf.getvalue())
 
 
 # ---- attention ------------------------------------------------------------------------------
@@ -105,13 +101,12 @@ def predict_line(writer, line, *, bias: float = 0.0) -> LineMixtures:
     """Teacher-force the writer's model over one written line and return its predictions.
 
     The line is read as it lies on the page: its offsets are the page points' steps scaled
-    back to model units (page units / writer.UNIT) and normalised.  Lines written with a
+    back to model units (page units / layout.UNIT) and normalised.  Lines written with a
     primer are read without it.  bias sharpens the mixture as in sampling (0: as trained).
     """
     import torch
 
     from .model import split_params
-    from .writer import UNIT
 
     points = np.asarray(line.points, dtype=np.float32)
     if len(points) < 2:

@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .choices import ORIGINS
 from .layout import MM_PER_UNIT, PAGE_SIZES_MM, page_size_mm  # noqa: F401 (re-exported)
+from .render import bounding_box, smooth_path
+from .render import format_number as _num
 
 MM_PER = {"mm": 1.0, "cm": 10.0, "in": 25.4}
-ORIGINS = ("bottom-left", "top-left", "bottom-right", "top-right", "center")
 SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE_NS = "http://www.inkscape.org/namespaces/inkscape"
 
@@ -48,8 +50,6 @@ class Placement:
 
 def place_on_page(strokes, page_mm: tuple[float, float], margin_mm: float, scale: float | None = None) -> Placement:
     """Scale (mm per page unit; default: fit inside the margins) and move to the top-left margin."""
-    from .render import bounding_box
-
     if not strokes:
         raise ValueError("nothing to plot: the handwriting has no strokes")
     if margin_mm < 0:
@@ -88,8 +88,6 @@ def plotter_svg(hw, *, page_size="A4", landscape: bool = False, units: str = "mm
     line is an Inkscape layer (`inkscape:groupmode="layer"`, labelled with its number),
     which vpype reads as a layer too.
     """
-    from .render import smooth_path
-
     if units not in MM_PER:
         raise ValueError(f"units must be one of {', '.join(MM_PER)}, got {units!r}")
     per = MM_PER[units]
@@ -98,13 +96,13 @@ def plotter_svg(hw, *, page_size="A4", landscape: bool = False, units: str = "mm
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("inkscape", INKSCAPE_NS)
     svg = ET.Element(f"{{{SVG_NS}}}svg", {
-        "width": f"{_fmt3(page_w / per)}{units}", "height": f"{_fmt3(page_h / per)}{units}",
-        "viewBox": f"0 0 {_fmt3(page_w)} {_fmt3(page_h)}", "version": "1.1"})
+        "width": f"{_num(page_w / per, 3)}{units}", "height": f"{_num(page_h / per, 3)}{units}",
+        "viewBox": f"0 0 {_num(page_w, 3)} {_num(page_h, 3)}", "version": "1.1"})
     ET.SubElement(svg, f"{{{SVG_NS}}}title").text = hw.text
     for n, (text, strokes) in enumerate(placed_lines(hw, placement), 1):
         layer = ET.SubElement(svg, f"{{{SVG_NS}}}g", {
             "id": f"layer{n}", f"{{{INKSCAPE_NS}}}groupmode": "layer", f"{{{INKSCAPE_NS}}}label": f"line {n}",
-            "fill": "none", "stroke": color, "stroke-width": _fmt3(pen_width),
+            "fill": "none", "stroke": color, "stroke-width": _num(pen_width, 3),
             "stroke-linecap": "round", "stroke-linejoin": "round"})
         ET.SubElement(layer, f"{{{SVG_NS}}}title").text = text
         for s in strokes:
@@ -113,15 +111,10 @@ def plotter_svg(hw, *, page_size="A4", landscape: bool = False, units: str = "mm
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(svg, encoding="unicode")
 
 
-def _fmt3(v: float) -> str:
-    s = f"{v:.3f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
-
-
 def _polyline(s: np.ndarray) -> str:
     if len(s) == 1:
-        return f"M{_fmt3(s[0, 0])},{_fmt3(s[0, 1])}l0.001,0"    # a dot: a tiny segment the pen taps
-    return "M" + " L".join(f"{_fmt3(x)},{_fmt3(y)}" for x, y in s)
+        return f"M{_num(s[0, 0], 3)},{_num(s[0, 1], 3)}l0.001,0"    # a dot: a tiny segment the pen taps
+    return "M" + " L".join(f"{_num(x, 3)},{_num(y, 3)}" for x, y in s)
 
 
 # ---- G-code ------------------------------------------------------------------------------
@@ -197,11 +190,6 @@ class GcodeProfile:
         w, h = self.page_mm
         corners = self.to_machine(np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64))
         return (*corners.min(0), *corners.max(0))
-
-
-def _num(v: float, decimals: int) -> str:
-    s = f"{v:.{decimals}f}".rstrip("0").rstrip(".") if decimals > 0 else f"{v:.0f}"
-    return "0" if s in ("-0", "") else s
 
 
 def _comment(text: str) -> str:

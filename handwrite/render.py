@@ -19,9 +19,15 @@ class RenderOptions:
     margin: float = 20.0               # page units around the writing (tight view box)
 
 
-def _fmt(v: float) -> str:
-    s = f"{v:.2f}".rstrip("0").rstrip(".")
-    return "0" if s == "-0" else s
+def format_number(v: float, decimals: int = 2) -> str:
+    """A short decimal for SVG and G-code: at most `decimals` places, no trailing zeros, no "-0"."""
+    s = f"{v:.{decimals}f}"
+    if decimals > 0:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+_fmt = format_number       # the short name the SVG code below reads best with
 
 
 def smooth_path(stroke: np.ndarray) -> str:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .model import HandwritingModel, State, _lstm_update
+from .choices import PRECISIONS
+from .model import HandwritingModel, State
 
 STEPS_PER_CHAR = 30      # hard cap on the length of a line, per character (typical: ~8)
 MIN_STEPS = 60
@@ -38,7 +39,6 @@ class SampledLine:
     left_text_at: int | None = None   # row of offsets drawn as the window left the text (None: never)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class _Products:
@@ -283,6 +283,7 @@ def sample_lines(model, codes, **kwargs) -> list[SampledLine]:
     Runs on one CPU thread: a step's operations are too small to gain from more, and
     handing work between threads costs milliseconds per step whenever another process
     is using a core (measured: 0.3 ms/step on one thread vs 12 ms on two, batch 1).
+    The setting is torch's, for the whole process: it is put back when the call returns.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -292,30 +293,19 @@ def sample_lines(model, codes, **kwargs) -> list[SampledLine]:
         torch.set_num_threads(threads)
 
 
-@torch.inference_mode()
-def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
-                 seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
-                 max_steps: int | None = None, fast: bool = True, precision: str = "auto",
-                 normalizer=None) -> list[SampledLine]:
-    """See `sample_lines`.
+@dataclass
+class _Start:
+    """What every step reads, and where the lines begin: after the primer, if any."""
+    onehot: torch.Tensor       # (B, U, V) the text of each line (primer text + line text)
+    positions: torch.Tensor    # (U,)
+    lengths: torch.Tensor      # (B,) characters per line, primer text included
+    state: State
+    x: torch.Tensor            # (B, 3) the last point read
 
-    primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
-    reads them first and each line's text is then primer text + " " + line text.
-    fast=False uses the plain `HandwritingModel.step` (for tests and benchmarks).
-    precision: "fp32", "bf16" (the large products of the fast step) or "auto" (bf16 for
-    batches of 2+ lines where this CPU runs bf16 faster, else fp32); see `FastStep`.
-    normalizer: the weights' `Normalizer`, so the end-of-line rule measures the writing in
-    the data's units (without it, normalised offsets stand in for them).
-    """
-    if not codes or any(len(c) == 0 for c in codes):
-        raise ValueError("every line needs at least one character")
-    if seed is None:
-        seed = int(torch.randint(0, 2**62, (1,)))
-    generator = torch.Generator().manual_seed(int(seed))
-    dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
-    cache = _cache_for(model)
+
+def _start(model, codes, primer, cache, step_fn, fast: bool, dev) -> _Start:
+    """Encode the texts and read the primer (the shared prefix once, the rest per line)."""
     B = len(codes)
-    step_fn = cache.fast_step(model, bf16_from(precision, dev, lines=B)) if fast else model.step
     p_codes = list(primer[1]) if primer is not None else []
     full = [p_codes + list(c) for c in codes]
     lengths = torch.tensor([len(c) for c in full], device=dev)
@@ -338,122 +328,198 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
                 state = model.read(strokes[None, start:-1].expand(B, -1, 3), onehot, positions, state)
             state = State(*(getattr(state, name).float() for name in State.__slots__))
         x = strokes[-1].expand(B, 3).clone()
-    line_lengths = lengths - len(p_codes)
+    return _Start(onehot, positions, lengths, state, x)
+
+
+class _Lines:
+    """The lines still being written, one row each.
+
+    Every per-line tensor lives here and shrinks together (`keep`) when lines stop, so
+    the step loop does no indexing by the set of lines still alive.
+    """
+    FIELDS = ("rows", "noise", "past_end", "lengths", "caps", "ending", "extra", "written", "look", "tail",
+              "pen_up", "written_at")
+
+    def __init__(self, noise, lengths, caps, x):
+        B, dev = len(lengths), lengths.device
+        U = int(lengths.max()) + 1
+        self.rows = torch.arange(B, device=dev)                  # each row's line in the batch
+        self.noise, self.lengths, self.caps = noise, lengths, caps
+        self.past_end = torch.arange(U, device=dev).unsqueeze(0) > lengths.unsqueeze(1)   # cells after the end
+        self.ending = torch.zeros(B, dtype=torch.bool, device=dev)     # the window has left the text
+        self.extra = torch.zeros(B, dtype=torch.long, device=dev)      # steps since then
+        self.written = torch.zeros(B, dtype=torch.bool, device=dev)    # ... and its last stroke has ended
+        self.look = torch.zeros(B, dtype=torch.long, device=dev)       # steps since then
+        self.tail = torch.zeros(B, dtype=torch.long, device=dev)       # strokes ended since then
+        self.pen_up = x[:, 2] > 0.5                                      # the last point ended a stroke
+        self.written_at = torch.zeros(B, dtype=torch.long, device=dev)  # steps up to the end of the last letter's stroke
+
+    def keep(self, keep: torch.Tensor) -> None:
+        for name in self.FIELDS:
+            setattr(self, name, getattr(self, name)[keep])
+
+
+class _Record:
+    """What each line wrote, in batch order; steps are copied in from a buffer when lines stop."""
+
+    def __init__(self, B: int, cap: int, U: int, dev):
+        self.x = torch.zeros(B, cap, 3, device=dev)
+        self.phi = torch.zeros(B, cap, U, device=dev)
+        self.n_steps = torch.zeros(B, dtype=torch.long, device=dev)
+        self.finished = torch.zeros(B, dtype=torch.bool, device=dev)
+        self.left_step = torch.full((B,), -1, dtype=torch.long, device=dev)
+        self.written_steps = torch.zeros(B, dtype=torch.long, device=dev)
+        self._xs, self._phis, self._start = [], [], 0
+
+    def add(self, x, phi) -> None:
+        self._xs.append(x)
+        self._phis.append(phi)
+
+    def flush(self, rows, upto: int) -> None:
+        """Copy the buffered steps (up to step `upto`) of the lines in `rows` into the record."""
+        if self._xs:
+            self.x[rows, self._start:upto] = torch.stack(self._xs, 1)
+            self.phi[rows, self._start:upto] = torch.stack(self._phis, 1)
+            self._xs.clear()
+            self._phis.clear()
+        self._start = upto
+
+    def stop(self, lines: _Lines, stop, done, step: int) -> None:
+        rows = lines.rows
+        self.finished[rows[done]] = True
+        self.n_steps[rows[stop]] = step + 1
+        self.written_steps[rows[stop]] = torch.where(lines.written[stop], lines.written_at[stop], step + 1)
+
+    def cpu(self) -> "_Record":
+        for name in ("x", "phi", "n_steps", "finished", "left_step", "written_steps"):
+            setattr(self, name, getattr(self, name).cpu())
+        return self
+
+
+def _track_line_ends(lines: _Lines, record: _Record, step: int, left, pen_up, judge_tails: bool):
+    """Advance each line's end-of-line state by one step: (done, stop) masks over the rows.
+
+    The letter being written when the window leaves ends at the next pen lift; with the
+    pen already up, this step's point would begin a new stroke after the text.  Then a
+    few more steps are drawn: the strokes among them that are a delayed part of the
+    last word (a t's bar, an i's dot) are kept, the made-up letters that usually follow
+    are not (`_delayed_strokes`, once the line is done).
+    """
+    newly = left & ~lines.ending
+    if bool(newly.any()):
+        record.left_step[lines.rows[newly]] = step
+    early = newly & lines.pen_up & (step > 0)
+    lines.ending = lines.ending | left
+    lines.extra = lines.extra + lines.ending
+    cap_hit = lines.ending & ~lines.written & (lines.extra > END_STEPS)
+    now_written = lines.ending & ~lines.written & (pen_up | early | cap_hit)
+    lines.written_at = torch.where(now_written, step + 1 - early.long(), lines.written_at)
+    looking = lines.written | (now_written & early)
+    lines.look = lines.look + looking
+    lines.tail = lines.tail + (looking & pen_up)
+    lines.written = lines.written | now_written
+    done = cap_hit | (lines.written & ((lines.look >= LOOKAHEAD) | (lines.tail >= TAIL_STROKES)))
+    if not judge_tails:
+        done = done | now_written          # no units to judge delayed strokes in: end here
+    stop = done | (lines.caps <= step + 1)
+    lines.pen_up = pen_up
+    return done, stop
+
+
+def _finish_line(record: _Record, b: int, P: int, n_chars: int, primed: bool, normalizer) -> SampledLine:
+    """Line b's offsets and attention, cut to its own writing: no primer strokes, no made-up tail."""
+    n = int(record.n_steps[b])
+    offs = np.concatenate([np.zeros((1, 3), np.float32), record.x[b, :n].numpy()])
+    phi = record.phi[b, :n, P:P + n_chars].numpy().copy()
+    first_row = 0                                          # rows dropped from the front; row k + 1 is step k's point
+    if primed and n > 1:
+        # Strokes finished before the window reached the new text belong to the primer
+        # (the end of its last letter, a dot): drop them.  The line then starts where
+        # the first kept stroke starts, not with the pen-up jump that leads to it.
+        first_row = 1
+        on_text = np.flatnonzero(record.phi[b, :n].argmax(1).numpy() >= P)
+        if len(on_text):
+            lifts = np.flatnonzero(offs[1:on_text[0] + 1, 2] > 0.5) + 1
+            if len(lifts) and lifts[-1] + 1 < len(offs):
+                first_row = int(lifts[-1]) + 1
+        offs = offs[first_row:]
+        offs[0, :2] = 0.0
+        phi = phi[first_row:]
+    rows = int(record.written_steps[b]) + 1 - first_row       # up to the end of the last letter's stroke
+    if normalizer is not None and 1 < rows < len(offs):
+        rows = _delayed_strokes(normalizer.denormalize(offs), rows, n_chars)
+    offs, phi = offs[:max(rows, 1)], phi[:max(rows, 1) - 1]
+    offs[-1, 2] = 1.0                                         # the pen lifts at the end
+    k = int(record.left_step[b])
+    left_row = k + 1 - first_row if 0 <= k < n else None
+    return SampledLine(offs, phi, bool(record.finished[b]), left_row)
+
+
+@torch.inference_mode()
+def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
+                  seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
+                  max_steps: int | None = None, fast: bool = True, precision: str = "auto",
+                  normalizer=None) -> list[SampledLine]:
+    """See `sample_lines`.
+
+    primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
+    reads them first and each line's text is then primer text + " " + line text.
+    fast=False uses the plain `HandwritingModel.step` (for tests and benchmarks).
+    precision: "fp32", "bf16" (the large products of the fast step) or "auto" (bf16 for
+    batches of 2+ lines where this CPU runs bf16 faster, else fp32); see `FastStep`.
+    normalizer: the weights' `Normalizer`, so the end-of-line rule measures the writing in
+    the data's units (without it, normalised offsets stand in for them).
+    """
+    if not codes or any(len(c) == 0 for c in codes):
+        raise ValueError("every line needs at least one character")
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, (1,)))
+    generator = torch.Generator().manual_seed(int(seed))
+    dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
+    cache = _cache_for(model)
+    B = len(codes)
+    step_fn = cache.fast_step(model, bf16_from(precision, dev, lines=B)) if fast else model.step
+    P = len(primer[1]) if primer is not None else 0
+
+    # ---- 1. the texts, and the primer read ----
+    start = _start(model, codes, primer, cache, step_fn, fast, dev)
+    state, x, onehot = start.state, start.x, start.onehot
+    line_lengths = start.lengths - P
     caps = (line_lengths * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
     if max_steps is not None:
         caps = caps.clamp(max=max(1, int(max_steps)))
     cap = int(caps.max())
     noise = draw_noise(generator, B, cap).to(dev)                # drawn on the CPU: same strokes anywhere
-    past_end = torch.arange(U, device=dev).unsqueeze(0) > lengths.unsqueeze(1)   # (B, U) cells after the virtual end
 
-    out_x = torch.zeros(B, cap, 3, device=dev)
-    out_phi = torch.zeros(B, cap, U, device=dev)
-    n_steps = torch.zeros(B, dtype=torch.long, device=dev)
-    finished = torch.zeros(B, dtype=torch.bool, device=dev)
-    left_step = torch.full((B,), -1, dtype=torch.long, device=dev)
-    written_steps = torch.zeros(B, dtype=torch.long, device=dev)
+    # ---- 2. step by step until every line has stopped ----
+    lines = _Lines(noise, start.lengths, caps, x)
+    record = _Record(B, cap, onehot.shape[1], dev)
     mix = model.config.output_mixtures
-    # Per-row tensors of the lines still writing; they shrink only when a line stops, so
-    # the step loop does no indexing by the alive set.
-    alive = torch.arange(B, device=dev)
-    a_noise, a_past_end, a_lengths, a_caps = noise, past_end, lengths, caps
-    a_ending = torch.zeros(B, dtype=torch.bool, device=dev)                  # the window has left the text
-    a_extra = torch.zeros(B, dtype=torch.long, device=dev)                   # steps since then
-    a_written = torch.zeros(B, dtype=torch.bool, device=dev)                 # ... and its last stroke has ended
-    a_look = torch.zeros(B, dtype=torch.long, device=dev)                    # steps since then
-    a_tail = torch.zeros(B, dtype=torch.long, device=dev)                    # strokes ended since then
-    a_pen_up = x[:, 2] > 0.5                                     # the last point ended a stroke
-    written_at = torch.zeros(B, dtype=torch.long, device=dev)    # steps up to the end of the last letter's stroke
-    xs, phis, seg_start = [], [], 0
     any_ending, min_cap = False, int(caps.min())              # lets most steps skip the end checks
-
-    def flush(upto: int):
-        if xs:
-            out_x[alive, seg_start:upto] = torch.stack(xs, 1)
-            out_phi[alive, seg_start:upto] = torch.stack(phis, 1)
-            xs.clear()
-            phis.clear()
-
     for step in range(cap):
-        y, state, phi = step_fn(x, state, onehot, positions)
-        x = sample_point(y, a_noise[:, step], mix, bias)
-        xs.append(x)
-        phis.append(phi)
+        y, state, phi = step_fn(x, state, onehot, start.positions)
+        x = sample_point(y, lines.noise[:, step], mix, bias)
+        record.add(x, phi)
         # the window has left the text when it weighs the position past the end the most
-        left = phi.masked_fill(a_past_end, -1.0).argmax(dim=1) == a_lengths
+        left = phi.masked_fill(lines.past_end, -1.0).argmax(dim=1) == lines.lengths
         pen_up = x[:, 2] > 0.5
         if not any_ending and step + 1 < min_cap and not bool(left.any()):
-            a_pen_up = pen_up                  # the common step: every line still mid-text
+            lines.pen_up = pen_up                  # the common step: every line still mid-text
             continue
-        newly = left & ~a_ending
-        if bool(newly.any()):
-            left_step[alive[newly]] = step
-        # The letter being written when the window leaves ends at the next pen lift; with the
-        # pen already up, this step's point would begin a new stroke after the text.  Then a
-        # few more steps are drawn: the strokes among them that are a delayed part of the
-        # last word (a t's bar, an i's dot) are kept, the made-up letters that usually
-        # follow are not (`_delayed_strokes`, once the line is done).
-        early = newly & a_pen_up & (step > 0)
-        a_ending = a_ending | left
-        a_extra = a_extra + a_ending
-        cap_hit = a_ending & ~a_written & (a_extra > END_STEPS)
-        now_written = a_ending & ~a_written & (pen_up | early | cap_hit)
-        written_at = torch.where(now_written, step + 1 - early.long(), written_at)
-        looking = a_written | (now_written & early)
-        a_look = a_look + looking
-        a_tail = a_tail + (looking & pen_up)
-        a_written = a_written | now_written
-        done = cap_hit | (a_written & ((a_look >= LOOKAHEAD) | (a_tail >= TAIL_STROKES)))
-        if normalizer is None:
-            done = done | now_written          # no units to judge delayed strokes in: end here
-        stop = done | (a_caps <= step + 1)
-        a_pen_up = pen_up
+        done, stop = _track_line_ends(lines, record, step, left, pen_up, judge_tails=normalizer is not None)
         any_ending = True
         if stop.any():
-            flush(step + 1)
-            seg_start = step + 1
-            finished[alive[done]] = True
-            n_steps[alive[stop]] = step + 1
-            written_steps[alive[stop]] = torch.where(a_written[stop], written_at[stop], step + 1)
+            record.flush(lines.rows, step + 1)
+            record.stop(lines, stop, done, step)
             keep = (~stop).nonzero().squeeze(1)
-            alive = alive[keep]
-            if not len(alive):
+            lines.keep(keep)
+            if not len(lines.rows):
                 break
             state = state.index(keep)
             x, onehot = x[keep], onehot[keep]
-            a_noise, a_past_end, a_lengths, a_caps = a_noise[keep], a_past_end[keep], a_lengths[keep], a_caps[keep]
-            a_ending, a_extra, a_written, a_pen_up = a_ending[keep], a_extra[keep], a_written[keep], a_pen_up[keep]
-            a_look, a_tail, written_at = a_look[keep], a_tail[keep], written_at[keep]
-            any_ending, min_cap = bool(a_ending.any()), int(a_caps.min())
-    out_x, out_phi, n_steps, finished = out_x.cpu(), out_phi.cpu(), n_steps.cpu(), finished.cpu()
-    left_step, written_steps = left_step.cpu(), written_steps.cpu()
+            any_ending, min_cap = bool(lines.ending.any()), int(lines.caps.min())
+
+    # ---- 3. each line cut to its own writing ----
+    record.cpu()
     line_lengths = line_lengths.cpu()
-    lines = []
-    P = len(p_codes)
-    for b in range(B):
-        n = int(n_steps[b])
-        offs = np.concatenate([np.zeros((1, 3), np.float32), out_x[b, :n].numpy()])
-        phi = out_phi[b, :n, P:P + int(line_lengths[b])].numpy().copy()
-        first_row = 0                                          # rows dropped from the front; row k + 1 is step k's point
-        if primer is not None and n > 1:
-            # Strokes finished before the window reached the new text belong to the primer
-            # (the end of its last letter, a dot): drop them.  The line then starts where
-            # the first kept stroke starts, not with the pen-up jump that leads to it.
-            first_row = 1
-            on_text = np.flatnonzero(out_phi[b, :n].argmax(1).numpy() >= P)
-            if len(on_text):
-                lifts = np.flatnonzero(offs[1:on_text[0] + 1, 2] > 0.5) + 1
-                if len(lifts) and lifts[-1] + 1 < len(offs):
-                    first_row = int(lifts[-1]) + 1
-            offs = offs[first_row:]
-            offs[0, :2] = 0.0
-            phi = phi[first_row:]
-        rows = int(written_steps[b]) + 1 - first_row              # up to the end of the last letter's stroke
-        if normalizer is not None and 1 < rows < len(offs):
-            rows = _delayed_strokes(normalizer.denormalize(offs), rows, int(line_lengths[b]))
-        offs, phi = offs[:max(rows, 1)], phi[:max(rows, 1) - 1]
-        offs[-1, 2] = 1.0                                         # the pen lifts at the end
-        k = int(left_step[b])
-        left_row = k + 1 - first_row if 0 <= k < n else None
-        lines.append(SampledLine(offs, phi, bool(finished[b]), left_row))
-    return lines
+    return [_finish_line(record, b, P, int(line_lengths[b]), primer is not None, normalizer) for b in range(B)]

@@ -198,7 +198,7 @@ class Style:
         doc.update({k: v for k, v in self.info.items() if k not in doc and k != "source"})
         s = json.dumps(doc)
         if path is not None:
-            from .dataset import atomic_write_bytes
+            from .fileio import atomic_write_bytes
             atomic_write_bytes(Path(path), s.encode("utf-8"))
         return s
 
@@ -345,8 +345,31 @@ def _read_json(path: Path, raw: bytes, line: int | None):
     return [(points_to_strokes(ln.points), ln.text or None) for ln in chosen], meta
 
 
+def parse_stroke_xml(path: Path) -> list[np.ndarray]:
+    """Strokes of one lineStrokes file as (n, 2) float32 arrays; raises ValueError if unusable."""
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, LookupError, UnicodeError) as e:   # LookupError: a bad encoding="..."
+        raise ValueError(f"malformed XML: {e}") from None
+    strokes = []
+    for stroke in root.iter("Stroke"):
+        pts = []
+        for p in stroke.iter("Point"):
+            try:
+                pts.append((float(p.get("x")), float(p.get("y"))))
+            except (TypeError, ValueError):
+                raise ValueError("point without numeric x/y") from None
+        if pts:
+            arr = np.asarray(pts, dtype=np.float64)
+            if not np.all(np.isfinite(arr)) or np.abs(arr).max() > 1e7:
+                raise ValueError("non-finite or huge coordinates")
+            strokes.append(arr.astype(np.float32))
+    if not strokes:
+        raise ValueError("no points")
+    return strokes
+
+
 def _read_iam_xml(path: Path, raw: bytes):
-    from .iam import parse_stroke_xml
     try:
         return parse_stroke_xml(path)
     except ValueError as e:
@@ -460,10 +483,6 @@ def presets() -> tuple[Style, ...]:
     """The bundled preset styles, in index order (files handwrite/styles/NN-name.json)."""
     files = sorted(PRESET_DIR.glob("*.json")) if PRESET_DIR.is_dir() else []
     return tuple(Style.from_file(f, name=f.stem.split("-", 1)[-1]) for f in files)
-
-
-def preset_names() -> list[str]:
-    return [s.name for s in presets()]
 
 
 def resolve_style(style) -> Style:

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from .alphabet import Alphabet
-from .dataset import atomic_write_bytes
+from .fileio import atomic_write_bytes
 from .model import HandwritingModel, ModelConfig
 from .preprocess import Normalizer
 
@@ -162,10 +162,21 @@ def load_checkpoint(path) -> dict:
     return ckpt
 
 
-def model_from_checkpoint(ckpt: dict, path="checkpoint") -> LoadedModel:
-    path = Path(path)
+def checkpoint_meta(ckpt: dict, path="checkpoint") -> dict:
+    """A checkpoint's metadata: config, alphabet, normalizer, progress, train_config, info."""
     try:
         meta = json.loads(ckpt["meta"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise WeightsError(f"{path}: not a handwrite training checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(meta, dict):
+        raise WeightsError(f"{path}: not a handwrite training checkpoint (its metadata is not a JSON object)")
+    return meta
+
+
+def model_from_checkpoint(ckpt: dict, path="checkpoint") -> LoadedModel:
+    path = Path(path)
+    meta = checkpoint_meta(ckpt, path)
+    try:
         config = ModelConfig.from_dict(meta["config"])
         alphabet = Alphabet(meta["alphabet"])
         n = meta["normalizer"]
@@ -182,13 +193,10 @@ def model_from_checkpoint(ckpt: dict, path="checkpoint") -> LoadedModel:
 def export_checkpoint(checkpoint, output) -> str:
     """Checkpoint (.pt) -> fp16 safetensors inference weights; returns the sha256."""
     ckpt = load_checkpoint(checkpoint)
-    try:
-        loaded = model_from_checkpoint(ckpt, checkpoint)
-        progress = json.loads(ckpt["meta"]).get("progress", {})
-    except WeightsError:
-        raise
-    except (KeyError, ValueError, TypeError) as e:
-        raise WeightsError(f"{checkpoint}: not a handwrite training checkpoint ({e})") from None
+    loaded = model_from_checkpoint(ckpt, checkpoint)
+    progress = checkpoint_meta(ckpt, checkpoint).get("progress", {})
+    if not isinstance(progress, dict):
+        raise WeightsError(f"{checkpoint}: not a handwrite training checkpoint (progress is not a JSON object)")
     info = dict(loaded.info)
     info.setdefault("epochs", progress.get("epoch"))
     info.setdefault("steps", progress.get("step"))

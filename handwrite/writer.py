@@ -5,18 +5,16 @@ import numpy as np
 import torch
 
 from .alphabet import Alphabet
+from .choices import DEFAULT_STYLE, FREE_STYLE
 from .handwriting import Handwriting, WrittenLine
-from .layout import DEFAULT_WIDTH, LINE_HEIGHT, place_lines, split_text
+from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
 from .sampling import check_precision, sample_lines
 from .style_features import match_hand, style_features
 
-UNIT = 0.1          # page units (px) per IAM whiteboard unit: a line of writing ~35 px tall
 RETRIES = 3         # new seeds for a line that came out wrong
 BATCH_LINES = 64    # lines sampled together: past this, throughput stops growing and memory does not
-DEFAULT_STYLE = 3   # the preset that primes writing when no style is asked for (most legible: docs/styles.md)
-FREE_STYLE = "free" # style="free": no primer, the model picks a hand for each page
 
 
 class Writer:
@@ -92,12 +90,7 @@ class Writer:
         """Write several texts; their lines are sampled in batches."""
         if isinstance(texts, str):
             raise TypeError("write_many takes a list of texts; use write() for one text")
-        if not (0 <= bias <= 10):  # also False for NaN
-            raise ValueError(f"bias must be between 0 and 10, got {bias}")
-        if not (0 < line_spacing < 100):
-            raise ValueError(f"line_spacing must be a positive number below 100, got {line_spacing}")
-        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        check_settings(bias=bias, seed=seed, line_spacing=line_spacing)
         prepared = [self.prepare(t) for t in texts]
         layouts = [split_text(t, width) for t in prepared]
         rng = np.random.default_rng(seed)
@@ -216,6 +209,16 @@ class Writer:
         out = pts.copy()
         out[:, :2] = np.concatenate(strokes)
         return out
+
+
+def check_settings(*, bias: float = 0.75, seed: int | None = None, line_spacing: float = 1.0) -> None:
+    """ValueError for a bias, seed or line spacing the writer cannot use."""
+    if not (0 <= bias <= 10):  # also False for NaN
+        raise ValueError(f"bias must be between 0 and 10, got {bias}")
+    if not (0 < line_spacing < 100):
+        raise ValueError(f"line_spacing must be a positive number below 100, got {line_spacing}")
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
 
 
 def _same_size(lines: list, texts: list[str]) -> list:

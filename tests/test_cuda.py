@@ -15,7 +15,7 @@ import torch
 from conftest import make_tiny_iam
 
 from handwrite.model import ModelConfig
-from handwrite.train import TrainConfig, train
+from handwrite.training.train import TrainConfig, train
 from handwrite.weights import load_checkpoint, model_from_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

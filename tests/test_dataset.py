@@ -4,7 +4,7 @@ import torch
 
 
 def test_augment_reshapes_a_line_and_keeps_its_pen_lifts():
-    from handwrite.dataset import augment
+    from handwrite.training.dataset import augment
     rng = np.random.default_rng(0)
     line = np.c_[rng.normal(size=(50, 2)) * 10, (rng.random(50) < 0.2)].astype(np.float32)
     line[0] = 0
@@ -21,7 +21,7 @@ def test_augment_reshapes_a_line_and_keeps_its_pen_lifts():
 
 def test_augmented_batches_do_not_depend_on_how_lines_are_split(tiny_iam):
     from handwrite.alphabet import Alphabet
-    from handwrite.dataset import load_lines, make_batch
+    from handwrite.training.dataset import load_lines, make_batch
     from handwrite.preprocess import Normalizer
     data = load_lines(tiny_iam, downsample=2, progress=False)
     alphabet = Alphabet(sorted(set("".join(data.texts))))

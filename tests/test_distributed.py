@@ -21,9 +21,9 @@ import pytest
 import torch
 
 from conftest import make_tiny_iam
-from handwrite.dataset import load_lines, writer_split
+from handwrite.training.dataset import load_lines, writer_split
 from handwrite.model import ModelConfig
-from handwrite.train import TrainConfig, train
+from handwrite.training.train import TrainConfig, train
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
                                 reason="PyTorch built without gloo")
@@ -41,7 +41,7 @@ WORKER = textwrap.dedent("""
     from pathlib import Path
     import torch
     from handwrite.model import ModelConfig
-    from handwrite.train import TrainConfig, train
+    from handwrite.training.train import TrainConfig, train
     from test_distributed import record_model, final_state
 
     args = json.loads(sys.argv[1])
@@ -59,7 +59,7 @@ WORKER = textwrap.dedent("""
 @contextlib.contextmanager
 def record_model():
     """Yields a list that gets every model train() builds or loads from a checkpoint."""
-    import handwrite.train as T
+    import handwrite.training.train as T
     models, from_checkpoint = [], T.model_from_checkpoint
 
     class Recorded(T.HandwritingModel):

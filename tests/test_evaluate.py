@@ -13,10 +13,10 @@ from conftest import make_tiny_iam
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handwrite import evaluate as ev
+from handwrite.training import evaluate as ev
 from handwrite.cli import main
 from handwrite.model import ModelConfig
-from handwrite.train import TrainConfig, train
+from handwrite.training.train import TrainConfig, train
 from handwrite.weights import export_checkpoint, export_weights
 
 TINY = ModelConfig(hidden=16, window_mixtures=3, output_mixtures=4)

@@ -25,7 +25,7 @@ import handwrite.writer as writer_module
 from handwrite.alphabet import UnsupportedCharacterError
 from handwrite.cli import main
 from handwrite.handwriting import Handwriting
-from handwrite.iam import DatasetError, read_iam
+from handwrite.training.iam import DatasetError, read_iam
 from handwrite.layout import DEFAULT_WIDTH, split_text
 from handwrite.sampling import sample_lines
 from handwrite.weights import WeightsError, export_weights, load_weights

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import make_tiny_iam, stroke_xml, synthetic_strokes, write_form
 
-from handwrite.iam import DatasetError, parse_stroke_xml, read_iam, remove_outlier_points
+from handwrite.training.iam import DatasetError, parse_stroke_xml, read_iam, remove_outlier_points
 
 
 def read_quietly(root):
@@ -308,7 +308,7 @@ def test_parse_stroke_xml_reads_points_in_order(tmp_path):
 
 def test_xml_with_an_unknown_encoding_declaration_is_malformed_not_a_crash(tmp_path):
     # found by the fuzz test: a damaged encoding="..." made ElementTree raise LookupError
-    from handwrite.iam import parse_stroke_xml
+    from handwrite.training.iam import parse_stroke_xml
     f = tmp_path / "x.xml"
     f.write_text('<?xml version="1.0" encoding="I-O-8859-1"?><WhiteboardCaptureSession><StrokeSet>'
                  '<Stroke><Point x="1" y="2"/></Stroke></StrokeSet></WhiteboardCaptureSession>')

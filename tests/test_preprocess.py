@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import make_tiny_iam, synthetic_strokes, write_form
 
-import handwrite.dataset as dataset
+import handwrite.training.dataset as dataset
 from handwrite.alphabet import Alphabet
-from handwrite.dataset import bucket_batches, load_lines, make_batch, writer_split
+from handwrite.training.dataset import bucket_batches, load_lines, make_batch, writer_split
 from handwrite.preprocess import (Normalizer, align_baseline, downsample_stroke, offsets_to_points,
                                   points_to_strokes, strokes_to_offsets)
 

@@ -22,15 +22,15 @@ from click.testing import CliRunner
 from conftest import make_tiny_iam, write_form
 from test_iam import DEFECTS, GOOD_TEXTS, good_form
 
-import handwrite.dataset as dataset
+import handwrite.training.dataset as dataset
 import handwrite.render as render
 import handwrite.weights as weights
 from handwrite.alphabet import Alphabet
 from handwrite.cli import main
 from handwrite.handwriting import Handwriting, WrittenLine
-from handwrite.iam import DatasetError
+from handwrite.training.iam import DatasetError
 from handwrite.model import ModelConfig
-from handwrite.train import TrainConfig, train
+from handwrite.training.train import TrainConfig, train
 from handwrite.weights import (WeightsError, export_checkpoint, export_weights, load_checkpoint, load_weights,
                                model_from_checkpoint, save_checkpoint)
 from handwrite.writer import Writer
@@ -99,7 +99,7 @@ def test_a_utf16_transcription_is_skipped_not_misread(tmp_path):
     root = tmp_path / "iam"
     good_form(root)
     write_form(root, "d01-000a", ["one", "two"], encoding="utf-16")
-    from handwrite.iam import read_iam
+    from handwrite.training.iam import read_iam
     with pytest.warns(UserWarning, match="2 no transcription"):
         lines, _ = read_iam(root)
     assert {ln.text for ln in lines} == GOOD_TEXTS

@@ -9,11 +9,11 @@ import torch
 from conftest import make_tiny_iam
 
 from handwrite.alphabet import Alphabet
-from handwrite.dataset import load_lines
-from handwrite.iam import DatasetError
+from handwrite.training.dataset import load_lines
+from handwrite.training.iam import DatasetError
 from handwrite.model import ModelConfig
 from handwrite.preprocess import Normalizer
-from handwrite.train import TrainConfig, evaluate_nll, train
+from handwrite.training.train import TrainConfig, evaluate_nll, train
 from handwrite.weights import export_checkpoint, load_checkpoint, load_weights, model_from_checkpoint, save_checkpoint
 
 TINY = ModelConfig(hidden=16, window_mixtures=3, output_mixtures=4)

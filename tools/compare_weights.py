@@ -10,7 +10,7 @@ so the bundled model can be chosen by legibility and reliability.
 """
 import argparse
 
-from handwrite.evaluate import evaluate
+from handwrite.training.evaluate import evaluate
 
 parser = argparse.ArgumentParser()
 parser.add_argument("weights", nargs="+")

@@ -11,7 +11,7 @@ import argparse
 import hashlib
 from pathlib import Path
 
-from handwrite.dataset import atomic_write_bytes
+from handwrite.fileio import atomic_write_bytes
 from handwrite.weights import BUNDLED_CHECKSUM, BUNDLED_WEIGHTS, export_checkpoint, load_weights
 
 parser = argparse.ArgumentParser()

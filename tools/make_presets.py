@@ -118,7 +118,7 @@ def reshape(points: np.ndarray, slant: float, stretch: float) -> np.ndarray:
 
 def sheet(rows: list[tuple[str, np.ndarray]], path: Path, unit: float = 0.1) -> None:
     """A PNG contact sheet: one labelled line of strokes per row."""
-    from handwrite.dataset import atomic_write_bytes
+    from handwrite.fileio import atomic_write_bytes
     from handwrite.preprocess import points_to_strokes
     from handwrite.render import smooth_path, svg_to_png
     row_h, label_w, width = 70.0, 150.0, 0.0
@@ -157,7 +157,7 @@ def choose(writer, seeds: list[int]) -> None:
     the model finish it at the start of every line it primes, so agreement with the text
     matters more than looks here; each preset keeps its text, bias, slant and stretch.
     """
-    from handwrite.evaluate import cer, check_ocr, read_line, render_line
+    from handwrite.training.evaluate import cer, check_ocr, read_line, render_line
     from handwrite.preprocess import points_to_strokes
     from handwrite.writer import UNIT
     tesseract = check_ocr()

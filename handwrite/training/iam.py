@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..styles import parse_stroke_xml   # a lineStrokes file is also a style file
+
 PLACEHOLDER_TEXTS = ("please enter transcription here",)
 
 
@@ -85,30 +87,6 @@ def _read_writer_ids(root: Path) -> dict[str, str]:
             if len(cols) >= 2 and cols[0] != "form_id" and cols[1]:
                 writers[cols[0]] = cols[1]
     return writers
-
-
-def parse_stroke_xml(path: Path) -> list[np.ndarray]:
-    """Strokes of one lineStrokes file as (n, 2) float32 arrays; raises ValueError if unusable."""
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, LookupError, UnicodeError) as e:   # LookupError: a bad encoding="..."
-        raise ValueError(f"malformed XML: {e}") from None
-    strokes = []
-    for stroke in root.iter("Stroke"):
-        pts = []
-        for p in stroke.iter("Point"):
-            try:
-                pts.append((float(p.get("x")), float(p.get("y"))))
-            except (TypeError, ValueError):
-                raise ValueError("point without numeric x/y") from None
-        if pts:
-            arr = np.asarray(pts, dtype=np.float64)
-            if not np.all(np.isfinite(arr)) or np.abs(arr).max() > 1e7:
-                raise ValueError("non-finite or huge coordinates")
-            strokes.append(arr.astype(np.float32))
-    if not strokes:
-        raise ValueError("no points")
-    return strokes
 
 
 def remove_outlier_points(strokes: list[np.ndarray], spike: float = 4.0, far: float = 4.0):

@@ -25,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .alphabet import TYPOGRAPHIC
-from .render import RenderOptions, svg_to_png, to_svg
+from ..alphabet import TYPOGRAPHIC
+from ..choices import EVAL_SPLITS
+from ..render import RenderOptions, svg_to_png, to_svg
 
-VAL_FRACTION, SPLIT_SEED = 0.08, 1234          # the validation split training uses
 DEFAULT_DOWNSAMPLE = 2                         # training's default; exported weights do not record it
-SPLITS = ("auto", "val", "all")
 OCR_CONFIG = "--psm 7"                         # Tesseract: the image is one line of text
 # One look for every line read: a ~3 px pen at the writer's own size (~35 px lines).
 # Chosen on human lines only; scale 1-2 and pen 2-5 px all gave human CER 0.26-0.33.
@@ -137,16 +136,14 @@ class EvalSet:
 
 def load_writer(weights=None):
     """(Writer, description, downsample) for a Writer, None (bundled), .safetensors or a .pt checkpoint."""
-    from .writer import Writer
+    from ..writer import Writer
     if isinstance(weights, Writer):
         return weights, "Writer object", DEFAULT_DOWNSAMPLE
     if weights is not None and Path(weights).suffix == ".pt":
-        import json
-
-        from .weights import load_checkpoint, model_from_checkpoint
+        from ..weights import checkpoint_meta, load_checkpoint, model_from_checkpoint
         ckpt = load_checkpoint(weights)
         loaded = model_from_checkpoint(ckpt, weights)
-        downsample = json.loads(ckpt["meta"]).get("train_config", {}).get("downsample", DEFAULT_DOWNSAMPLE)
+        downsample = checkpoint_meta(ckpt, weights).get("train_config", {}).get("downsample", DEFAULT_DOWNSAMPLE)
         writer = Writer.from_model(loaded.model, loaded.alphabet, loaded.normalizer, loaded.info)
         return writer, str(weights), int(downsample)
     writer = Writer(weights)
@@ -162,10 +159,10 @@ def prepare(data_dir, weights=None, *, split: str = "auto", limit: int | None = 
     exactly the model's alphabet, which training builds from them), else all.
     limit: measure this many lines, drawn at random (seeded) from the eligible ones.
     """
-    from .dataset import load_lines, writer_split
-    from .layout import MAX_LINE_CHARS
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    from ..layout import MAX_LINE_CHARS
+    from .dataset import SPLIT_SEED, VAL_FRACTION, load_lines, writer_split
+    if split not in EVAL_SPLITS:
+        raise ValueError(f"split must be one of {EVAL_SPLITS}, got {split!r}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     writer, described, model_downsample = load_writer(weights)
@@ -211,8 +208,8 @@ def measure_nll(evalset: EvalSet, progress: bool = True) -> dict:
 
 def human_strokes(raw_offsets: np.ndarray) -> list[np.ndarray]:
     """A dataset line's (T, 3) raw offsets -> strokes in page units, as the writer scales its own."""
-    from .preprocess import offsets_to_points, points_to_strokes
-    from .writer import UNIT
+    from ..layout import UNIT
+    from ..preprocess import offsets_to_points, points_to_strokes
     points = offsets_to_points(raw_offsets)
     points[:, :2] *= UNIT
     return points_to_strokes(points)
@@ -235,7 +232,7 @@ def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytessera
     """
     from tqdm import tqdm
 
-    from .layout import MAX_LINE_CHARS
+    from ..layout import MAX_LINE_CHARS
     writer, texts = evalset.writer, evalset.lines.texts
     readings, retried, failed = [], 0, 0
     desc = f"writing{' and reading' if pytesseract else ''} (bias {bias:g})"

@@ -5,19 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .alphabet import Alphabet
+from ..alphabet import Alphabet
+from ..fileio import atomic_write_bytes
+from ..preprocess import Normalizer, strokes_to_offsets
 from .iam import read_iam
-from .preprocess import Normalizer, strokes_to_offsets
 
 CACHE_VERSION = 1
+VAL_FRACTION = 0.08           # lines held out for validation ...
+SPLIT_SEED = 1234             # ... chosen by writer with this seed: training, evaluation and split.json share it
 
 
 def default_cache_dir() -> Path:
@@ -64,36 +65,6 @@ def _fingerprint(root: Path, settings: dict) -> str:
     return h.hexdigest()[:20]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and a rename: readers see the old file or
-    the new one, never a partial one, and a failure leaves no temp file behind."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); keep the mode of the file being replaced,
-        # or give a new file the mode a plain open() would
-        os.chmod(tmp, _new_file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _new_file_mode(path: Path) -> int:
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        pass
-    umask = os.umask(0o022)   # reading the umask means setting it; put it straight back
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def load_lines(root, *, downsample: int = 2, align: bool = True, cache_dir=None,
                progress: bool = True) -> LineSet:
     """Read and preprocess an IAM-OnDB folder, using a cache keyed on the files and settings."""
@@ -127,7 +98,7 @@ def load_lines(root, *, downsample: int = 2, align: bool = True, cache_dir=None,
     return data
 
 
-def writer_split(writers: list, val_fraction: float = 0.08, seed: int = 1234) -> tuple[np.ndarray, np.ndarray, list]:
+def writer_split(writers: list, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray, list]:
     """Writer-disjoint (train_idx, val_idx, val_writers): no writer is in both parts.
 
     With a single writer no such split exists: every 12th line is held out instead (and

@@ -1,0 +1,102 @@
+"""`handwrite train`, `handwrite export` and `handwrite eval`: the training side of the CLI."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..choices import DEFAULT_HIDDEN, DEVICES, EVAL_SPLITS
+from .common import checked, main
+
+
+@main.command()
+@click.option("--data", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="IAM-OnDB folder (with lineStrokes/ and ascii/).")
+@click.option("--out", "out", default="runs/handwrite", show_default=True, type=click.Path(file_okay=False),
+              help="Run folder: log, checkpoints, samples.")
+@click.option("--epochs", type=int, default=100, show_default=True)
+@click.option("--max-steps", type=int, default=None, help="Stop after this many optimiser steps in all.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from RUN/checkpoint.pt.")
+@click.option("--init-weights", type=click.Path(dir_okay=False), default=None,
+              help="Start from exported weights (.safetensors; 'bundled' for the bundled model) "
+                   "instead of random ones, when not resuming.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--downsample", type=int, default=2, show_default=True, help="Keep every N-th pen point.")
+@click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
+@click.option("--hidden", type=int, default=DEFAULT_HIDDEN, show_default=True, help="Cells per LSTM layer.")
+@click.option("--no-bf16", is_flag=True, help="Train in fp32 (slower on CPU).")
+@click.option("--no-samples", is_flag=True, help="Do not draw sample PNGs after each epoch.")
+@click.option("--keep-epochs", is_flag=True,
+              help="Export every epoch's weights to RUN/epochs/ (to average the last few: tools/average_weights.py).")
+@click.option("--augment", type=click.FloatRange(0.0, 0.5), default=0.0, show_default=True,
+              help="Reshape training lines at random (size, width, slant) by up to this fraction, e.g. 0.1: "
+                   "a regulariser against learning the training writers by heart.")
+@click.option("--capital-repeats", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Show lines that hold capital letters this many times per epoch (capitals are rare in IAM-OnDB).")
+@click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+              help="auto: CUDA when present.")
+def train(data, out, hidden, no_bf16, no_samples, **settings):
+    """Train the synthesis network on IAM-OnDB (resumable; Ctrl-C saves a checkpoint).
+
+    Runs unchanged under torchrun for several processes, GPUs or machines; --batch-size
+    is the global batch, split across them.  See docs/training.md.
+    """
+    from ..model import ModelConfig
+    from ..training.train import TrainConfig
+    from ..training.train import train as run_training
+    cfg = TrainConfig(data=str(data), out=str(out), bf16=not no_bf16, samples=not no_samples,
+                      model=ModelConfig(hidden=hidden, alphabet_size=0),   # alphabet size filled in by train
+                      **settings)
+    # DatasetError, WeightsError, a device that is not there
+    state = checked(lambda: run_training(cfg), errors=(ValueError,))
+    if state.get("rank", 0) == 0:   # under torchrun every rank returns here; one report is enough
+        click.echo(f"stopped at epoch {state['epoch']}, step {state['step']}; run folder {out}")
+
+
+@main.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Weights file to write (.safetensors).")
+def export(checkpoint, output):
+    """Export a training checkpoint (best.pt or checkpoint.pt) as fp16 inference weights."""
+    from ..weights import WeightsError, export_checkpoint
+    digest = checked(lambda: export_checkpoint(checkpoint, output), errors=(WeightsError,))
+    click.echo(f"wrote {output} (sha256 {digest})")
+
+
+@main.command("eval")
+@click.option("--data", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder in the IAM-OnDB layout (lineStrokes/, ascii/).")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+              help="Exported weights (.safetensors) or a checkpoint (.pt) instead of the bundled model.")
+@click.option("--bias", "-b", type=float, default=0.75, show_default=True, help="Sampling bias of the written lines.")
+@click.option("--limit", type=int, default=None, help="Measure this many lines, drawn at random (see --seed).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Picks the lines and seeds the writing.")
+@click.option("--split", type=click.Choice(EVAL_SPLITS), default="auto", show_default=True,
+              help="val: training's held-out writers; all: every line; auto: val on the training data, else all.")
+@click.option("--no-ocr", is_flag=True, help="Measure the NLL only: no writing, no Tesseract.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_command(data, weights, bias, limit, seed, split, no_ocr, as_json):
+    """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
+
+    Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
+    Without it the NLL is still measured and the exit status is 1.
+    """
+    import json
+
+    from ..training.evaluate import OCRUnavailableError, check_ocr, evaluate, format_report
+    if not no_ocr:
+        try:
+            check_ocr()
+        except OCRUnavailableError as e:
+            click.echo(f"Error: {e}; measuring the NLL and failed lines only", err=True)
+    # DatasetError, WeightsError, a missing folder or file
+    result = checked(lambda: evaluate(data, weights, bias=bias, limit=limit, seed=seed, split=split,
+                                      legibility=not no_ocr))
+    click.echo(json.dumps(result, indent=1) if as_json else format_report(result))
+    if result["ocr_error"]:
+        sys.exit(1)

@@ -1,0 +1,168 @@
+"""A write request: everything a front end can ask of the writer, checked in one place.
+
+The CLI, a web server, a vpype plugin and a notebook all build `WriteRequest`s (from
+options, a JSON body or keyword arguments) and run them on a `Writer`; none of them
+holds a rule of its own about how settings combine.
+
+    from handwrite import Writer, WriteRequest
+    request = WriteRequest.from_dict({"text": "Hello", "seed": 7, "style": "slanted"})
+    request.run(Writer()).save("hello.svg", **request.page_options())
+"""
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from .layout import DEFAULT_WIDTH, check_align, check_width, page_size_mm
+from .styles import Style, resolve_style
+from .writer import BATCH_LINES, FREE_STYLE, check_settings
+
+STYLE_HELP = "a preset index or name, or 'free'"
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """What to write and how.  Construction checks every setting that needs no model.
+
+    style: a preset index or name (see `handwrite styles`), "free" (no preset: the model
+    picks a hand for each page), a `Style`, or None for the default preset
+    (`writer.DEFAULT_STYLE`).  style_file: write in the hand of these strokes instead
+    (handwrite .json, IAM-OnDB .xml or .inkml); style_text: what they say, if the file
+    does not.  page: put the writing on a real page ("A4", "letter", "WxH" in mm) with
+    page_margin mm around it, in the formats that have pages.
+    """
+    text: str
+    bias: float = 0.75
+    seed: int | None = None
+    width: int = DEFAULT_WIDTH
+    align: str = "left"
+    line_spacing: float = 1.0
+    style: int | str | Style | None = None
+    style_file: str | Path | None = None
+    style_text: str | None = None
+    page: str | None = None
+    page_margin: float = 20.0
+
+    def __post_init__(self):
+        if not isinstance(self.text, str):
+            raise TypeError(f"text must be a str, not {type(self.text).__name__}")
+        check_settings(bias=self.bias, seed=self.seed, line_spacing=self.line_spacing)
+        check_width(self.width)
+        check_align(self.align)
+        if self.style is not None and self.style_file is not None:
+            raise ValueError("give --style or --style-file, not both")
+        if self.style_text is not None and self.style_file is None:
+            raise ValueError("--style-text needs --style-file (it is the text of that file's strokes)")
+        if self.page is not None:
+            page_size_mm(self.page)             # a bad page name is bad input, found before writing
+
+    # ---- from plain data (a JSON body, a form) ------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict) -> "WriteRequest":
+        """A request from a dict of plain values (str, int, float, None), as JSON gives them.
+
+        Unknown keys and values of the wrong type are a ValueError naming them.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a write request is a dict of settings, not {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown write request setting(s) {', '.join(map(repr, unknown))}; "
+                             f"known: {', '.join(known)}")
+        if "text" not in data:
+            raise ValueError("a write request needs a 'text'")
+        for name, value in data.items():
+            _check_type(name, value)
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        """Plain values: what `from_dict` reads back (a Style object is named, not copied)."""
+        out = dataclasses.asdict(self)
+        for name in ("style", "style_file"):
+            if isinstance(out[name], (Style, Path)):
+                out[name] = str(out[name])
+        return out
+
+    # ---- running it ---------------------------------------------------------------------
+    def resolved_style(self, writer):
+        """The style to pass to the writer, checked against its model: None (the default
+        preset), "free", or a `Style`.  Raises ValueError or OSError for one it cannot use."""
+        if self.style_file is not None:
+            chosen = Style.from_file(self.style_file, text=self.style_text)
+        elif self.style is None:
+            return None
+        elif isinstance(self.style, str) and self.style.strip().lower() == FREE_STYLE:
+            return FREE_STYLE
+        else:
+            chosen = resolve_style(self.style)
+        chosen.primer(writer.alphabet, writer.normalizer)    # fails now, not halfway through writing
+        return chosen
+
+    def run(self, writer, style=None):
+        """Write the text with `writer`: a `Handwriting`.  style: `resolved_style`, if done already."""
+        return writer.write(self.text, **self._write_options(writer, style))
+
+    def page_options(self) -> dict:
+        """The drawing options that put the writing on the requested page (none without a page)."""
+        return {} if self.page is None else {"page": self.page, "page_margin": self.page_margin}
+
+    def _write_options(self, writer, style=None) -> dict:
+        return {"bias": self.bias, "seed": self.seed, "width": self.width, "align": self.align,
+                "line_spacing": self.line_spacing, "style": style or self.resolved_style(writer)}
+
+
+def run_batch(writer, requests: list[WriteRequest], batch_size: int = BATCH_LINES):
+    """Write requests that differ only in their text, `batch_size` at a time (faster per line).
+
+    Checks everything first (the style, and each text against the model: "line N: ..."
+    names the first bad one), then returns an iterator of one list of (request,
+    Handwriting) per chunk.  A chunk starting at request `start` is seeded with
+    seed + start, so a seeded batch writes the same lines however it is cut.
+    """
+    if not requests:
+        raise ValueError("the input file has no non-empty lines")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    first = requests[0]
+    if any(replace(r, text=first.text) != first for r in requests):
+        raise ValueError("a batch's requests must differ only in their text")
+    options = first._write_options(writer)
+    for n, r in enumerate(requests, 1):
+        try:
+            writer.prepare(r.text)
+        except ValueError as e:
+            raise ValueError(f"line {n}: {e}") from None
+
+    def chunks():
+        for start in range(0, len(requests), batch_size):
+            chunk = requests[start:start + batch_size]
+            seed = None if first.seed is None else first.seed + start
+            docs = writer.write_many([r.text for r in chunk], **{**options, "seed": seed})
+            yield list(zip(chunk, docs))
+    return chunks()
+
+
+def _check_type(name: str, value) -> None:
+    """ValueError when a from_dict value has a type the setting cannot take."""
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    ok = {
+        "text": isinstance(value, str),
+        "bias": number, "line_spacing": number, "page_margin": number,
+        "seed": value is None or integer,
+        "width": integer,
+        "align": isinstance(value, str),
+        "style": value is None or integer or isinstance(value, (str, Style)),
+        "style_file": value is None or isinstance(value, (str, Path)),
+        "style_text": value is None or isinstance(value, str),
+        "page": value is None or isinstance(value, str),
+    }[name]
+    if not ok:
+        expected = {"text": "a string", "bias": "a number", "line_spacing": "a number",
+                    "page_margin": "a number", "seed": "a non-negative integer or null",
+                    "width": "an integer", "align": "left, center or right", "style": STYLE_HELP,
+                    "style_file": "a file path", "style_text": "a string", "page": "a page name or WxH in mm"}[name]
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
