@@ -2,9 +2,8 @@
 
     python docs/make_style_gallery.py                      # the bundled model
     python docs/make_style_gallery.py --weights m.safetensors
-    python docs/make_style_gallery.py --checkpoint runs/main/best.pt
 
-Writes docs/img/styles.png (every preset writing the same sentence, same seed) and
+Writes docs/img/styles.png (every preset writing the same two sentences, same seed) and
 docs/img/style-primers.png (the primer lines the presets hold).
 """
 from __future__ import annotations
@@ -18,15 +17,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))          # for tools/make_presets.py (the contact-sheet drawing)
 
-SENTENCE = "Every hand tells its own story"
+SENTENCES = "Every hand tells its own story.\nQuiet Zoe mixed jam with grapes."
 SEED = 11
-BIAS = 0.9
+BIAS = 0.75
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", help="exported weights (default: the bundled model)")
-    ap.add_argument("--checkpoint", help="a training checkpoint instead of weights")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
@@ -34,18 +32,17 @@ def main(argv=None) -> None:
     import torch
 
     from handwrite.styles import presets
-    from tools.make_presets import load_writer, sheet
+    from handwrite.writer import Writer
+    from tools.make_presets import sheet
     torch.set_num_threads(args.threads)
-    if args.checkpoint:
-        writer = load_writer(None, args.checkpoint)
-    else:
-        from handwrite.writer import Writer
-        writer = Writer(args.weights)
+    writer = Writer(args.weights)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    rows = [("free (no primer)", writer.write(SENTENCE, seed=SEED, bias=BIAS, style="free").points)]
-    for i, style in enumerate(presets()):
-        rows.append((f"{i} {style.name}", writer.write(SENTENCE, seed=SEED, bias=BIAS, style=i).points))
+    rows = []
+    for label, style in [("free (no primer)", "free")] + [(f"{i} {s.name}", i) for i, s in enumerate(presets())]:
+        hw = writer.write(SENTENCES, seed=SEED, bias=BIAS, style=style)
+        for k, line in enumerate(hw.lines):
+            rows.append((label if k == 0 else "", line.points))
     sheet(rows, args.out / "styles.png", unit=1.0)       # written points are already in page units
     print(f"wrote {args.out / 'styles.png'}")
 
@@ -53,7 +50,7 @@ def main(argv=None) -> None:
     for i, style in enumerate(presets()):
         pts = np.concatenate([np.c_[s, np.r_[np.zeros(len(s) - 1), 1.0]] for s in style.strokes])
         primer_rows.append((f"{i} {style.name}", pts))
-    sheet(primer_rows, args.out / "style-primers.png")     # presets are stored in model units
+    sheet(primer_rows, args.out / "style-primers.png", unit=1.0)     # presets are stored in page units
     print(f"wrote {args.out / 'style-primers.png'}")
 
 

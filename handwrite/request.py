@@ -29,8 +29,9 @@ class WriteRequest:
     style: a preset index or name (see `handwrite styles`), "free" (no preset: the model
     picks a hand for each page), a `Style`, or None for the default preset
     (`writer.DEFAULT_STYLE`).  style_file: write in the hand of these strokes instead
-    (handwrite .json, IAM-OnDB .xml or .inkml); style_text: what they say, if the file
-    does not.  page: put the writing on a real page ("A4", "letter", "WxH" in mm) with
+    (handwrite .json, IAM-OnDB .xml or .inkml), or of several files of one hand (a list:
+    more lines imitate it better); style_text: what they say, if the files do not (one
+    text, or one per file in order).  page: put the writing on a real page ("A4", "letter", "WxH" in mm) with
     page_margin mm around it, in the formats that have pages.
     """
     text: str
@@ -40,8 +41,8 @@ class WriteRequest:
     align: str = "left"
     line_spacing: float = 1.0
     style: int | str | Style | None = None
-    style_file: str | Path | None = None
-    style_text: str | None = None
+    style_file: str | Path | tuple | None = None
+    style_text: str | tuple | None = None
     page: str | None = None
     page_margin: float = 20.0
 
@@ -51,6 +52,15 @@ class WriteRequest:
         check_settings(bias=self.bias, seed=self.seed, line_spacing=self.line_spacing)
         check_width(self.width)
         check_align(self.align)
+        object.__setattr__(self, "style_file", _one_or_several(self.style_file))
+        object.__setattr__(self, "style_text", _one_or_several(self.style_text))
+        if isinstance(self.style_file, tuple) and self.style_text is not None and (
+                not isinstance(self.style_text, tuple) or len(self.style_text) != len(self.style_file)):
+            given = len(self.style_text) if isinstance(self.style_text, tuple) else 1
+            raise ValueError(f"{len(self.style_file)} style files but {given} --style-text: give one text per "
+                             "--style-file, in order, or none when the files carry their texts")
+        if isinstance(self.style_text, tuple) and not isinstance(self.style_file, tuple):
+            raise ValueError("several --style-text need as many --style-file")
         if self.style is not None and self.style_file is not None:
             raise ValueError("give --style or --style-file, not both")
         if self.style_text is not None and self.style_file is None:
@@ -84,13 +94,19 @@ class WriteRequest:
         for name in ("style", "style_file"):
             if isinstance(out[name], (Style, Path)):
                 out[name] = str(out[name])
+            elif isinstance(out[name], tuple):
+                out[name] = [str(v) for v in out[name]]
+        if isinstance(out["style_text"], tuple):
+            out["style_text"] = list(out["style_text"])
         return out
 
     # ---- running it ---------------------------------------------------------------------
     def resolved_style(self, writer):
         """The style to pass to the writer, checked against its model: None (the default
         preset), "free", or a `Style`.  Raises ValueError or OSError for one it cannot use."""
-        if self.style_file is not None:
+        if isinstance(self.style_file, tuple):
+            chosen = Style.from_files(self.style_file, texts=self.style_text)
+        elif self.style_file is not None:
             chosen = Style.from_file(self.style_file, text=self.style_text)
         elif self.style is None:
             return None
@@ -145,6 +161,15 @@ def run_batch(writer, requests: list[WriteRequest], batch_size: int = BATCH_LINE
     return chunks()
 
 
+def _one_or_several(value):
+    """A list of one is that one; an empty list is None; several stay a tuple."""
+    if isinstance(value, (list, tuple)):
+        if len(value) == 0:
+            return None
+        return value[0] if len(value) == 1 else tuple(value)
+    return value
+
+
 def _check_type(name: str, value) -> None:
     """ValueError when a from_dict value has a type the setting cannot take."""
     number = isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -156,13 +181,15 @@ def _check_type(name: str, value) -> None:
         "width": integer,
         "align": isinstance(value, str),
         "style": value is None or integer or isinstance(value, (str, Style)),
-        "style_file": value is None or isinstance(value, (str, Path)),
-        "style_text": value is None or isinstance(value, str),
+        "style_file": value is None or isinstance(value, (str, Path)) or (
+            isinstance(value, (list, tuple)) and all(isinstance(v, (str, Path)) for v in value)),
+        "style_text": value is None or isinstance(value, str) or (
+            isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)),
         "page": value is None or isinstance(value, str),
     }[name]
     if not ok:
         expected = {"text": "a string", "bias": "a number", "line_spacing": "a number",
                     "page_margin": "a number", "seed": "a non-negative integer or null",
                     "width": "an integer", "align": "left, center or right", "style": STYLE_HELP,
-                    "style_file": "a file path", "style_text": "a string", "page": "a page name or WxH in mm"}[name]
+                    "style_file": "a file path or a list of them", "style_text": "a string or a list of them", "page": "a page name or WxH in mm"}[name]
         raise ValueError(f"{name} must be {expected}, got {value!r}")

@@ -24,7 +24,7 @@ from .preprocess import align_baseline
 
 FEATURES = ("slant", "width_per_char", "ink_per_char", "lifts_per_char", "turning", "height_ratio")
 RESAMPLE_STEP = 0.05        # body heights between resampled points
-SMOOTH_POINTS = 3           # moving-average window (resampled points) against pen jitter
+SMOOTH_POINTS = 5           # moving-average window (resampled points) against pen jitter
 # a segment counts as part of a down-stroke when it goes down within this angle of vertical
 DOWNSTROKE_MAX_ANGLE = np.radians(50)
 
@@ -37,6 +37,20 @@ def body_height(points: np.ndarray) -> float:
     """
     lo, hi = np.percentile(points[:, 1], [20, 80])
     return float(hi - lo)
+
+
+def thin(stroke: np.ndarray, min_step: float) -> np.ndarray:
+    """Keep a point only once the pen has moved `min_step` from the last one kept (and the
+    last point): dense samples wobbling around the path (sensor jitter) add no length."""
+    if len(stroke) < 3:
+        return stroke
+    keep, last = [0], stroke[0]
+    for i in range(1, len(stroke) - 1):
+        if np.hypot(*(stroke[i] - last)) >= min_step:
+            keep.append(i)
+            last = stroke[i]
+    keep.append(len(stroke) - 1)
+    return stroke[keep]
 
 
 def resample(stroke: np.ndarray, step: float) -> np.ndarray:
@@ -70,7 +84,8 @@ def even_strokes(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
     strokes = [s.astype(np.float64) for s in align_baseline(strokes)]
     # a first body height from the raw points sets the spacing; the final one from even ink
     rough = body_height(np.concatenate(strokes)) or float(np.ptp(np.concatenate(strokes)[:, 1])) or 1.0
-    even = [smooth(resample(s, RESAMPLE_STEP * rough)) for s in strokes]
+    step = RESAMPLE_STEP * rough
+    even = [smooth(resample(thin(s, step), step)) for s in strokes]
     body = body_height(np.concatenate(even))
     if body <= 0:
         raise ValueError("the strokes have no height: is this handwriting?")
@@ -167,18 +182,30 @@ MATCH_MIN_LETTERS = 4         # fewer letters say too little about width to stre
 def match_hand(points: np.ndarray, text: str, target: dict) -> np.ndarray:
     """One written line (n, 3) points (y down) sheared and stretched to the target's slant
     and width per character: the shape of the writer's hand kept where the network
-    drifts back to its own."""
+    drifts back to its own.  A target "size" (default 1) scales the whole line: a hand
+    written smaller or larger than the model's own."""
+    out = np.array(points, dtype=np.float32, copy=True)
+    # a shear also moves the line's ends, so a second, small step takes up what the first missed
+    for max_lean, widths in ((MATCH_MAX_SHEAR_DEG, MATCH_WIDTH_RANGE), (3.0, (0.95, 1.05))):
+        out = _reshape_towards(out, text, target, max_lean, widths)
+    out[:, :2] *= float(target.get("size", 1.0))
+    return out
+
+
+def _reshape_towards(points: np.ndarray, text: str, target: dict, max_lean: float, widths) -> np.ndarray:
     from .preprocess import points_to_strokes
     try:
         own = style_features(points_to_strokes(points), text)
     except ValueError:
         return points                       # nothing measurable: leave the line as written
-    out = np.array(points, dtype=np.float32, copy=True)
-    lean = np.clip(target["slant"] - own["slant"], -MATCH_MAX_SHEAR_DEG, MATCH_MAX_SHEAR_DEG)
-    shear = np.tan(np.radians(own["slant"] + lean)) - np.tan(np.radians(own["slant"]))
     stretch = 1.0
     if sum(1 for c in text if not c.isspace()) >= MATCH_MIN_LETTERS and own["width_per_char"] > 0:
-        stretch = float(np.clip(target["width_per_char"] / own["width_per_char"], *MATCH_WIDTH_RANGE))
+        stretch = float(np.clip(target["width_per_char"] / own["width_per_char"], *widths))
+    # x' = x * stretch + shear * height: a stroke leaning by angle a ends up at
+    # atan(stretch * tan(a) + shear), so the shear is what stretching alone does not do
+    lean = np.clip(target["slant"] - own["slant"], -max_lean, max_lean)
+    shear = np.tan(np.radians(own["slant"] + lean)) - stretch * np.tan(np.radians(own["slant"]))
+    out = points.copy()
     x0, middle = float(out[:, 0].min()), float(np.median(out[:, 1]))
     out[:, 0] = x0 + (out[:, 0] - x0) * stretch + shear * (middle - out[:, 1])
     return out

@@ -109,11 +109,18 @@ class Style:
         """Points of the first line (the one a single primer uses)."""
         return int(sum(len(s) for s in self.strokes))
 
+    @property
+    def size(self) -> float:
+        """How large the hand writes relative to the model's own (a preset's "size"; 1 otherwise)."""
+        size = self.info.get("size", 1.0)
+        return float(size) if isinstance(size, (int, float)) and 0.2 <= size <= 5 else 1.0
+
     @functools.cached_property
     def hand(self) -> dict[str, float]:
-        """The style features of its lines (mean over lines): what written lines are matched to."""
+        """The style features of its lines (mean over lines) and its size: what written
+        lines are matched to (`style_features.match_hand`)."""
         from .style_features import mean_features
-        return mean_features([style_features(strokes, text) for strokes, text in self.lines])
+        return {**mean_features([style_features(strokes, text) for strokes, text in self.lines]), "size": self.size}
 
     # ---- loading and saving ------------------------------------------------------------
     @classmethod

@@ -394,3 +394,75 @@ def test_cli_free_style(tmp_path, tiny_model_parts):
     r = CliRunner().invoke(main, ["no preset", "-o", str(default), "--weights", str(weights), "--seed", "1"])
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text())["lines"] != json.loads(default.read_text())["lines"]
+
+
+# ---- several lines of one hand --------------------------------------------------------------
+def two_line_json(tmp_path, strokes) -> "Path":
+    lines = [WrittenLine("first one", np.c_[strokes[0], np.r_[np.zeros(len(strokes[0]) - 1), 1]]),
+             WrittenLine("second", np.c_[strokes[1], np.r_[np.zeros(len(strokes[1]) - 1), 1]])]
+    path = tmp_path / "two.json"
+    Handwriting("first one\nsecond", lines).to_json(path)
+    return path
+
+
+def test_multi_line_json_loads_every_line_and_round_trips(tmp_path, strokes, tiny_model_parts):
+    style = Style.from_file(two_line_json(tmp_path, strokes))
+    assert [text for _, text in style.lines] == ["first one", "second"]
+    assert style.text == "first one" and "lines=2" in repr(style)
+    _, alphabet, normalizer = tiny_model_parts
+    primers = style.primers(alphabet, normalizer)
+    assert len(primers) == 2 and alphabet.decode(primers[1][1]) == "second "
+    back = Style.from_file(tmp_path / "back.json") if style.to_json(tmp_path / "back.json") else None
+    assert [t for _, t in back.lines] == ["first one", "second"]
+    for (a, _), (b, _) in zip(style.lines, back.lines):
+        assert all(np.allclose(x, y, atol=0.01) for x, y in zip(a, b))
+
+
+def test_from_files_joins_lines_of_every_format(tmp_path, strokes, tiny_model_parts):
+    xml = tmp_path / "line.xml"
+    xml.write_text(stroke_xml(strokes), encoding="latin-1")
+    ink = tmp_path / "pen.inkml"
+    ink.write_text(inkml(strokes, namespace=True), encoding="utf-8")
+    js = two_line_json(tmp_path, strokes)
+    style = Style.from_files([xml, ink, js], texts=[TEXT, TEXT, None])
+    assert [t for _, t in style.lines] == [TEXT, TEXT, "first one", "second"]
+    assert len(style.primers(*tiny_model_parts[1:])) == 4
+    assert set(style.hand) >= {"slant", "width_per_char", "lifts_per_char", "size"}
+    with pytest.raises(ValueError, match="2 style files but 1 texts"):
+        Style.from_files([xml, ink], texts=[TEXT])
+    with pytest.raises(ValueError, match="--style-text"):
+        Style.from_files([xml, js])          # the IAM file does not say what it reads
+    with pytest.raises(ValueError, match="no style files"):
+        Style.from_files([])
+
+
+def test_a_style_of_several_lines_primes_with_each(tmp_path, strokes, tiny_writer):
+    one = Style.from_file(two_line_json(tmp_path, strokes), line=0)
+    both = Style.from_file(two_line_json(tmp_path, strokes))
+    text = "one two\nthree four\nfive six"
+    a = tiny_writer.write(text, seed=4, style=both).points
+    np.testing.assert_array_equal(a, tiny_writer.write(text, seed=4, style=both).points)
+    assert not np.array_equal(a, tiny_writer.write(text, seed=4, style=one).points)
+
+
+def test_cli_repeated_style_file(tmp_path, weights, strokes):
+    xml = tmp_path / "line.xml"
+    xml.write_text(stroke_xml(strokes), encoding="latin-1")
+    js = two_line_json(tmp_path, strokes)
+    out = tmp_path / "o.json"
+    r = run("write", "ok go\nand on", "-o", str(out), "--weights", weights, "--seed", "2",
+            "--style-file", str(xml), "--style-text", TEXT, "--style-file", str(js), "--style-text", "first one")
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(out.read_text())["lines"]) == 2
+    r = run("write", "ok", "-o", str(out), "--weights", weights, "--style-file", str(xml), "--style-file", str(js),
+            "--style-text", TEXT)
+    assert r.exit_code == 2 and "one text per --style-file" in r.output
+
+
+def test_a_preset_size_scales_the_writing(tiny_writer, strokes):
+    plain = Style(strokes, TEXT)
+    small = Style(strokes, TEXT, info={"size": 0.5})
+    a = tiny_writer.write("the cat", seed=1, style=plain).lines[0].points
+    b = tiny_writer.write("the cat", seed=1, style=small).lines[0].points
+    assert np.ptp(b[:, 1]) == pytest.approx(0.5 * np.ptp(a[:, 1]), rel=1e-3)
+    assert Style(strokes, TEXT, info={"size": "huge"}).size == 1.0       # a bad size is ignored

@@ -1,26 +1,26 @@
 """Make the bundled preset styles (handwrite/styles/NN-name.json) with our own model.
 
-Every preset is a line the model itself wrote, unprimed, with a fixed seed and bias;
-some are then sheared or stretched to widen the range of hands (the network copies a
-primer's slant and letter width).  Nothing comes from IAM-OnDB.
+Every preset is a line the model itself wrote, unprimed (style "free"), with a fixed
+seed and bias; some are then sheared (to a target slant), stretched (letter width) or
+given a size.  Nothing comes from IAM-OnDB.  The writer matches the slant and letter
+width of a preset's primer in every line it writes (style_features.match_hand), so
+reshaping a primer reshapes the hand; how joined-up it is comes from the strokes alone.
 
-    # 1. look at candidate hands: one contact sheet per primer text
-    python tools/make_presets.py candidates --weights model.safetensors --out /tmp/candidates
-    # 2. copy the seeds/biases you like into PRESETS below, then write the presets
-    python tools/make_presets.py build --weights model.safetensors --preview /tmp/presets.png
-    # or let Tesseract choose: for each preset, the seed (of --seeds) whose line reads
-    # closest to its text; prints the seeds to copy into PRESETS, then builds
-    python tools/make_presets.py choose --weights model.safetensors --preview /tmp/presets.png
-    # --checkpoint best.pt instead of --weights reads a training checkpoint
+    # 1. search: write every text of TEXTS for many seeds and biases, measure each line's
+    #    style features and how well two recognisers read it (a JSON table, and sheets)
+    python tools/make_presets.py search --seeds 0-63 --biases 0.35,0.55,0.75 --out /tmp/search
+    # 2. copy the lines you want into PRESETS below (pick by features and legibility, then
+    #    check the writing each primes: handwrite eval --styles), then write the presets
+    python tools/make_presets.py build --preview /tmp/presets.png
 
-A seed names a particular line only for one set of weights: after retraining, run
-`candidates` again and re-curate PRESETS (a curated seed whose line now fails the
-writer's sanity check is replaced by a nearby one, with a note).  Then re-draw the
-gallery: python docs/make_style_gallery.py.
+Lines are written in fp32, so a (text, seed, bias) names the same line on every CPU, but
+only for one set of weights: after retraining, search again and re-curate PRESETS.
+Then re-draw the gallery: python docs/make_style_gallery.py.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CHECKPOINT = Path.home() / ".cache/handwrite/runs/main/best.pt"
 
 # Primer texts: pangrams, so each preset shows the network every lowercase letter.
 TEXTS = [
@@ -48,56 +47,48 @@ TEXTS = [
 @dataclass
 class Preset:
     name: str
-    text: int               # index into TEXTS
-    seed: int
+    text: int                    # index into TEXTS
+    seed: int                    # of Writer.write_many(TEXTS, style="free", ...): all texts in one batch
     bias: float
-    slant: float = 0.0      # shear: x += slant * (baseline - y); > 0 leans right
-    stretch: float = 1.0    # horizontal scale of the letters
+    slant: float | None = None   # shear the line to this slant (degrees, > 0 leans right); None keeps it
+    stretch: float = 1.0         # horizontal scale of the letters
+    size: float = 1.0            # how large the hand writes relative to the model's own
 
 
-# Seeds chosen by `choose` (seeds 0-11, Tesseract agreement with the text) for the
-# session-2 bundled model (the mean of fine-tune epochs 1 and 4); biases, slants and
-# stretches as first curated by eye from `candidates` sheets.  `candidates`/`choose` and
-# `build` must see the same weights for the seeds to mean the same lines.
-# Names and order are public (--style NAME or INDEX): keep them when re-curating, and
-# keep each hand's character (slanted stays slanted, wide stays wide).
+# Chosen from `search` (seeds 0-15, biases 0.35/0.55/0.75) for the session-2 bundled model:
+# print hands that both recognisers read almost perfectly, reshaped to spread slant, width
+# and size as people's hands do, and three joined-up hands (pen lifts <= 0.75 per letter in
+# their own line) picked by the legibility of the writing they prime.  Names and order are
+# public (--style NAME or INDEX): keep them when re-curating, and keep each hand's character.
 PRESETS = [
-    Preset("plain", 0, 7, 1.0),
-    Preset("neat", 0, 8, 1.0),
-    Preset("print", 2, 5, 1.0),
-    Preset("tall", 3, 11, 1.0),
-    Preset("slanted", 6, 0, 1.0, slant=0.35),
-    Preset("narrow", 8, 3, 1.0, slant=0.15, stretch=0.8),
-    Preset("wide", 5, 0, 0.6, stretch=1.2),
-    Preset("backhand", 9, 11, 1.0, slant=-0.2),
-    Preset("bold", 9, 5, 1.0),
-    Preset("airy", 6, 9, 1.0),
+    Preset('plain', 1, 10, 0.55),
+    Preset('neat', 2, 9, 0.55, slant=6),
+    Preset('print', 1, 0, 0.55),
+    Preset('tall', 2, 12, 0.75),
+    Preset('slanted', 2, 5, 0.55, slant=20),
+    Preset('narrow', 6, 11, 0.55, slant=None, stretch=0.9),
+    Preset('wide', 6, 5, 0.55, slant=None, stretch=1.4),
+    Preset('backhand', 4, 3, 0.75, slant=-12),
+    Preset('bold', 5, 5, 0.75),
+    Preset('airy', 7, 6, 0.75, slant=None, stretch=1.35),
+    Preset('cursive', 4, 5, 0.75, slant=12),
+    Preset('joined', 4, 9, 0.75, slant=5),
+    Preset('flowing', 3, 15, 0.35, slant=15, stretch=1.2),
+    Preset('small', 6, 2, 0.75, slant=None, stretch=1.0, size=0.75),
+    Preset('large', 7, 11, 0.55, slant=None, stretch=1.0, size=1.3),
+    Preset('compact', 3, 6, 0.75, slant=None, stretch=0.85),
 ]
 
 
-def load_writer(weights: str | None, checkpoint: str | None):
+def load_writer(weights: str | None):
     from handwrite.writer import Writer
-    if weights:
-        return Writer(weights)
-    from handwrite.weights import load_checkpoint, model_from_checkpoint
-    lm = model_from_checkpoint(load_checkpoint(checkpoint or DEFAULT_CHECKPOINT), checkpoint or DEFAULT_CHECKPOINT)
-    return Writer.from_model(lm.model, lm.alphabet, lm.normalizer, lm.info)
+    return Writer(weights, precision="fp32")     # fp32: a seed writes the same line on every CPU
 
 
-def sample(writer, texts: list[str], seeds: list[int], bias: float):
-    """One line per (text, seed): (level points in model units (n, 3), looks written) each."""
-    from handwrite.preprocess import offsets_to_points
-    from handwrite.sampling import sample_lines
-    from handwrite.writer import UNIT, line_looks_written
-    out = []
-    for text, seed in zip(texts, seeds):
-        (s,) = sample_lines(writer.model, [writer.alphabet.encode(text)], bias=bias, seed=seed,
-                            normalizer=writer.normalizer)
-        pts = level(offsets_to_points(writer.normalizer.denormalize(s.offsets)))
-        page = pts.copy()
-        page[:, :2] *= UNIT
-        out.append((pts, line_looks_written(s, page, len(text))))
-    return out
+def free_lines(writer, seed: int, bias: float) -> list[tuple[np.ndarray, bool]]:
+    """Every text of TEXTS written unprimed in one batch: [(page points (n, 3), usable), ...]."""
+    docs = writer.write_many(TEXTS, bias=bias, style="free", seed=seed, width=75)
+    return [(hw.lines[0].points, len(hw.lines) == 1 and not hw.info["failed_lines"]) for hw in docs]
 
 
 def level(points: np.ndarray) -> np.ndarray:
@@ -108,11 +99,17 @@ def level(points: np.ndarray) -> np.ndarray:
     return p
 
 
-def reshape(points: np.ndarray, slant: float, stretch: float) -> np.ndarray:
-    """Shear and stretch a level line about its baseline (y down)."""
+def reshape(points: np.ndarray, text: str, slant: float | None, stretch: float) -> np.ndarray:
+    """Shear a level line to `slant` degrees (as style_features measures it) and stretch it."""
+    from handwrite.preprocess import points_to_strokes
+    from handwrite.style_features import style_features
     p = level(points)
     base = np.percentile(p[:, 1], 75)
-    p[:, 0] = p[:, 0] * stretch + slant * (base - p[:, 1])
+    x0 = p[:, 0].min()
+    p[:, 0] = x0 + (p[:, 0] - x0) * stretch
+    if slant is not None:
+        now = style_features(points_to_strokes(p), text)["slant"]
+        p[:, 0] += (np.tan(np.radians(slant)) - np.tan(np.radians(now))) * (base - p[:, 1])
     return p
 
 
@@ -139,45 +136,30 @@ def sheet(rows: list[tuple[str, np.ndarray]], path: Path, unit: float = 0.1) -> 
     atomic_write_bytes(path, svg_to_png(svg, dpi=96))
 
 
-def candidates(writer, out: Path, seeds: list[int], biases: list[float], texts: list[int]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for t in texts:
-        rows = []
-        for bias in biases:
-            for (pts, ok), seed in zip(sample(writer, [TEXTS[t]] * len(seeds), seeds, bias), seeds):
-                rows.append((f"s{seed} b{bias:g}{'' if ok else ' BAD'}", pts))
-        sheet(rows, out / f"text{t}.png")
-        print(f"wrote {out / f'text{t}.png'}: {TEXTS[t]!r}")
-
-
-def choose(writer, seeds: list[int]) -> None:
-    """Give each preset the seed whose line Tesseract reads closest to the preset's text.
-
-    A primer whose strokes do not spell its text (a letter left out or half drawn) makes
-    the model finish it at the start of every line it primes, so agreement with the text
-    matters more than looks here; each preset keeps its text, bias, slant and stretch.
-    """
-    from handwrite.training.evaluate import cer, check_ocr, read_line, render_line
+def search(writer, out: Path, seeds: list[int], biases: list[float]) -> None:
+    """Write TEXTS for every seed and bias; out/search.jsonl gets each usable line's features
+    and character error rates (Tesseract, PP-OCR), out/sheet-*.png the lines themselves."""
     from handwrite.preprocess import points_to_strokes
-    from handwrite.writer import UNIT
-    tesseract = check_ocr()
-    taken = set()                       # (text, seed): presets sharing a text get different hands
-    for i, p in enumerate(PRESETS):
-        text = TEXTS[p.text]
-        scored = []
-        for seed, (pts, ok) in zip(seeds, sample(writer, [text] * len(seeds), seeds, p.bias)):
-            if ok and (p.text, seed) not in taken:
-                page = pts.copy()
-                page[:, :2] *= UNIT
-                scored.append((cer(read_line(render_line(points_to_strokes(page)), tesseract), text), seed))
-        if not scored:
-            print(f"  {p.name}: no seed of {seeds} wrote a usable line; kept seed {p.seed}", file=sys.stderr)
-            continue
-        best_cer, best_seed = min(scored)
-        taken.add((p.text, best_seed))
-        PRESETS[i] = Preset(p.name, p.text, best_seed, p.bias, p.slant, p.stretch)
-        print(f"  {p.name}: seed {best_seed} (CER {best_cer:.2f}; {len(scored)} usable of {len(seeds)})")
-    print("PRESETS = [\n" + "".join(f"    {p!r},\n" for p in PRESETS) + "]")
+    from handwrite.style_features import style_features
+    from handwrite.training.evaluate import cer, render_line
+    from handwrite.training.evaluate_styles import recognisers
+    readers = recognisers()
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "search.jsonl", "w") as table:
+        for bias in biases:
+            rows = []
+            for seed in seeds:
+                for t, (pts, ok) in enumerate(free_lines(writer, seed, bias)):
+                    if not ok:
+                        continue
+                    strokes = points_to_strokes(pts)
+                    png = render_line(strokes)
+                    row = {"text": t, "seed": seed, "bias": bias, "features": style_features(strokes, TEXTS[t]),
+                           "cer": {r.name: cer(r.read(png), TEXTS[t]) for r in readers}}
+                    table.write(json.dumps(row) + "\n")
+                    rows.append((f"t{t} s{seed}", pts))
+            sheet(rows, out / f"sheet-bias{bias:g}.png", unit=1.0)
+            print(f"bias {bias:g}: {len(rows)} usable lines; {out / 'search.jsonl'}, {out / f'sheet-bias{bias:g}.png'}")
 
 
 def build(writer, out: Path, preview: Path | None) -> None:
@@ -186,59 +168,54 @@ def build(writer, out: Path, preview: Path | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
         old.unlink()
-    rows = []
+    rows, batches = [], {}
     for i, p in enumerate(PRESETS):
+        key = (p.seed, p.bias)
+        if key not in batches:
+            batches[key] = free_lines(writer, p.seed, p.bias)
+        pts, ok = batches[key][p.text]
+        if not ok:
+            sys.exit(f"{p.name}: text {p.text}, seed {p.seed}, bias {p.bias} no longer writes a usable line "
+                     "with these weights; search again and re-curate PRESETS")
         text = TEXTS[p.text]
-        # if the curated seed fails with these weights, try nearby ones (and say so)
-        for seed in [p.seed] + [p.seed + 1000 * k for k in range(1, 6)]:
-            (pts, ok), = sample(writer, [text], [seed], p.bias)
-            if ok:
-                break
-        if seed != p.seed:
-            print(f"  {p.name}: seed {p.seed} failed, used {seed}", file=sys.stderr)
-        pts = reshape(pts, p.slant, p.stretch)
-        made_with = {"seed": seed, "bias": p.bias, "slant": p.slant, "stretch": p.stretch,
+        pts = reshape(pts, text, p.slant, p.stretch)
+        made_with = {"seed": p.seed, "bias": p.bias, "slant": p.slant, "stretch": p.stretch,
                      "weights": {k: writer.info.get(k) for k in ("epochs", "steps", "val_nll_per_point") if k in writer.info}}
-        style = Style(points_to_strokes(pts), text, p.name, {"made_with": made_with})
+        info = {"made_with": made_with, **({"size": p.size} if p.size != 1.0 else {})}
+        style = Style(points_to_strokes(pts), text, p.name, info)
         style.primer(writer.alphabet, writer.normalizer)          # fails loudly if unusable
         path = out / f"{i:02d}-{p.name}.json"
         style.to_json(path)
         rows.append((f"{i} {p.name}", pts))
         print(f"wrote {path}")
     if preview:
-        sheet(rows, preview)
+        sheet(rows, preview, unit=1.0)
         print(f"wrote {preview}")
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=["candidates", "build", "choose"])
-    ap.add_argument("--weights", help="exported weights (.safetensors)")
-    ap.add_argument("--checkpoint", help=f"training checkpoint (default {DEFAULT_CHECKPOINT})")
-    ap.add_argument("--out", type=Path, help="candidates: folder for sheets; build: preset folder "
+    ap.add_argument("mode", choices=["search", "build"])
+    ap.add_argument("--weights", help="exported weights (.safetensors; default: the bundled model)")
+    ap.add_argument("--out", type=Path, help="search: folder for the table and sheets; build: preset folder "
                                              "(default handwrite/styles)")
-    ap.add_argument("--seeds", default="0-11", help="candidates, choose: seeds, e.g. 0-11 or 1,5,9")
-    ap.add_argument("--biases", default="0.5,0.75,1.0", help="candidates: biases")
-    ap.add_argument("--texts", default=None, help="candidates: indexes into TEXTS (default all)")
+    ap.add_argument("--seeds", default="0-15", help="search: seeds, e.g. 0-15 or 1,5,9")
+    ap.add_argument("--biases", default="0.35,0.55,0.75", help="search: biases")
     ap.add_argument("--preview", type=Path, default=None, help="build: also write a PNG sheet of the presets")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
     args = ap.parse_args(argv)
 
     import torch
     torch.set_num_threads(args.threads)
-    writer = load_writer(args.weights, args.checkpoint)
-    if "-" in args.seeds:
-        a, b = map(int, args.seeds.split("-"))
-        seeds = list(range(a, b + 1))
+    writer = load_writer(args.weights)
+    if args.mode == "search":
+        if "-" in args.seeds:
+            a, b = map(int, args.seeds.split("-"))
+            seeds = list(range(a, b + 1))
+        else:
+            seeds = [int(s) for s in args.seeds.split(",")]
+        search(writer, args.out or Path("preset-search"), seeds, [float(b) for b in args.biases.split(",")])
     else:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    if args.mode == "candidates":
-        texts = [int(t) for t in args.texts.split(",")] if args.texts else list(range(len(TEXTS)))
-        candidates(writer, args.out or Path("preset-candidates"), seeds,
-                   [float(b) for b in args.biases.split(",")], texts)
-    else:
-        if args.mode == "choose":
-            choose(writer, seeds)
         build(writer, args.out or ROOT / "handwrite" / "styles", args.preview)
 
 

@@ -80,13 +80,27 @@ def export(checkpoint, output):
               help="val: training's held-out writers; all: every line; auto: val on the training data, else all.")
 @click.option("--no-ocr", is_flag=True, help="Measure the NLL only: no writing, no Tesseract.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def eval_command(data, weights, bias, limit, seed, split, no_ocr, as_json):
+@click.option("--styles", is_flag=True,
+              help="Measure hands instead: style features of the writers, imitation top-1/top-3, "
+                   "the presets' spread and legibility (docs/evaluation.md).")
+@click.option("--primer-lines", type=click.IntRange(1, 5), default=1, show_default=True,
+              help="With --styles: lines of a writer that prime each imitation.")
+@click.option("--preset-lines", type=click.IntRange(1, 200), default=20, show_default=True,
+              help="With --styles: validation texts each preset writes.")
+def eval_command(data, weights, bias, limit, seed, split, no_ocr, as_json, styles, primer_lines, preset_lines):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
-    Without it the NLL is still measured and the exit status is 1.
+    Without it the NLL is still measured and the exit status is 1.  --styles measures
+    hands instead (imitation, presets); PP-OCR (pip install rapidocr-onnxruntime) reads too.
     """
     import json
+    if styles:
+        from ..training.evaluate_styles import evaluate_styles, format_styles_report
+        result = checked(lambda: evaluate_styles(data, weights, bias=bias, seed=seed, split=split,
+                                                 primer_lines=primer_lines, preset_lines=preset_lines))
+        click.echo(json.dumps(result, indent=1) if as_json else format_styles_report(result))
+        return
 
     from ..training.evaluate import OCRUnavailableError, check_ocr, evaluate, format_report
     if not no_ocr:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .evaluate import OCRUnavailableError, check_ocr, corpus_cer, human_strokes, read_line, render_line
-from .style_features import FEATURES, feature_matrix, rank_of, style_features
+from ..style_features import FEATURES, feature_matrix, rank_of, style_features
 
 TEXT_CHARS = (20, 60)          # lines used to prime and to write: long enough to measure a hand
 SPREAD_FEATURES = ("slant", "width_per_char", "lifts_per_char")   # the ones presets must span
@@ -100,7 +100,7 @@ def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_
     """Top-1/top-3 of imitation, of the real lines (ceiling) and of the default hand (floor)."""
     from tqdm import tqdm
 
-    from .styles import Style
+    from ..styles import Style
     lines, writer = evalset.lines, evalset.writer
     by = eligible_by_writer(lines.texts, lines.writers)
     plans = {w: (idx[:primer_lines], idx[primer_lines:primer_lines + targets])
@@ -135,7 +135,7 @@ def preset_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, n_
     """Each preset's features and CER on the same validation texts; the presets' spread."""
     from tqdm import tqdm
 
-    from .styles import presets
+    from ..styles import presets
     lines, writer = evalset.lines, evalset.writer
     pool = [i for idx in eligible_by_writer(lines.texts, lines.writers).values() for i in idx]
     chosen = sorted(np.random.default_rng(seed).permutation(sorted(pool))[:n_lines].tolist())
