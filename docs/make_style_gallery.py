@@ -3,8 +3,11 @@
     python docs/make_style_gallery.py                      # the bundled model
     python docs/make_style_gallery.py --weights m.safetensors
 
-Writes docs/img/styles.png (every preset writing the same two sentences, same seed) and
-docs/img/style-primers.png (the primer lines the presets hold).
+Writes docs/img/styles.png (every preset writing the same two sentences, same seed),
+docs/img/style-primers.png (the primer lines the presets hold) and docs/img/imitation.png
+(a hand to imitate, the model's imitation of it writing a new text, and the default
+hand writing the same text).  The hand to imitate is the model's own free writing,
+reshaped: it stands in for a person's line, which this repository does not ship.
 """
 from __future__ import annotations
 
@@ -52,6 +55,29 @@ def main(argv=None) -> None:
         primer_rows.append((f"{i} {style.name}", pts))
     sheet(primer_rows, args.out / "style-primers.png", unit=1.0)     # presets are stored in page units
     print(f"wrote {args.out / 'style-primers.png'}")
+    imitation_figure(writer, args.out / "imitation.png")
+
+
+# the stand-in for a user's line: text index, seed and bias of the model's free writing
+# (tools/make_presets.py free_lines), then sheared to 22 degrees and narrowed
+IMITATED = {"text": 4, "seed": 5, "bias": 0.35, "slant": 22.0, "stretch": 0.85}
+NEW_TEXT = "Meet me by the river at noon"
+
+
+def imitation_figure(writer, path: Path) -> None:
+    from handwrite.preprocess import points_to_strokes
+    from handwrite.styles import Style
+    from tools.make_presets import TEXTS, free_lines, load_writer, reshape, sheet
+    fp32 = load_writer(None)
+    pts, _ = free_lines(fp32, IMITATED["seed"], IMITATED["bias"])[IMITATED["text"]]
+    text = TEXTS[IMITATED["text"]]
+    pts = reshape(pts, text, IMITATED["slant"], IMITATED["stretch"])
+    hand = Style(points_to_strokes(pts), text, "a hand to imitate")
+    rows = [("a hand to imitate", pts),
+            ("imitated", writer.write(NEW_TEXT, seed=SEED, bias=BIAS, style=hand).points),
+            ("default hand", writer.write(NEW_TEXT, seed=SEED, bias=BIAS).points)]
+    sheet(rows, path, unit=1.0)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -10,5 +10,5 @@ DEVICES = ("auto", "cpu", "cuda")               # training.train.pick_device
 EVAL_SPLITS = ("auto", "val", "all")            # training.evaluate.prepare
 DEFAULT_WIDTH = 50                              # characters per line: IAM lines hold up to ~64, most ~40
 DEFAULT_HIDDEN = 400                            # cells per LSTM layer of the full network (model.ModelConfig)
-DEFAULT_STYLE = 3       # the preset that primes writing when no style is asked for (most legible: docs/styles.md)
+DEFAULT_STYLE = 9       # "airy": the preset that primes writing when no style is asked for (most legible: docs/styles.md)
 FREE_STYLE = "free"     # style="free": no primer, the model picks a hand for each page

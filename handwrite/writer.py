@@ -79,7 +79,7 @@ class Writer:
 
         bias: 0 samples the model freely, larger is neater (0.5-1.5 is the useful range).
         style: a preset index or name, or a `handwrite.Style` (see `handwrite styles`);
-            None is preset 3 (DEFAULT_STYLE), "free" lets the model choose a hand for each page.
+            None is preset 9 "airy" (DEFAULT_STYLE), "free" lets the model choose a hand for each page.
         seed: the same seed and settings give the same strokes.
         """
         return self.write_many([text], bias=bias, style=style, seed=seed, width=width, align=align,

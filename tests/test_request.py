@@ -92,3 +92,23 @@ def test_a_batch_is_seeded_per_chunk_and_checked_first(tiny_writer):
         run_batch(tiny_writer, [])
     with pytest.raises(ValueError, match="differ only in their text"):
         run_batch(tiny_writer, [WriteRequest("a", seed=1), WriteRequest("b", seed=2)])
+
+
+def test_several_style_files_make_one_style_of_several_lines(tiny_writer, tmp_path):
+    first, second = presets()[0], presets()[1]
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    first.to_json(a)
+    second.to_json(b)
+    request = WriteRequest.from_dict({"text": "hi", "style_file": [str(a), str(b)]})
+    chosen = request.resolved_style(tiny_writer)
+    assert [t for _, t in chosen.lines] == [first.text, second.text]
+    assert WriteRequest.from_dict(request.to_dict()) == request
+    one = WriteRequest("hi", style_file=[a], style_text=["words"])         # a list of one is that one
+    assert one.style_file == a and one.style_text == "words"
+    assert WriteRequest("hi", style_file=()).style_file is None
+    with pytest.raises(ValueError, match="2 style files but 1 --style-text"):
+        WriteRequest("hi", style_file=[a, b], style_text="words")
+    with pytest.raises(ValueError, match="several --style-text need as many --style-file"):
+        WriteRequest("hi", style_file=a, style_text=["x", "y"])
+    with pytest.raises(ValueError, match="style_file must be a file path or a list of them"):
+        WriteRequest.from_dict({"text": "hi", "style_file": [1, 2]})

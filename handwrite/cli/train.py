@@ -85,8 +85,8 @@ def export(checkpoint, output):
                    "the presets' spread and legibility (docs/evaluation.md).")
 @click.option("--primer-lines", type=click.IntRange(1, 5), default=1, show_default=True,
               help="With --styles: lines of a writer that prime each imitation.")
-@click.option("--preset-lines", type=click.IntRange(1, 200), default=20, show_default=True,
-              help="With --styles: validation texts each preset writes.")
+@click.option("--preset-lines", type=click.IntRange(0, 200), default=20, show_default=True,
+              help="With --styles: validation texts each preset writes (0: measure imitation only).")
 def eval_command(data, weights, bias, limit, seed, split, no_ocr, as_json, styles, primer_lines, preset_lines):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 

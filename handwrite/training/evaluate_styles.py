@@ -103,8 +103,13 @@ def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_
     from ..styles import Style
     lines, writer = evalset.lines, evalset.writer
     by = eligible_by_writer(lines.texts, lines.writers)
-    plans = {w: (idx[:primer_lines], idx[primer_lines:primer_lines + targets])
+    # primers from the start of a writer's lines, the lines to write from the end: runs
+    # with more primer lines write the same texts (for writers with enough lines)
+    plans = {w: (idx[:primer_lines], idx[-targets:])
              for w, idx in by.items() if len(idx) >= primer_lines + targets}
+    # a writer needs lines left over for a profile to be ranked against
+    plans = {w: plan for w, plan in plans.items()
+             if sum(lines.writers[i] == w for i in range(len(lines))) > len(plan[0]) + len(plan[1])}
     if len(plans) < 2:
         raise ValueError(f"imitation needs at least 2 writers with {primer_lines + targets} lines of "
                          f"{TEXT_CHARS[0]}-{TEXT_CHARS[1]} characters; the lines measured have {len(plans)}")
@@ -177,6 +182,9 @@ def evaluate_styles(data_dir, weights=None, *, bias: float = 0.75, seed: int = 0
         "imitation": imitation(evalset, feats, bias=bias, seed=seed, primer_lines=primer_lines,
                                targets=targets, progress=progress),
     }
+    if preset_lines == 0:          # imitation only
+        result.update(recognisers=[], lines=0, human_cer={}, presets=[], spread={}, writers_range={})
+        return result
     readers = recognisers()
     result["recognisers"] = [r.name for r in readers]
     result.update(preset_figures(evalset, feats, bias=bias, seed=seed, n_lines=preset_lines, readers=readers,
@@ -193,6 +201,8 @@ def format_styles_report(r: dict) -> str:
            f"real lines {im['real_top1']:.2f} / {im['real_top3']:.2f}; default hand {im['default_top1']:.2f} / "
            f"{im['default_top3']:.2f}; chance top-3 {im['chance_top3']:.2f}",
            "spread      presets / writers: " + ", ".join(f"{k} {v:.2f}" for k, v in r["spread"].items() if v is not None)]
+    if not r["presets"]:
+        return "\n".join(out[:2])
     cers = ", ".join(f"{k} {v:.3f}" for k, v in r["human_cer"].items())
     out.append(f"legibility  people's CER on the {r['lines']} texts: {cers or 'no recogniser installed'}")
     head = "  ".join(f"{k[:12]:>12}" for k in FEATURES) + "".join(f"  {k:>9}" for k in r["recognisers"])
