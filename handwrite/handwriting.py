@@ -84,7 +84,8 @@ class Handwriting:
         lines = [WrittenLine(ln.text, (ln.points * k).astype(np.float32), ln.phi) for ln in self.lines]
         return Handwriting(self.text, lines, dict(self.info), self.source, self.sheet)
 
-    def _one_page(self, number, **page_args) -> "Handwriting":
+    def one_page(self, number=None, **page_args) -> "Handwriting":
+        """Page `number` (from 1) of `pages(**page_args)`; None: the only page (ValueError for several)."""
         pages = self.pages(**page_args)
         if number is None:
             if len(pages) > 1:
@@ -112,7 +113,7 @@ class Handwriting:
         drawing = dict(color=color, stroke_width=stroke_width, background=background, scale=scale, margin=margin,
                        animate=animate, speed=speed, loop=loop)
         if page is not None:
-            one = self._one_page(page_number, page=page, page_margin=page_margin, size=size, paper=paper,
+            one = self.one_page(page_number, page=page, page_margin=page_margin, size=size, paper=paper,
                                  landscape=landscape)
             svg = one.to_svg(**drawing)
         elif size is not None:

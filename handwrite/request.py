@@ -149,6 +149,14 @@ class WriteRequest:
                    "page_number": self.page_number}
         return {k: v for k, v in options.items() if v is not None and not (k == "paper" and v == "plain")}
 
+    def drawings(self, hw) -> list:
+        """What the request draws of `hw` (a Handwriting), for a front end that draws itself:
+        its pages (every page, or page_number's), or without a page one drawing at `size`."""
+        if self.page is None:
+            return [hw if self.size is None else hw.resized(self.size)]
+        args = {k: v for k, v in self.page_options().items() if k != "page_number"}
+        return hw.pages(**args) if self.page_number is None else [hw.one_page(self.page_number, **args)]
+
     def line_width(self) -> int:
         """Characters a line: `width`, or what fits on the page at the size, or DEFAULT_WIDTH."""
         if self.width is not None:
