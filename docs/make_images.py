@@ -49,3 +49,16 @@ for align in ("left", "center", "right"):
 writer.write("Ink colour and pen width", seed=2).to_png(IMG / "style-ink.png", dpi=110, color="#1565c0",
                                                       stroke_width=3.0, background="#fffde7")
 print("wrote pictures to", IMG)
+
+# layout: a letter that fills two A5 pages of lined paper, at the default size (2.5 mm)
+LETTER = ("Dear Sam,\n\nThank you for the long letter and the photographs from the coast. The house "
+          "looks wonderful in the spring light, and I can almost hear the sea from here. We have "
+          "had a quiet month: the garden is finally planted, the old apple tree survived the "
+          "winter, and the cat has learned to open the kitchen door by herself.\n\nI will be in "
+          "town for a few days at the end of May and would love to see you. Could we meet for "
+          "lunch on the Thursday? There is a small place near the station that makes the best "
+          "soup I have ever had, and they do not mind if we talk for hours.\n\nPlease give my "
+          "love to everyone, and write again soon.\n\nWith warm wishes,\nAnna")
+letter = writer.write(LETTER, seed=3, width=30)
+for page in letter.pages("A5", paper="lined"):
+    page.to_png(IMG / f"letter-{page.sheet.number}.png", dpi=75)

@@ -12,3 +12,5 @@ DEFAULT_WIDTH = 50                              # characters per line: IAM lines
 DEFAULT_HIDDEN = 400                            # cells per LSTM layer of the full network (model.ModelConfig)
 DEFAULT_STYLE = 9       # "airy": the preset that primes writing when no style is asked for (most legible: docs/styles.md)
 FREE_STYLE = "free"     # style="free": no primer, the model picks a hand for each page
+PAPERS = ("plain", "lined", "grid")             # layout.Sheet: what the page shows under the ink
+DEFAULT_SIZE_MM = 2.5   # body height (the height of an x) of writing on a page, in mm: ruled paper's 8 mm lines

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import outputs, render
 from .fileio import write_file
+from .layout import PAGE_KEYS, Sheet
 from .preprocess import points_to_strokes
 
 
@@ -29,11 +30,16 @@ class WrittenLine:
 
 @dataclass
 class Handwriting:
-    """Written text: `.points` (N, 3) float32 x, y, eos with y pointing down."""
+    """Written text: `.points` (N, 3) float32 x, y, eos with y pointing down.
+
+    sheet: None for writing at the model's natural size; a `layout.Sheet` for one page of
+    `pages()`, whose points are then page units from the page's top left corner.
+    """
     text: str
     lines: list[WrittenLine]
     info: dict = field(default_factory=dict)
     source: object = field(default=None, repr=False, compare=False)   # the Writer that wrote it, if any
+    sheet: Sheet | None = field(default=None, repr=False)
 
     @property
     def points(self) -> np.ndarray:
@@ -44,30 +50,94 @@ class Handwriting:
     def strokes(self) -> list[np.ndarray]:
         return [s for ln in self.lines for s in ln.strokes]
 
+    # ---- pages ----
+    def pages(self, page="A4", *, page_margin=20.0, size=None, paper="plain", landscape=False,
+              align=None, line_spacing=None) -> list["Handwriting"]:
+        """The writing on pages of paper: one `Handwriting` per page, in order.
+
+        page: "A4", "A5", "letter", "WxH" or (w, h) in mm; page_margin: mm on every side;
+        size: the body height (the height of an x) in mm, default `DEFAULT_SIZE_MM` (2.5);
+        paper: "plain", "lined" (the writing sits on the rules) or "grid".  Lines keep
+        their shape and flow onto the next page when one is full; a line (so a word) is
+        never split, and a paragraph gap takes a line's room.  Baselines are 3.2 body
+        heights apart (8 mm by default) times the line spacing the text was written
+        with; lines keep their alignment within the margins.  Each page's `.sheet` says
+        where it is; its points are page units (1/96 inch) from the top left corner.
+        """
+        from .layout import DEFAULT_SIZE_MM, flow_pages
+        plans = flow_pages([ln.points for ln in self.lines], page, margin_mm=page_margin,
+                           size_mm=DEFAULT_SIZE_MM if size is None else size, paper=paper, landscape=landscape,
+                           line_spacing=self.info.get("line_spacing", 1.0) if line_spacing is None else line_spacing,
+                           align=align or self.info.get("align", "left"))
+        out = []
+        for plan in plans:
+            lines = [WrittenLine(self.lines[i].text, p if p is not None else np.zeros((0, 3), np.float32),
+                                 self.lines[i].phi) for i, p in plan.lines]
+            info = {**self.info, "page": plan.sheet.number, "pages": plan.sheet.count}
+            out.append(Handwriting("\n".join(ln.text for ln in lines), lines, info, self.source, plan.sheet))
+        return out
+
+    def resized(self, size) -> "Handwriting":
+        """A copy whose body height (the height of an x) is `size` mm, at 96 page units an inch."""
+        from .layout import size_scale
+        k = np.array([*(2 * [size_scale([ln.points for ln in self.lines], size)]), 1.0])
+        lines = [WrittenLine(ln.text, (ln.points * k).astype(np.float32), ln.phi) for ln in self.lines]
+        return Handwriting(self.text, lines, dict(self.info), self.source, self.sheet)
+
+    def one_page(self, number=None, **page_args) -> "Handwriting":
+        """Page `number` (from 1) of `pages(**page_args)`; None: the only page (ValueError for several)."""
+        pages = self.pages(**page_args)
+        if number is None:
+            if len(pages) > 1:
+                raise ValueError(f"the writing fills {len(pages)} pages: choose one with page_number (1 to "
+                                 f"{len(pages)}), or save it as .pdf (every page in one file) or as .svg or .png "
+                                 "(one file per page)")
+            return pages[0]
+        if isinstance(number, bool) or not isinstance(number, (int, np.integer)) or not 1 <= number <= len(pages):
+            raise ValueError(f"page_number {number!r} does not exist: the writing fills {len(pages)} page(s)")
+        return pages[number - 1]
+
     # ---- renderings ----
     def to_svg(self, path=None, *, color="black", stroke_width=2.0, background="white", scale=1.0,
-               margin=20.0, page=None, page_margin=20.0, landscape=False, animate=False, speed=1.0,
-               loop=False) -> str:
+               margin=20.0, page=None, page_margin=20.0, landscape=False, size=None, paper="plain",
+               page_number=None, animate=False, speed=1.0, loop=False) -> str:
         """SVG of the strokes.
 
-        Default: a tight box around the writing plus `margin` page units.  page: a real page
-        ("A4", "letter", "WxH" or (w, h) in mm) with the writing at the top left inside
-        `page_margin` mm (scaled down only if it does not fit).  animate: draw the strokes in
-        pen order when opened in a browser (SMIL, no script) at the pace they were written;
-        speed > 1 plays faster; loop: start again after a pause.
+        Default: a tight box around the writing plus `margin` page units, at the model's
+        natural size (or a body height of `size` mm).  page: one page of paper (see
+        `pages` for page, page_margin, size, paper, landscape); page_number: which one,
+        needed when the writing fills several.  animate: draw the strokes in pen order
+        when opened in a browser (SMIL, no script) at the pace they were written; speed >
+        1 plays faster; loop: start again after a pause.
         """
-        timings = render.stroke_timings([ln.strokes for ln in self.lines], speed=speed) if animate else None
-        view_box = size = None
+        drawing = dict(color=color, stroke_width=stroke_width, background=background, scale=scale, margin=margin,
+                       animate=animate, speed=speed, loop=loop)
         if page is not None:
-            from .layout import page_view
-            view_box, size = page_view(render.bounding_box(self.strokes), page, page_margin, landscape)
-        svg = render.to_svg(self.strokes, render.RenderOptions(color, stroke_width, background, scale, margin),
-                            view_box=view_box, page_size=size, timings=timings, loop=loop)
+            one = self.one_page(page_number, page=page, page_margin=page_margin, size=size, paper=paper,
+                                 landscape=landscape)
+            svg = one.to_svg(**drawing)
+        elif size is not None:
+            svg = self.resized(size).to_svg(**drawing)
+        else:
+            timings = render.stroke_timings([ln.strokes for ln in self.lines], speed=speed) if animate else None
+            options = render.RenderOptions(color, stroke_width, background, scale, margin)
+            sheet = self.sheet
+            if sheet is None:
+                svg = render.to_svg(self.strokes, options, timings=timings, loop=loop)
+            else:
+                svg = render.to_svg(self.strokes, options, view_box=(0, 0, sheet.width, sheet.height),
+                                    page_size=sheet.size, timings=timings, loop=loop, rules=sheet.rules(),
+                                    rule_color=sheet.rule_color, rule_width=sheet.rule_width)
         if path is not None:
             write_file(path, svg.encode("utf-8"))
         return svg
 
+    def _repr_svg_(self) -> str:
+        """Jupyter shows a Handwriting as its SVG (a page of `pages()` as that page)."""
+        return self.to_svg()
+
     def to_png(self, path=None, *, dpi=96.0, **options) -> bytes:
+        """PNG of `to_svg(**options)` (one page: page_number when the writing fills several)."""
         _no_animation(options, "PNG")
         data = render.svg_to_png(self.to_svg(**options), dpi=dpi)
         if path is not None:
@@ -75,11 +145,27 @@ class Handwriting:
         return data
 
     def to_pdf(self, path=None, **options) -> bytes:
+        """PDF of `to_svg(**options)`; with a page and no page_number, every page of `pages()`."""
         _no_animation(options, "PDF")
-        data = render.svg_to_pdf(self.to_svg(**options))
+        if options.get("page") is not None and options.get("page_number") is None:
+            page_args = {k: options.pop(k) for k in PAGE_KEYS if k in options}
+            options.pop("page_number", None)
+            data = render.svgs_to_pdf([p.to_svg(**options) for p in self.pages(**page_args)])
+        else:
+            data = render.svg_to_pdf(self.to_svg(**options))
         if path is not None:
             write_file(path, data)
         return data
+
+    def to_inkml(self, path=None, *, stroke_width=2.0) -> str:
+        """InkML (W3C): one <trace> per stroke, one <traceGroup> per line with its text,
+        X and Y in millimetres (y down; a page's from its top left corner), a pen
+        `stroke_width` page units wide.  `Style.from_file` reads it back."""
+        from .inkml import to_inkml
+        s = to_inkml(self, stroke_width=stroke_width)
+        if path is not None:
+            write_file(path, s.encode("utf-8"))
+        return s
 
     def to_json(self, path=None) -> str:
         doc = {"format": "handwrite-strokes", "version": 1, "text": self.text,
@@ -102,7 +188,13 @@ class Handwriting:
         return cls(doc.get("text", "\n".join(ln.text for ln in lines)), lines)
 
     def save(self, path, **options) -> Path:
-        """Write SVG, PNG, PDF, JSON or G-code, chosen by the file's extension (`handwrite.outputs`)."""
+        """Write SVG, PNG, PDF, JSON, InkML or G-code, chosen by the file's extension (`handwrite.outputs`).
+
+        With a page (options as `to_svg`), a PDF holds every page; an SVG or PNG of
+        several pages is one file per page, `name-1.svg`, `name-2.svg`, ... (or the one
+        page_number asks for).  Returns the path written (the first page's, for several;
+        `outputs.save_files` returns them all).
+        """
         return outputs.save(self, path, **options)
 
     # ---- looking inside the model (matplotlib figures; see handwrite.plots) ----

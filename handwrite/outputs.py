@@ -17,7 +17,9 @@ from typing import Callable
 
 from .fileio import check_writable_path, write_file
 
-PAGE_OPTIONS = ("color", "stroke_width", "background", "scale", "margin", "page", "page_margin", "landscape")
+PAGE_OPTIONS = ("color", "stroke_width", "background", "scale", "margin", "page", "page_margin", "landscape",
+                "size", "paper", "page_number")
+PAGE_ONLY = ("page_margin", "paper", "page_number", "landscape")     # options that mean nothing without a page
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class OutputFormat:
     render: Callable[..., bytes]            # (handwriting, **options) -> the file's bytes
     options: tuple[str, ...] = ()           # the drawing options it takes (see `options_for`)
     description: str = ""
+    file_per_page: bool = False             # with a page: one file per page (`page_path`), not one file
 
 
 def _svg(hw, **options) -> bytes:
@@ -49,15 +52,22 @@ def _gcode(hw, **options) -> bytes:
     return hw.to_gcode(**options).encode("utf-8")
 
 
+def _inkml(hw, **options) -> bytes:
+    return hw.to_inkml(**options).encode("utf-8")
+
+
 def _plotter_svg(hw, **options) -> bytes:
     return hw.to_plotter_svg(**options).encode("utf-8")
 
 
 FORMATS = {f.name: f for f in (
-    OutputFormat("svg", (".svg",), _svg, PAGE_OPTIONS + ("animate", "speed", "loop"), "vector picture"),
-    OutputFormat("png", (".png",), _png, PAGE_OPTIONS + ("dpi",), "bitmap picture"),
-    OutputFormat("pdf", (".pdf",), _pdf, PAGE_OPTIONS, "vector document"),
+    OutputFormat("svg", (".svg",), _svg, PAGE_OPTIONS + ("animate", "speed", "loop"), "vector picture",
+                 file_per_page=True),
+    OutputFormat("png", (".png",), _png, PAGE_OPTIONS + ("dpi",), "bitmap picture", file_per_page=True),
+    OutputFormat("pdf", (".pdf",), _pdf, PAGE_OPTIONS, "vector document, a PDF page per page"),
     OutputFormat("json", (".json",), _json, (), "the strokes (Handwriting.from_json reads them)"),
+    OutputFormat("inkml", (".inkml",), _inkml, ("stroke_width",),
+                 "W3C ink in millimetres, a trace group per line (Style.from_file reads it)"),
     OutputFormat("gcode", (".gcode", ".nc", ".ngc"), _gcode, ("profile",), "pen plotter program"),
     OutputFormat("plotter-svg", (".svg",), _plotter_svg,
                  ("page_size", "landscape", "units", "margin", "scale", "pen_width", "color", "smooth"),
@@ -65,7 +75,7 @@ FORMATS = {f.name: f for f in (
 )}
 
 # Who offers which formats; a group's first format with an extension wins it.
-SAVE_FORMATS = ("svg", "png", "pdf", "json", "gcode")     # Handwriting.save, handwrite write / batch
+SAVE_FORMATS = ("svg", "png", "pdf", "json", "inkml", "gcode")     # Handwriting.save, handwrite write / batch
 PLOTTER_FORMATS = ("gcode", "plotter-svg")                # handwrite plotter
 FIGURE_FORMATS = ("png", "svg", "pdf")                    # matplotlib figures (handwrite.plots)
 
@@ -111,11 +121,36 @@ def options_for(fmt: OutputFormat, path, options: dict) -> dict:
         from .layout import page_size_mm
         page_size_mm(given["page"])             # a bad page name is bad input, found before writing
     else:
-        given.pop("page_margin", None)
+        for name in PAGE_ONLY:
+            given.pop(name, None)
+    if given.get("paper") == "plain":
+        given.pop("paper")
     return {k: v for k, v in given.items() if k in fmt.options}
 
 
-def save(hw, path, group=SAVE_FORMATS, **options) -> Path:
-    """Render `hw` in the format its file name asks for and write it atomically."""
+def page_path(path, number: int) -> Path:
+    """The file of page `number` when a format writes a file per page: out.svg -> out-2.svg."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}-{number}{path.suffix}")
+
+
+def save_files(hw, path, group=SAVE_FORMATS, **options) -> list[Path]:
+    """Render `hw` in the format its file name asks for and write it atomically: the files written.
+
+    With a page and no page_number, a format that has a file per page (SVG, PNG) writes
+    one file per page, named by `page_path` (`out-1.svg`, `out-2.svg`, ...), when the
+    writing fills more than one; a single page keeps the name given.
+    """
     fmt = format_for(path, group)
-    return write_file(path, fmt.render(hw, **options))
+    if fmt.file_per_page and options.get("page") is not None and options.get("page_number") is None:
+        from .layout import PAGE_KEYS
+        pages = hw.pages(**{k: v for k, v in options.items() if k in PAGE_KEYS})
+        if len(pages) > 1:
+            rest = {k: v for k, v in options.items() if k not in PAGE_KEYS and k != "page_number"}
+            return [write_file(page_path(path, p.sheet.number), fmt.render(p, **rest)) for p in pages]
+    return [write_file(path, fmt.render(hw, **options))]
+
+
+def save(hw, path, group=SAVE_FORMATS, **options) -> Path:
+    """`save_files`, returning the (first) file written."""
+    return save_files(hw, path, group, **options)[0]

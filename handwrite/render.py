@@ -58,14 +58,15 @@ def bounding_box(strokes) -> tuple[float, float, float, float]:
 
 
 def to_svg(strokes, options: RenderOptions | None = None, *, view_box=None, page_size=None,
-           timings=None, loop: bool = False) -> str:
+           timings=None, loop: bool = False, rules=(), rule_color: str = "#8fb8de", rule_width: float = 0.75) -> str:
     """An SVG document drawing the strokes.
 
     view_box: (x, y, w, h) in page units; default a tight box around the strokes plus the
     margin.  page_size: (width, height) with units (e.g. ("210mm", "297mm")); default the
     view box's size times the scale, in px.  timings: one (begin, duration) in seconds per
     stroke (see `stroke_timings`) to draw the strokes in as an animation; loop: replay it
-    for ever.
+    for ever.  rules: lines (x0, y0, x1, y1) of the paper, drawn under the ink in
+    `rule_color`, `rule_width` page units wide.
     """
     import svgwrite
 
@@ -79,6 +80,11 @@ def to_svg(strokes, options: RenderOptions | None = None, *, view_box=None, page
     dwg = svgwrite.Drawing(size=size, viewBox=f"{_fmt(vx)} {_fmt(vy)} {_fmt(vw)} {_fmt(vh)}", debug=False)
     if o.background:
         dwg.add(dwg.rect(insert=(vx, vy), size=(vw, vh), fill=o.background))
+    if len(rules):
+        paper = dwg.g(stroke=rule_color, stroke_width=_fmt(rule_width, 3), fill="none")
+        for x0, y0, x1, y1 in rules:
+            paper.add(dwg.line((_fmt(x0), _fmt(y0)), (_fmt(x1), _fmt(y1))))
+        dwg.add(paper)
     group = dwg.g(fill="none", stroke=o.color, stroke_width=o.stroke_width,
                   stroke_linecap="round", stroke_linejoin="round")
     cycle = loop_cycle(timings) if timings is not None and loop else None
@@ -99,6 +105,39 @@ def svg_to_png(svg: str, dpi: float = 96.0) -> bytes:
 def svg_to_pdf(svg: str) -> bytes:
     import cairosvg
     return cairosvg.svg2pdf(bytestring=svg.encode("utf-8"))
+
+
+def svgs_to_pdf(svgs: list[str]) -> bytes:
+    """One PDF with a page per SVG document, each page the size its SVG declares.
+
+    cairosvg draws one SVG per PDF; here every page is drawn by cairosvg onto one shared
+    cairo PDF surface, turning the page between them.
+    """
+    import io
+
+    import cairocffi
+    from cairosvg.parser import Tree
+    from cairosvg.surface import PDFSurface
+
+    if len(svgs) == 1:
+        return svg_to_pdf(svgs[0])
+    out = io.BytesIO()
+    shared = []
+
+    class _Page(PDFSurface):
+        def _create_surface(self, width, height):
+            if shared:
+                shared[0].set_size(width, height)
+            else:
+                shared.append(cairocffi.PDFSurface(out, width, height))
+            return shared[0], width, height
+
+    for svg in svgs:
+        page = _Page(Tree(bytestring=svg.encode("utf-8")), None, 96)
+        page.context.show_page()
+    if shared:
+        shared[0].finish()
+    return out.getvalue()
 
 
 # ---- animation: strokes drawn in pen order -----------------------------------------------

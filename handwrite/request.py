@@ -15,7 +15,7 @@ import numbers
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .layout import DEFAULT_WIDTH, check_align, check_width, page_size_mm
+from .layout import DEFAULT_WIDTH, check_align, check_paper, check_size, check_width, line_chars_for, page_size_mm
 from .styles import Style, resolve_style
 from .writer import BATCH_LINES, FREE_STYLE, check_settings
 
@@ -31,13 +31,20 @@ class WriteRequest:
     (`writer.DEFAULT_STYLE`).  style_file: write in the hand of these strokes instead
     (handwrite .json, IAM-OnDB .xml or .inkml), or of several files of one hand (a list:
     more lines imitate it better); style_text: what they say, if the files do not (one
-    text, or one per file in order).  page: put the writing on a real page ("A4", "letter", "WxH" in mm) with
-    page_margin mm around it, in the formats that have pages.
+    text, or one per file in order).
+
+    page: write on pages of paper ("A4", "letter", "WxH" in mm) with page_margin mm
+    around the writing, as many as the text needs (`Handwriting.pages`), in the formats
+    that have pages; paper: "plain", "lined" or "grid"; page_number: only that page.
+    size: the body height (the height of an x) in mm: on a page, default 2.5
+    (`layout.DEFAULT_SIZE_MM`); without one, default the model's natural size.
+    width: characters a line; default 50 (`DEFAULT_WIDTH`), or on a page what fits
+    between its margins at this size (`line_width`).
     """
     text: str
     bias: float = 0.75
     seed: int | None = None
-    width: int = DEFAULT_WIDTH
+    width: int | None = None
     align: str = "left"
     line_spacing: float = 1.0
     style: int | str | Style | None = None
@@ -45,12 +52,24 @@ class WriteRequest:
     style_text: str | tuple | None = None
     page: str | None = None
     page_margin: float = 20.0
+    size: float | None = None
+    paper: str = "plain"
+    page_number: int | None = None
 
     def __post_init__(self):
         if not isinstance(self.text, str):
             raise TypeError(f"text must be a str, not {type(self.text).__name__}")
         check_settings(bias=self.bias, seed=self.seed, line_spacing=self.line_spacing)
-        check_width(self.width)
+        if self.width is not None:
+            check_width(self.width)
+        if self.size is not None:
+            check_size(self.size)
+        check_paper(self.paper)
+        if self.page_number is not None and (isinstance(self.page_number, bool) or
+                                             not isinstance(self.page_number, int) or self.page_number < 1):
+            raise ValueError(f"page_number must be a page's number (1, 2, ...), got {self.page_number!r}")
+        if self.page is None and (self.paper != "plain" or self.page_number is not None):
+            raise ValueError("--paper and --page-number need a --page (e.g. --page A4)")
         check_align(self.align)
         object.__setattr__(self, "style_file", _one_or_several(self.style_file))
         object.__setattr__(self, "style_text", _one_or_several(self.style_text))
@@ -67,6 +86,7 @@ class WriteRequest:
             raise ValueError("--style-text needs --style-file (it is the text of that file's strokes)")
         if self.page is not None:
             page_size_mm(self.page)             # a bad page name is bad input, found before writing
+            self.line_width()                   # ... as is a margin that leaves no room
 
     # ---- from plain data (a JSON body, a form) ------------------------------------------
     @classmethod
@@ -122,11 +142,32 @@ class WriteRequest:
         return writer.write(self.text, **self._write_options(writer, style))
 
     def page_options(self) -> dict:
-        """The drawing options that put the writing on the requested page (none without a page)."""
-        return {} if self.page is None else {"page": self.page, "page_margin": self.page_margin}
+        """The drawing options that put the writing on the requested page(s) at the requested size."""
+        if self.page is None:
+            return {} if self.size is None else {"size": self.size}
+        options = {"page": self.page, "page_margin": self.page_margin, "size": self.size, "paper": self.paper,
+                   "page_number": self.page_number}
+        return {k: v for k, v in options.items() if v is not None and not (k == "paper" and v == "plain")}
+
+    def drawings(self, hw) -> list:
+        """What the request draws of `hw` (a Handwriting), for a front end that draws itself:
+        its pages (every page, or page_number's), or without a page one drawing at `size`."""
+        if self.page is None:
+            return [hw if self.size is None else hw.resized(self.size)]
+        args = {k: v for k, v in self.page_options().items() if k != "page_number"}
+        return hw.pages(**args) if self.page_number is None else [hw.one_page(self.page_number, **args)]
+
+    def line_width(self) -> int:
+        """Characters a line: `width`, or what fits on the page at the size, or DEFAULT_WIDTH."""
+        if self.width is not None:
+            return self.width
+        if self.page is None:
+            return DEFAULT_WIDTH
+        from .layout import DEFAULT_SIZE_MM
+        return line_chars_for(self.page, self.page_margin, DEFAULT_SIZE_MM if self.size is None else self.size)
 
     def _write_options(self, writer, style=None) -> dict:
-        return {"bias": self.bias, "seed": self.seed, "width": self.width, "align": self.align,
+        return {"bias": self.bias, "seed": self.seed, "width": self.line_width(), "align": self.align,
                 "line_spacing": self.line_spacing, "style": style or self.resolved_style(writer)}
 
 
@@ -178,7 +219,10 @@ def _check_type(name: str, value) -> None:
         "text": isinstance(value, str),
         "bias": number, "line_spacing": number, "page_margin": number,
         "seed": value is None or integer,
-        "width": integer,
+        "width": value is None or integer,
+        "size": value is None or number,
+        "paper": isinstance(value, str),
+        "page_number": value is None or integer,
         "align": isinstance(value, str),
         "style": value is None or integer or isinstance(value, (str, Style)),
         "style_file": value is None or isinstance(value, (str, Path)) or (
@@ -191,5 +235,7 @@ def _check_type(name: str, value) -> None:
         expected = {"text": "a string", "bias": "a number", "line_spacing": "a number",
                     "page_margin": "a number", "seed": "a non-negative integer or null",
                     "width": "an integer", "align": "left, center or right", "style": STYLE_HELP,
-                    "style_file": "a file path or a list of them", "style_text": "a string or a list of them", "page": "a page name or WxH in mm"}[name]
+                    "style_file": "a file path or a list of them", "style_text": "a string or a list of them", "page": "a page name or WxH in mm",
+                    "size": "a number (mm)", "paper": "plain, lined or grid",
+                    "page_number": "a page's number"}[name]
         raise ValueError(f"{name} must be {expected}, got {value!r}")

@@ -150,7 +150,7 @@ class Style:
         elif kind == "iam":
             lines = [(_read_iam_xml(path, raw), None)]
         else:
-            lines = [_read_inkml(path, raw)]
+            lines = _read_inkml(path, raw)
         if text is not None:
             lines[0] = (lines[0][0], text)
         if lines[0][1] is None:
@@ -387,10 +387,13 @@ _INK_VALUE = re.compile(r"""\s*([!'"]?)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\
 
 
 def _read_inkml(path: Path, raw: bytes):
-    """Strokes and the transcription (if any) of an InkML document.
+    """[(strokes, transcription or None), ...]: the lines of an InkML document.
 
-    Channel order comes from <traceFormat> (default X, Y); trace values may be
-    explicit, first differences (') or second differences (") as the standard allows.
+    <traceGroup>s that each say what they read (an <annotation type="truth"> of their
+    own, as `Handwriting.to_inkml` writes) are one line each; otherwise every trace
+    is one line, with the document's first transcription.  Channel order comes from
+    <traceFormat> (default X, Y); trace values may be explicit, first differences (')
+    or second differences (") as the standard allows.
     """
     root = ET.fromstring(raw)
     xml_id = "{http://www.w3.org/XML/1998/namespace}id"
@@ -406,7 +409,7 @@ def _read_inkml(path: Path, raw: bytes):
                 default_format = channels
     for el in root.iter():
         if _local(el.tag) == "context" and (el.get(xml_id) or el.get("id")):
-            inner = [c for c in el if _local(c.tag) == "traceFormat"]
+            inner = [c for c in el.iter() if _local(c.tag) == "traceFormat"]     # also in an <inkSource>
             channels = formats.get((el.get("traceFormatRef") or "").lstrip("#"))
             if inner:
                 channels = [(c.get("name"), c.get("orientation", "+ve")) for c in inner[0].iter() if _local(c.tag) == "channel"]
@@ -414,29 +417,43 @@ def _read_inkml(path: Path, raw: bytes):
                 contexts[el.get(xml_id) or el.get("id")] = channels
     default_format = default_format or [("X", "+ve"), ("Y", "+ve")]
 
-    strokes = []
-    for trace in (el for el in root.iter() if _local(el.tag) == "trace"):
+    def read_traces(parent):
+        return [s for s in (read_trace(el) for el in parent.iter() if _local(el.tag) == "trace") if s is not None]
+
+    def read_trace(trace):
         channels = contexts.get((trace.get("contextRef") or "").lstrip("#"), default_format)
         names = [c[0] for c in channels]
         if "X" not in names or "Y" not in names:
             raise ValueError(f"{path}: the InkML trace format has no X and Y channels (channels: {names})")
         ix, iy = names.index("X"), names.index("Y")
         values = _parse_trace(trace.text or "", len(names), path)
-        if len(values):
-            xy = values[:, [ix, iy]]
-            if channels[ix][1] == "-ve":
-                xy[:, 0] = -xy[:, 0]
-            if channels[iy][1] == "-ve":
-                xy[:, 1] = -xy[:, 1]
-            strokes.append(xy)
-    if not strokes:
+        if not len(values):
+            return None
+        xy = values[:, [ix, iy]]
+        if channels[ix][1] == "-ve":
+            xy[:, 0] = -xy[:, 0]
+        if channels[iy][1] == "-ve":
+            xy[:, 1] = -xy[:, 1]
+        return xy
+
+    groups = [g for g in root.iter() if _local(g.tag) == "traceGroup" and any(_local(c.tag) == "trace" for c in g)]
+    texts = [_transcription(g, own=True) for g in groups]
+    if groups and all(texts):
+        lines = [(read_traces(g), t) for g, t in zip(groups, texts)]
+        lines = [(strokes, t) for strokes, t in lines if strokes]
+    else:
+        lines = [(read_traces(root), _transcription(root))]
+    if not lines or not lines[0][0]:
         raise ValueError(f"{path}: the InkML document has no <trace> points")
-    text = None
-    for el in root.iter():
-        if _local(el.tag) == "annotation" and el.get("type") in ("truth", "transcription") and (el.text or "").strip():
-            text = el.text.strip()
-            break
-    return strokes, text
+    return lines
+
+
+def _transcription(el, own: bool = False) -> str | None:
+    """The first text annotation in an InkML element (own: among its children only)."""
+    for a in (el if own else el.iter()):
+        if _local(a.tag) == "annotation" and a.get("type") in ("truth", "transcription") and (a.text or "").strip():
+            return a.text.strip()
+    return None
 
 
 def _parse_trace(body: str, n_channels: int, path: Path) -> np.ndarray:

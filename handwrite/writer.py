@@ -135,6 +135,7 @@ class Writer:
                          for i, (ln, p) in enumerate(zip(lines, placed))]
             hw = Handwriting("\n".join(ln.text for ln in lines), lines_out,
                              {"bias": bias, "seed": seed, "style": None if style is None else str(style),
+                              "align": align, "line_spacing": line_spacing,
                               "retried_lines": stats[d]["retried"], "failed_lines": stats[d]["failed"]})
             hw.source = self     # lets plots re-run the model over the written strokes
             docs.append(hw)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "handwrite"
-FRONT_ENDS = ("handwrite.cli",)          # add a new front end here (handwrite.web, ...)
+FRONT_ENDS = ("handwrite.cli", "handwrite.vpype_plugin")    # add a new front end here (handwrite.web, ...)
 TRAINING = "handwrite.training"
 ENTRY_POINTS = {"handwrite.__main__": "handwrite.cli"}     # `python -m handwrite` is the CLI
 
@@ -59,7 +59,8 @@ def layer(name: str) -> str:
 
 def test_the_graph_sees_the_package():
     assert {"handwrite.writer", "handwrite.request", "handwrite.outputs", "handwrite.cli.common",
-            "handwrite.training.train"} <= set(MODULES)
+            "handwrite.training.train", "handwrite.vpype_plugin", "handwrite.inkml"} <= set(MODULES)
+    assert all(layer(name) == name for name in FRONT_ENDS)
     assert "handwrite.layout" in GRAPH["handwrite.writer"]
     assert "handwrite.model" in GRAPH["handwrite.plots"]            # an import inside a function
 

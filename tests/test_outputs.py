@@ -21,7 +21,7 @@ def written(request):
     return Writer.from_model(model, alphabet, Normalizer([15.0, 0.5], [60.0, 56.0])).write("hi you", seed=1)
 
 
-MAGIC = {"svg": b"<", "png": b"\x89PNG", "pdf": b"%PDF", "json": b"{", "gcode": b"; handwrite",
+MAGIC = {"svg": b"<", "png": b"\x89PNG", "pdf": b"%PDF", "json": b"{", "inkml": b"<?xml", "gcode": b"; handwrite",
          "plotter-svg": b"<?xml"}
 
 
@@ -42,7 +42,7 @@ def test_groups_share_extensions_but_pick_their_own_format():
     assert outputs.format_for("a.svg", outputs.PLOTTER_FORMATS).name == "plotter-svg"
     assert outputs.format_for("a.svg", outputs.FIGURE_FORMATS).name == "svg"
     assert outputs.extensions(outputs.PLOTTER_FORMATS) == [".gcode", ".nc", ".ngc", ".svg"]
-    assert set(outputs.extensions()) == {".svg", ".png", ".pdf", ".json", ".gcode", ".nc", ".ngc"}
+    assert set(outputs.extensions()) == {".svg", ".png", ".pdf", ".json", ".inkml", ".gcode", ".nc", ".ngc"}
 
 
 @pytest.mark.parametrize("group, what", [(outputs.SAVE_FORMATS, "output"), (outputs.PLOTTER_FORMATS, "plotter"),

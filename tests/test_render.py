@@ -71,16 +71,20 @@ def test_pdf_on_a_real_page(tiny_writer, tmp_path):
     root = ET.fromstring(svg)
     assert root.get("width") == "215.9mm" and root.get("height") == "279.4mm"
     vx, vy, vw, vh = (float(v) for v in root.get("viewBox").split())
-    x0, y0, x1, y1 = render.bounding_box(hw.strokes)
-    assert vx == pytest.approx(x0 - 25 * 96 / 25.4, abs=0.05)   # the margin, at natural size
-    assert vw == pytest.approx(215.9 * 96 / 25.4, abs=0.05)
+    assert (vx, vy) == (0, 0) and vw == pytest.approx(215.9 * 96 / 25.4, abs=0.05)   # the whole page
+    x0, y0, x1, y1 = render.bounding_box(hw.pages("letter", page_margin=25)[0].strokes)
+    assert x0 == pytest.approx(25 * 96 / 25.4, abs=0.05)      # the writing starts at the margin
     with pytest.raises(ValueError, match="page size"):
         hw.to_pdf(page="B12")
 
 
-def test_writing_too_large_for_the_page_is_scaled_to_fit():
-    from handwrite.layout import page_view
-    view, size = page_view((0, 0, 5000, 100), "A6", margin_mm=10)
-    assert size == ("105mm", "148mm")
-    assert view[2] / view[3] == pytest.approx(105 / 148)
-    assert view[2] - 2 * (-view[0]) >= 5000 - 1e-6            # the writing fits inside the margins
+def test_a_line_too_wide_for_the_page_is_made_to_fit():
+    import numpy as np
+    from handwrite.layout import MM_PER_UNIT, flow_pages
+    xs = np.linspace(0, 5000, 400)
+    wide = np.stack([xs, 10 * np.sin(xs), np.zeros_like(xs)], 1).astype(np.float32)
+    short = wide[:40].copy()
+    (plan,) = flow_pages([wide, short], "A6", margin_mm=10)
+    (_, a), (_, b) = plan.lines
+    assert np.ptp(a[:, 0]) * MM_PER_UNIT == pytest.approx(85, abs=0.01)      # 105 mm less the margins
+    assert np.ptp(b[:, 1]) > np.ptp(a[:, 1]) * 40 / 400 * 2             # the other line keeps its size

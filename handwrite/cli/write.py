@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from ..outputs import FORMATS, SAVE_FORMATS, check_output, options_for
+from ..choices import DEFAULT_SIZE_MM, PAPERS
+from ..outputs import FORMATS, SAVE_FORMATS, check_output, options_for, save_files
 from .common import (EXIT_FAILED, checked, fail, load_writer, main, make_request, read_text, render_options,
                      style_options, write_options)
 
@@ -13,10 +14,20 @@ from .common import (EXIT_FAILED, checked, fail, load_writer, main, make_request
 @main.command()
 @click.argument("text", required=False)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file: .png, .svg, .pdf, .json (strokes) or .gcode (pen plotter; also .nc, .ngc).")
+              help="Output file: .png, .svg, .pdf, .json (strokes), .inkml (ink) or .gcode (pen plotter; "
+                   "also .nc, .ngc).")
 @click.option("--animate", is_flag=True, help="SVG only: draw the strokes in pen order when opened in a browser.")
-@click.option("--page", default=None, help="Put the writing on a real page: A4, A5, letter, ... or WxH in mm.")
+@click.option("--page", default=None,
+              help="Write on pages of paper, as many as the text needs: A4, A5, letter, ... or WxH in mm. "
+                   "A PDF holds every page; an SVG or PNG of several pages is a file per page (out-1.svg, ...).")
 @click.option("--page-margin", type=float, default=20.0, show_default=True, help="Page margin in mm (with --page).")
+@click.option("--size", type=float, default=None,
+              help=f"Body height of the writing (the height of an x) in mm [default: {DEFAULT_SIZE_MM:g} on a page, "
+                   "else the model's natural size].")
+@click.option("--paper", type=click.Choice(PAPERS), default="plain", show_default=True,
+              help="What the page shows under the ink (with --page); lined: the writing sits on the rules.")
+@click.option("--page-number", type=click.IntRange(min=1), default=None,
+              help="Write only this page (with --page).")
 @write_options
 @style_options
 @render_options
@@ -30,11 +41,12 @@ def write(text, output, weights, precision, color, stroke_width, background, dpi
     options = checked(lambda: options_for(fmt, output, drawing))
     writer = load_writer(weights, precision)
     hw = checked(lambda: request.run(writer))
-    checked(lambda: hw.save(output, **options), EXIT_FAILED)
+    # a ValueError here is input the writing cannot honour (a page it does not fill): exit 2
+    paths = checked(lambda: checked(lambda: save_files(hw, output, **options), EXIT_FAILED, errors=(OSError,)))
     failed = hw.info.get("failed_lines", 0)
     if failed:
         click.echo(f"warning: {failed} line(s) still looked wrong after retries", err=True)
-    click.echo(f"wrote {output}")
+    click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
 @main.command()
