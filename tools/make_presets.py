@@ -72,7 +72,7 @@ PRESETS = [
     Preset('bold', 5, 5, 0.75),
     Preset('airy', 7, 6, 0.75, slant=None, stretch=1.35),
     Preset('cursive', 3, 17, 0.35, slant=12, stretch=1.325),
-    Preset('joined', 0, 1, 0.35, slant=6, stretch=1.417),
+    Preset('joined', 0, 1, 0.35, slant=12, stretch=1.275),
     Preset('flowing', 3, 23, 0.55, slant=12, stretch=1.064),
     Preset('small', 6, 2, 0.75, slant=None, stretch=1.0, size=0.8),
     Preset('large', 7, 11, 0.55, slant=None, stretch=1.0, size=1.3),
