@@ -12,7 +12,7 @@ from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
-from .sampling import Step, check_precision, run_to_end, stream_lines
+from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
 from .style_features import match_hand, style_features
 
 RETRIES = 3         # new seeds for a line that came out wrong
@@ -250,10 +250,13 @@ class Writer:
             sampled = []
             for start in range(0, len(todo), BATCH_LINES):
                 chunk = todo[start:start + BATCH_LINES]
-                steps = stream_lines(self.model, [self.alphabet.encode(texts[j]) for j in chunk], bias=bias,
-                                     seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
-                                     normalizer=self.normalizer, stream=stream)
-                sampled += yield from _labelled(steps, chunk)
+                args = (self.model, [self.alphabet.encode(texts[j]) for j in chunk])
+                options = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
+                               normalizer=self.normalizer)
+                if stream:
+                    sampled += yield from _labelled(stream_lines(*args, **options), chunk)
+                else:
+                    sampled += sample_lines(*args, **options)
             again = []
             for j, s in zip(todo, sampled):
                 pts = self.to_page(s.offsets)
