@@ -171,7 +171,7 @@ def test_animation_pace_and_speed(written):
     n_first = len(written.lines[0].strokes)
     first = written.lines[0].strokes
     # a stroke lasts its points' writing time; the next line waits for the hand to move
-    assert normal[0][1] == pytest.approx((len(first[0]) - 1) * render.SECONDS_PER_POINT)
+    assert normal[0][1] == pytest.approx(max(len(first[0]) - 1, 1) * render.SECONDS_PER_POINT)   # a dot: one point
     end_of_line = normal[n_first - 1][0] + normal[n_first - 1][1]
     assert normal[n_first][0] - end_of_line == pytest.approx(render.PEN_LIFT_SECONDS + render.LINE_PAUSE_SECONDS)
     with pytest.raises(ValueError, match="speed"):
