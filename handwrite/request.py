@@ -141,6 +141,10 @@ class WriteRequest:
         """Write the text with `writer`: a `Handwriting`.  style: `resolved_style`, if done already."""
         return writer.write(self.text, **self._write_options(writer, style))
 
+    def stream(self, writer, style=None, every: int = 8):
+        """`Writer.stream` of this request: `WritingPoints` while writing, then `WritingDone`."""
+        return writer.stream(self.text, **self._write_options(writer, style), every=every)
+
     def page_options(self) -> dict:
         """The drawing options that put the writing on the requested page(s) at the requested size."""
         if self.page is None:

@@ -285,10 +285,39 @@ def sample_lines(model, codes, **kwargs) -> list[SampledLine]:
     is using a core (measured: 0.3 ms/step on one thread vs 12 ms on two, batch 1).
     The setting is torch's, for the whole process: it is put back when the call returns.
     """
+    return run_to_end(stream_lines(model, codes, **kwargs, stream=False))
+
+
+def run_to_end(generator):
+    """Drive a generator to its end, dropping what it yields: its return value."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as done:
+            return done.value
+
+
+@dataclass
+class Step:
+    """What one sampling step drew, for those watching the lines being written (`stream_lines`)."""
+    rows: np.ndarray         # (n,) the lines (indices into `codes`) still being written
+    offsets: np.ndarray      # (n, 3) each one's new point: normalised (dx, dy, eos)
+    drawing: np.ndarray      # (n,) bool: the point is part of the line's text (not the primer's end,
+                             # not the made-up letters after the text; `SampledLine` cuts those)
+
+
+def stream_lines(model, codes, *, stream: bool = True, **kwargs):
+    """`sample_lines` as a generator: yields a `Step` per sampling step, and returns the
+    list of `SampledLine` (`yield from` gives it).  Same draws, same lines, for the same
+    arguments; closing the generator stops the sampling.  stream=False yields nothing.
+
+    torch runs on one thread (see `sample_lines`) until the generator ends, also
+    while it is paused between steps.
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _sample_lines(model, codes, **kwargs)
+        return (yield from _sample_lines(model, codes, stream=stream, **kwargs))
     finally:
         torch.set_num_threads(threads)
 
@@ -455,12 +484,19 @@ def _finish_line(record: _Record, b: int, P: int, n_chars: int, primed: bool, no
     return SampledLine(offs, phi, bool(record.finished[b]), left_row)
 
 
+def _step(lines: _Lines, x, phi, P: int) -> Step:
+    drawing = ~lines.written
+    if P:
+        drawing = drawing & (phi.argmax(dim=1) >= P)     # the window has reached the line's own text
+    return Step(lines.rows.cpu().numpy(), x.cpu().numpy(), drawing.cpu().numpy())
+
+
 @torch.inference_mode()
 def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
                   seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
                   max_steps: int | None = None, fast: bool = True, precision: str = "auto",
-                  normalizer=None) -> list[SampledLine]:
-    """See `sample_lines`.
+                  normalizer=None, stream: bool = False):
+    """See `sample_lines`; a generator (of a `Step` per step when `stream`) returning its lines.
 
     primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
     reads them first and each line's text is then primer text + " " + line text.
@@ -505,9 +541,13 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         pen_up = x[:, 2] > 0.5
         if not any_ending and step + 1 < min_cap and not bool(left.any()):
             lines.pen_up = pen_up                  # the common step: every line still mid-text
+            if stream:
+                yield _step(lines, x, phi, P)
             continue
         done, stop = _track_line_ends(lines, record, step, left, pen_up, judge_tails=normalizer is not None)
         any_ending = True
+        if stream:
+            yield _step(lines, x, phi, P)
         if stop.any():
             record.flush(lines.rows, step + 1)
             record.stop(lines, stop, done, step)

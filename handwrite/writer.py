@@ -1,6 +1,8 @@
 """`Writer`: text in, `Handwriting` out."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -10,7 +12,7 @@ from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
-from .sampling import check_precision, sample_lines
+from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
 from .style_features import match_hand, style_features
 
 RETRIES = 3         # new seeds for a line that came out wrong
@@ -90,6 +92,68 @@ class Writer:
         """Write several texts; their lines are sampled in batches."""
         if isinstance(texts, str):
             raise TypeError("write_many takes a list of texts; use write() for one text")
+        return run_to_end(self._writing(texts, bias, style, seed, width, align, line_spacing, stream=False))
+
+    def stream(self, text: str, *, bias: float = 0.75, style=None, seed: int | None = None,
+               width: int = DEFAULT_WIDTH, align: str = "left", line_spacing: float = 1.0, every: int = 8):
+        """Write `text` as `write` does, yielding the pen's points while the network draws them.
+
+        A generator: `WritingPoints` events, one per line that drew something, every `every`
+        sampling steps (all lines of the text are drawn at once), then one `WritingDone`
+        whose `.handwriting` is exactly what `write` returns for the same arguments.
+        The streamed points are a preview: each line at the left, on its row, before its
+        baseline is levelled and its hand matched; the final handwriting replaces them.
+        Closing the generator (or leaving a `for` loop over it and dropping it) stops the
+        sampling.  Bad input raises when iteration starts, as `write` would.
+        """
+        if not (isinstance(every, int) and every >= 1):
+            raise ValueError(f"every must be a positive number of steps, got {every!r}")
+        steps = self._writing([text], bias, style, seed, width, align, line_spacing, stream=True)
+        row = LINE_HEIGHT * line_spacing
+        pens: dict[int, np.ndarray] = {}         # line -> pen position in data units, once it draws
+        new: dict[int, list] = {}                # line -> page points not yet yielded
+        restarted: set[int] = set()
+
+        def flush():
+            for line in sorted(set(new) | restarted):
+                yield WritingPoints(line, np.asarray(new.get(line, []), np.float32).reshape(-1, 3), line in restarted)
+            new.clear()
+            restarted.clear()
+        try:
+            n = 0
+            while True:
+                try:
+                    kind, payload = next(steps)
+                except StopIteration as finished:
+                    docs = finished.value
+                    break
+                if kind == "restart":                     # the line came out wrong: written again
+                    _, line = payload
+                    pens.pop(line, None)
+                    new.pop(line, None)
+                    restarted.add(line)
+                    continue
+                jobs, step = payload
+                offsets = self.normalizer.denormalize(step.offsets)
+                for r, (dx, dy, eos), drawing in zip(step.rows, offsets, step.drawing):
+                    if not drawing:
+                        continue
+                    line = jobs[r][1]
+                    pen = pens.get(line)
+                    pen = pens[line] = np.zeros(2) if pen is None else pen + (dx, dy)
+                    new.setdefault(line, []).append((pen[0] * UNIT, pen[1] * UNIT + line * row, eos))
+                n += 1
+                if n % every == 0:
+                    yield from flush()
+            yield from flush()
+            yield WritingDone(docs[0])
+        finally:
+            steps.close()
+
+    def _writing(self, texts, bias, style, seed, width, align, line_spacing, stream: bool):
+        """`write_many` as a generator returning its list of Handwriting; with `stream`, it yields
+        ("step", (jobs, sampling.Step)) for every sampling step and ("restart", job) when a
+        line is written again."""
         check_settings(bias=bias, seed=seed, line_spacing=line_spacing)
         prepared = [self.prepare(t) for t in texts]
         layouts = [split_text(t, width) for t in prepared]
@@ -109,16 +173,16 @@ class Writer:
             primers, hand = primer
             jobs = [(d, i) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
             for k, one in enumerate(primers):
-                self._write_jobs(jobs[k::len(primers)], layouts, one, bias, rng, written, stats)
+                yield from self._write_jobs(jobs[k::len(primers)], layouts, one, bias, rng, written, stats, stream)
             hands = {j: hand for j in jobs}
         else:
             firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
-            self._write_jobs(firsts, layouts, None, bias, rng, written, stats)
+            yield from self._write_jobs(firsts, layouts, None, bias, rng, written, stats, stream)
             for d, first in firsts:
                 rest = [(d, i) for i, ln in enumerate(layouts[d]) if ln.text and i != first]
                 if rest:
                     own = self._own_primer(written[(d, first)][2], layouts[d][first].text)
-                    self._write_jobs(rest, layouts, own, bias, rng, written, stats)
+                    yield from self._write_jobs(rest, layouts, own, bias, rng, written, stats, stream)
                     hand = line_hand(written[(d, first)][0], layouts[d][first].text)
                     hands.update({j: hand for j in rest if hand is not None})
         for (d, i), hand in hands.items():
@@ -170,7 +234,7 @@ class Writer:
         """A line this writer just wrote, as the primer for the rest of its page."""
         return offsets, self.alphabet.encode(text + " ")
 
-    def _write_jobs(self, jobs, layouts, primer, bias, rng, written, stats) -> None:
+    def _write_jobs(self, jobs, layouts, primer, bias, rng, written, stats, stream=False):
         """Sample the lines `jobs` [(doc, line)], retrying failures with new seeds.
 
         Stores written[(doc, line)] = (page points (n, 3), phi, normalised offsets) and
@@ -181,12 +245,19 @@ class Writer:
         for attempt in range(RETRIES + 1):
             if not todo:
                 return
+            if attempt and stream:
+                for j in todo:
+                    yield "restart", j
             sampled = []
             for start in range(0, len(todo), BATCH_LINES):
                 chunk = todo[start:start + BATCH_LINES]
-                sampled += sample_lines(self.model, [self.alphabet.encode(texts[j]) for j in chunk], bias=bias,
-                                        seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
-                                        normalizer=self.normalizer)
+                args = (self.model, [self.alphabet.encode(texts[j]) for j in chunk])
+                options = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
+                               normalizer=self.normalizer)
+                if stream:
+                    sampled += yield from _labelled(stream_lines(*args, **options), chunk)
+                else:
+                    sampled += sample_lines(*args, **options)
             again = []
             for j, s in zip(todo, sampled):
                 pts = self.to_page(s.offsets)
@@ -210,6 +281,33 @@ class Writer:
         out = pts.copy()
         out[:, :2] = np.concatenate(strokes)
         return out
+
+
+@dataclass(frozen=True)
+class WritingPoints:
+    """Points a line's pen drew since the last event (`Writer.stream`)."""
+    line: int                 # the line's index in the text as laid out (blank lines count)
+    points: np.ndarray        # (n, 3) x, y, end_of_stroke in page units: a preview, see `Writer.stream`
+    restart: bool = False     # the line is being written again (it came out wrong): drop its earlier points
+
+
+@dataclass(frozen=True)
+class WritingDone:
+    """The end of `Writer.stream`: the finished handwriting."""
+    handwriting: Handwriting
+
+
+def _labelled(steps, jobs):
+    """Yield ("step", (jobs, step)) for each sampling `Step` of `steps`; return what it returns."""
+    try:
+        while True:
+            try:
+                step: Step = next(steps)
+            except StopIteration as finished:
+                return finished.value
+            yield "step", (jobs, step)
+    finally:
+        steps.close()
 
 
 def check_settings(*, bias: float = 0.75, seed: int | None = None, line_spacing: float = 1.0) -> None:

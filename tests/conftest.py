@@ -89,6 +89,11 @@ def tiny_iam(tmp_path) -> Path:
 @pytest.fixture
 def tiny_model_parts():
     """(model, alphabet, normalizer): an untrained 16-cell network over a small alphabet."""
+    return make_tiny_model_parts()
+
+
+def make_tiny_model_parts():
+    """What the `tiny_model_parts` fixture gives, for fixtures of a wider scope."""
     from handwrite.alphabet import Alphabet
     from handwrite.model import HandwritingModel, ModelConfig
     from handwrite.preprocess import Normalizer

@@ -4,6 +4,7 @@ Every import counts, also those inside functions (they are how heavy modules loa
 late, and they can hide cycles).
 """
 import ast
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "handwrite"
-FRONT_ENDS = ("handwrite.cli", "handwrite.vpype_plugin")    # add a new front end here (handwrite.web, ...)
+FRONT_ENDS = ("handwrite.cli", "handwrite.vpype_plugin", "handwrite.server")    # add a new front end here
+# The one import between front ends: `handwrite serve` (a CLI command) starts the web server.
+# It may import that front end and nothing else of it may import back.
+LAUNCHERS = {"handwrite.cli.serve": "handwrite.server"}
 TRAINING = "handwrite.training"
 ENTRY_POINTS = {"handwrite.__main__": "handwrite.cli"}     # `python -m handwrite` is the CLI
 
@@ -59,8 +63,9 @@ def layer(name: str) -> str:
 
 def test_the_graph_sees_the_package():
     assert {"handwrite.writer", "handwrite.request", "handwrite.outputs", "handwrite.cli.common",
-            "handwrite.training.train", "handwrite.vpype_plugin", "handwrite.inkml"} <= set(MODULES)
+            "handwrite.training.train", "handwrite.vpype_plugin", "handwrite.inkml", "handwrite.server.app"} <= set(MODULES)
     assert all(layer(name) == name for name in FRONT_ENDS)
+    assert layer("handwrite.server.app") == "handwrite.server"
     assert "handwrite.layout" in GRAPH["handwrite.writer"]
     assert "handwrite.model" in GRAPH["handwrite.plots"]            # an import inside a function
 
@@ -80,8 +85,29 @@ def test_training_imports_no_front_end(name):
 def test_no_front_end_imports_another():
     for name in MODULES:
         if layer(name) in FRONT_ENDS:
-            others = sorted(m for m in GRAPH[name] if layer(m) in FRONT_ENDS and layer(m) != layer(name))
+            others = sorted(m for m in GRAPH[name] if layer(m) in FRONT_ENDS and layer(m) != layer(name)
+                            and LAUNCHERS.get(name) != m)
             assert not others, f"{name} imports {others}"
+
+
+def test_a_launcher_imports_only_the_front_end_it_starts():
+    for launcher, started in LAUNCHERS.items():
+        assert launcher in MODULES and started in MODULES
+        assert started in GRAPH[launcher]
+        assert {m for m in GRAPH[launcher] if layer(m) == started} == {started}
+        # ... inside a function: `handwrite --help` must not load the web stack
+        tree = ast.parse(MODULES[launcher].read_text(encoding="utf-8"))
+        top = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
+        assert not any(m and m.lstrip(".") == started.rsplit(".", 1)[-1] for m in top)
+
+
+def test_the_cli_loads_without_the_web_stack_and_the_server_without_click():
+    code = ("import sys, handwrite.cli; heavy = [m for m in ('starlette', 'uvicorn') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    if importlib.util.find_spec("starlette") is not None:
+        code = "import sys, handwrite.server; assert 'click' not in sys.modules"
+        subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def find_cycle(graph: dict) -> list | None:
