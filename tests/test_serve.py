@@ -99,7 +99,7 @@ def test_config_names_the_limits_and_the_alphabet(client, tiny_writer):
     config = client.get("/api/config").json()
     assert config["max_text"] == server.MAX_TEXT == 2000
     assert config["characters"] == tiny_writer.alphabet.chars
-    assert config["formats"] == ["svg", "png", "pdf", "json", "gcode"]
+    assert config["formats"] == ["svg", "png", "pdf", "json", "inkml", "gcode"]
 
 
 # ---- writing ---------------------------------------------------------------------------------------
@@ -221,7 +221,12 @@ def test_a_body_over_the_limit_is_refused(client):
 
 # ---- downloads -------------------------------------------------------------------------------------------
 MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF", "json": b'{"format": "handwrite-strokes"',
-         "gcode": b"\nG21\n"}
+         "inkml": b"<ink", "gcode": b"\nG21\n"}
+
+
+def test_every_output_format_can_be_downloaded():
+    from handwrite.outputs import SAVE_FORMATS
+    assert set(MAGIC) == set(SAVE_FORMATS) == set(server.MIME)
 
 
 @pytest.fixture

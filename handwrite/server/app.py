@@ -47,7 +47,7 @@ STREAM_EVERY = 4             # sampling steps per streamed event
 WRITE_FIELDS = ("text", "bias", "style", "seed", "width", "align", "line_spacing", "primer")
 RENDER_OPTIONS = ("color", "stroke_width", "background", "dpi", "page", "page_margin", "margin")
 MIME = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "json": "application/json",
-        "gcode": "text/plain; charset=utf-8"}
+        "inkml": "application/inkml+xml", "gcode": "text/plain; charset=utf-8"}
 
 
 class Refused(Exception):
