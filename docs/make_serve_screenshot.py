@@ -25,7 +25,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "serve.png")
-    parser.add_argument("--style", default="3")
+    parser.add_argument("--style", default="10", help="preset index to pick (10: cursive)")
     args = parser.parse_args()
     with background_server(create_app(Writer(args.weights))) as url, chromium() as browser:
         with open_page(browser, url, width=1100, height=1080) as page:

@@ -93,6 +93,8 @@ def test_styles_lists_every_preset_with_a_preview(client):
     assert [s["index"] for s in styles] == list(range(len(presets())))
     assert [s["name"] for s in styles] == [p.name for p in presets()]
     assert all(s["svg"].startswith("<svg") and "<path" in s["svg"] for s in styles)
+    from handwrite.choices import DEFAULT_STYLE
+    assert [s["index"] for s in styles if s["default"]] == [DEFAULT_STYLE]     # the page starts on it
 
 
 def test_config_names_the_limits_and_the_alphabet(client, tiny_writer):

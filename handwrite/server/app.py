@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..alphabet import UnsupportedCharacterError
+from ..choices import DEFAULT_STYLE
 from ..handwriting import Handwriting, WrittenLine
 from ..outputs import FORMATS, SAVE_FORMATS, options_for
 from ..preprocess import points_to_strokes
@@ -308,7 +309,7 @@ def preset_list() -> list[dict]:
         scale = 20.0 / max(float(hi - lo), 1e-6)
         svg = to_svg([(s - pts.min(0)) * scale for s in strokes], RenderOptions(stroke_width=1.5, margin=8.0,
                                                                               background=None))
-        out.append({"index": i, "name": style.name, "text": style.text, "svg": svg})
+        out.append({"index": i, "name": style.name, "text": style.text, "svg": svg, "default": i == DEFAULT_STYLE})
     return out
 
 

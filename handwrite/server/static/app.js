@@ -86,7 +86,8 @@ async function loadStyles() {
   add("free", "free (the model's own)", null);
   const mine = add("mine", "my hand", null);
   mine.id = "hand-mine";
-  choose(presets.length > 3 ? 3 : (presets.length ? presets[0].index : "free"));
+  state.defaultStyle = (presets.find((p) => p.default) || presets[0] || { index: "free" }).index;
+  choose(state.defaultStyle);
   refreshMine();
 }
 
@@ -326,7 +327,7 @@ $("pad-keep").addEventListener("click", () => {
   padStatus(`Kept line ${lines.length}. Keep another, or use your hand.`);
 });
 $("mine-use").addEventListener("click", () => { choose("mine"); write(); });
-$("mine-forget").addEventListener("click", () => { storeLines([]); if (state.style === "mine") choose(3); });
+$("mine-forget").addEventListener("click", () => { storeLines([]); if (state.style === "mine") choose(state.defaultStyle); });
 
 function padStatus(text) { $("pad-status").textContent = text; }
 
