@@ -42,8 +42,8 @@ def body_height(points: np.ndarray) -> float:
 def thin(stroke: np.ndarray, min_step: float) -> np.ndarray:
     """Keep a point only once the pen has moved `min_step` from the last one kept (and the
     last point): dense samples wobbling around the path (sensor jitter) add no length."""
-    if len(stroke) < 3:
-        return stroke
+    if len(stroke) < 3 or np.hypot(*np.diff(stroke, axis=0).T).min() >= min_step:
+        return stroke                     # already sparse (the model's own strokes, mostly)
     keep, last = [0], stroke[0]
     for i in range(1, len(stroke) - 1):
         if np.hypot(*(stroke[i] - last)) >= min_step:
@@ -67,13 +67,13 @@ def resample(stroke: np.ndarray, step: float) -> np.ndarray:
 
 
 def smooth(stroke: np.ndarray, window: int = SMOOTH_POINTS) -> np.ndarray:
-    """Moving average along the stroke (ends kept in place)."""
+    """Moving average along the stroke (its ends repeated to fill the window)."""
     if len(stroke) <= window:
         return stroke
-    kernel = np.ones(window) / window
     pad = window // 2
-    padded = np.pad(stroke, ((pad, pad), (0, 0)), mode="edge")
-    return np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(2)], axis=1)
+    padded = np.concatenate([np.repeat(stroke[:1], pad, axis=0), stroke, np.repeat(stroke[-1:], pad, axis=0)])
+    total = np.cumsum(np.concatenate([np.zeros((1, 2)), padded]), axis=0)
+    return (total[window:] - total[:-window]) / window
 
 
 def even_strokes(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
