@@ -61,6 +61,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", default=None)
     ap.add_argument("--styles", default="default,cursive", help="comma-separated preset names; 'default' for none")
+    ap.add_argument("--out", type=Path, default=OUT, help="folder for the pictures")
     args = ap.parse_args(argv)
     from handwrite import Writer
     writer = Writer(args.weights)
@@ -70,8 +71,8 @@ def main(argv=None) -> None:
         print(f"{name}: capitals read right " + ", ".join(f"{k} {v}/26" for k, v in right.items()))
         for r in rows:
             print(f"  {r['word']:<10} " + "  ".join(f"{k}: {v!r}" for k, v in r["readings"].items()))
-        OUT.mkdir(exist_ok=True)
-        sheet(rows, OUT / f"capitals-{name}.png")
+        args.out.mkdir(parents=True, exist_ok=True)
+        sheet(rows, args.out / f"capitals-{name}.png")
 
 
 if __name__ == "__main__":
