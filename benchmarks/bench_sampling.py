@@ -145,14 +145,14 @@ print(f"the step's matrix products alone: {t_mm / steps * 1e3:6.3f} ms/step -> a
 q = FastStep(model, plan=("int8", "int8")).products["int8"]
 rests = [torch.rand(1, w.shape[0] - 3) for w, _ in p.layers]
 x3 = torch.zeros(1, 3)
-t_mm8 = timeit(lambda: [[q.gates(i, x3, r) for i, r in enumerate(rests)] + [torch.addmm(fs.ba, x, fs.wa),
+t_mm8 = timeit(lambda: [[q.gates(i, x3, r) for i, r in enumerate(rests)] + [torch.addmm(fs.ba, products[1][0], fs.wa),
                         torch.addmm(p.bo, products[4][0], p.wo)] for _ in range(steps)], repeat=3)
 print(f"the same products with int8 layer weights: {t_mm8 / steps * 1e3:6.3f} ms/step ({t_mm / t_mm8:.1f}x less)")
 
 # 2. a primed line, as Writer writes by default, starts by reading the style's primer: the
 # straightforward port reads it point by point for every line; handwrite reads the part no
 # line text can change once per style, and the rest as one sequence (sampling._primer_prefix)
-primer = writer._primer(DEFAULT_STYLE)
+primer = writer._primer(DEFAULT_STYLE)[0][0]      # (primers, hand): the first line's primer
 t_ref_p = timeit(lambda: ref.write(codes, seed=0, primer=primer, max_steps=0), repeat=3)
 def fresh():
     sampling._CACHES.clear()
