@@ -9,10 +9,14 @@ Measures, in one run on this machine:
      time of the step's matrix products alone, the floor for any fp32 implementation;
   2. the same line primed with the default style, as `Writer.write` does it;
   3. a 400-character paragraph (all its wrapped lines in one batch) against writing its
-     lines one at a time; many lines through write_many, fp32 against bf16 products;
-  4. Writer.write end to end, as a user calls it.
+     lines one at a time; many lines through write_many: fp32, the auto of before int8
+     (fp32, bf16 for batches where faster), and auto now;
+  4. Writer.write end to end, as a user calls it, fp32 against int8 and auto.
+Int8 weights (precision="int8") are timed next to fp32 in 1, 2 and 4.
 Targets (issue 5): fast >= 8x the eager reference for a 40-character line; the paragraph
-costs much less than 10 single lines.
+costs much less than 10 single lines.  Issue 16: the step >= 3x the eager reference, a
+default-style 40-character line >= 2x faster than precision="fp32", write_many no slower
+than the auto of before.
 """
 import argparse
 import os
@@ -110,14 +114,23 @@ print(f"threads: {torch.get_num_threads()}; model: {model.config}")
 ref = EagerReference(model)
 steps = len(ref.write(codes, seed=0))
 t_ref = timeit(lambda: ref.write(codes, seed=0), repeat=3)
-t_fast = timeit(lambda: sample_lines(model, [codes], seed=0, max_steps=steps), repeat=3)
+t_fast = timeit(lambda: sample_lines(model, [codes], seed=0, max_steps=steps, precision="fp32"), repeat=3)
+t_int8 = timeit(lambda: sample_lines(model, [codes], seed=0, max_steps=steps, precision="int8"), repeat=3)
 t_plain = timeit(lambda: sample_lines(model, [codes], seed=0, max_steps=steps, fast=False), repeat=3)
-n_fast = len(sample_lines(model, [codes], seed=0, max_steps=steps)[0].offsets) - 1
+n_fast = len(sample_lines(model, [codes], seed=0, max_steps=steps, precision="fp32")[0].offsets) - 1
+n_int8 = len(sample_lines(model, [codes], seed=0, max_steps=steps, precision="int8")[0].offsets) - 1
 print(f"40-char line, eager LSTMCell reference: {t_ref / steps * 1e3:6.3f} ms/step, {t_ref:6.2f} s/line ({steps} steps)")
 print(f"40-char line, handwrite plain step    : {t_plain / n_fast * 1e3:6.3f} ms/step, {t_plain:6.2f} s/line ({n_fast} steps)")
-print(f"40-char line, handwrite fast step     : {t_fast / n_fast * 1e3:6.3f} ms/step, {t_fast:6.2f} s/line ({n_fast} steps)")
+print(f"40-char line, handwrite fast step fp32: {t_fast / n_fast * 1e3:6.3f} ms/step, {t_fast:6.2f} s/line ({n_fast} steps)")
+print(f"40-char line, handwrite fast step int8: {t_int8 / n_int8 * 1e3:6.3f} ms/step, {t_int8:6.2f} s/line ({n_int8} steps)")
 ratio = (t_ref / steps) / (t_fast / n_fast)
-print(f"speed-up per step, fast vs eager reference: {ratio:.1f}x (target >= 8x: {'met' if ratio >= 8 else 'NOT met'})")
+ratio8 = (t_ref / steps) / (t_int8 / n_int8)
+print(f"speed-up per step vs eager reference: fp32 {ratio:.1f}x, int8 {ratio8:.1f}x "
+      f"(target >= 3x: {'met' if max(ratio, ratio8) >= 3 else 'NOT met'})")
+plan = sampling.step_plan("auto", torch.device("cpu"), shape=sampling.layer_shape(model),
+                          int8_ok=lambda: sampling._cache_for(model).int8_ok(model))
+print(f"auto on this CPU: {plan[0]} for one line, {plan[1]} for batches "
+      f"(int8 check: error {sampling.int8_error(model):.4f}, tolerance {sampling.INT8_TOLERANCE})")
 
 # the floor: a step's five matrix products alone (fp32, the same weights), which every
 # implementation of the network has to do; no fp32 step can beat the reference by more
@@ -129,11 +142,17 @@ products = [(torch.randn(1, w.shape[0]), w, b) for w, b in
 t_mm = timeit(lambda: [torch.addmm(b, x, w) for _ in range(steps) for x, w, b in products], repeat=3)
 print(f"the step's matrix products alone: {t_mm / steps * 1e3:6.3f} ms/step -> at most "
       f"{t_ref / t_mm:.1f}x over the reference with fp32 weights")
+q = FastStep(model, plan=("int8", "int8")).products["int8"]
+rests = [torch.rand(1, w.shape[0] - 3) for w, _ in p.layers]
+x3 = torch.zeros(1, 3)
+t_mm8 = timeit(lambda: [[q.gates(i, x3, r) for i, r in enumerate(rests)] + [torch.addmm(fs.ba, products[1][0], fs.wa),
+                        torch.addmm(p.bo, products[4][0], p.wo)] for _ in range(steps)], repeat=3)
+print(f"the same products with int8 layer weights: {t_mm8 / steps * 1e3:6.3f} ms/step ({t_mm / t_mm8:.1f}x less)")
 
 # 2. a primed line, as Writer writes by default, starts by reading the style's primer: the
 # straightforward port reads it point by point for every line; handwrite reads the part no
 # line text can change once per style, and the rest as one sequence (sampling._primer_prefix)
-primer = writer._primer(DEFAULT_STYLE)
+primer = writer._primer(DEFAULT_STYLE)[0][0]      # (primers, hand): the first line's primer
 t_ref_p = timeit(lambda: ref.write(codes, seed=0, primer=primer, max_steps=0), repeat=3)
 def fresh():
     sampling._CACHES.clear()
@@ -146,31 +165,52 @@ print(f"reading the default style's primer ({len(primer[0])} points): eager refe
 est_ref, est_fast = t_ref_p + t_ref, t_again + t_fast
 print(f"so a primed 40-character line: eager reference {est_ref:.2f} s, handwrite {est_fast:.2f} s "
       f"({est_ref / est_fast:.1f}x)")
+primed = {}
+for precision in ("fp32", "int8"):
+    sample_lines(model, [codes], seed=0, primer=primer, precision=precision)
+    primed[precision] = timeit(lambda: sample_lines(model, [codes], seed=0, primer=primer, precision=precision),
+                               repeat=3)
+print(f"a primed 40-character line to its end (same seed): fp32 {primed['fp32']:.3f} s, int8 {primed['int8']:.3f} s "
+      f"({primed['fp32'] / primed['int8']:.1f}x)")
 
 # 3. a 400-character paragraph: all lines in one batch vs one line at a time
 lines = [ln.text for ln in split_text(PARAGRAPH) if ln.text]
 all_codes = [writer.alphabet.encode(t) for t in lines]
-t_batch = timeit(lambda: sample_lines(model, all_codes, seed=1), repeat=2)
+t_batch = timeit(lambda: sample_lines(model, all_codes, seed=1), repeat=2)    # auto
 t_batch32 = timeit(lambda: sample_lines(model, all_codes, seed=1, precision="fp32"), repeat=2)
 t_single = timeit(lambda: [sample_lines(model, [c], seed=1) for c in all_codes], repeat=1, warmup=0)
 print(f"400-char paragraph ({len(lines)} lines): batched {t_batch:.2f} s (fp32 products: {t_batch32:.2f} s), "
       f"one line at a time {t_single:.2f} s; the paragraph costs {t_batch / (t_single / len(lines)):.1f} single lines")
 
-# 3b. synthetic data: many lines through Writer.write_many (batches of up to 64 lines),
-# fp32 products against "auto" (bf16 products for batches, where this CPU is faster)
+# 3b. synthetic data: many lines through Writer.write_many (batches of up to 64 lines):
+# fp32 products, the auto of before int8 (bf16 products for batches where this CPU is
+# faster, else fp32; emulated by telling auto int8 never pays), and auto now
 texts = [f"Line {i}: the quick brown fox jumps over a lazy dog" for i in range(64)]
 rates = {}
-for precision in ("fp32", "auto"):
+for name, precision in (("fp32", "fp32"), ("auto before int8", "auto"), ("auto", "auto")):
     w = Writer(args.weights, precision=precision)
-    t = timeit(lambda: w.write_many(texts, seed=0), repeat=1, warmup=0)
-    rates[precision] = len(texts) / t
-    print(f"write_many, {len(texts)} lines of ~50 characters, precision {precision}: {t:.1f} s, {rates[precision]:.1f} lines/s")
-print(f"bf16 for batches: {rates['auto'] / rates['fp32']:.1f}x the lines per second "
+    saved = sampling._int8_may_pay
+    if name == "auto before int8":
+        sampling._int8_may_pay = lambda shape: False
+    try:
+        t = timeit(lambda: w.write_many(texts, seed=0), repeat=1, warmup=0)
+    finally:
+        sampling._int8_may_pay = saved
+    rates[name] = len(texts) / t
+    print(f"write_many, {len(texts)} lines of ~50 characters, {name}: {t:.1f} s, {rates[name]:.1f} lines/s")
+print(f"auto now: {rates['auto'] / rates['auto before int8']:.2f}x the lines per second of the auto before "
+      f"(target >= 1, no slower), {rates['auto'] / rates['fp32']:.1f}x fp32 "
       f"(bf16 faster on this CPU: {sampling.cpu_bf16_is_faster()})")
 
 # 4. what a user waits for: Writer.write end to end (default style, layout included)
-w = Writer(args.weights)
-w.write("warm up", seed=0)
-t_line = timeit(lambda: w.write(LINE, seed=3), repeat=3)
-t_par = timeit(lambda: w.write(PARAGRAPH, seed=3), repeat=2)
-print(f"Writer.write, default style: 40-char line {t_line:.3f} s, 400-char paragraph {t_par:.3f} s")
+ends = {}
+for precision in ("fp32", "int8", "auto"):
+    w = Writer(args.weights, precision=precision)
+    w.write("warm up", seed=0)
+    t_line = timeit(lambda: w.write(LINE, seed=3), repeat=3)
+    t_par = timeit(lambda: w.write(PARAGRAPH, seed=3), repeat=2)
+    ends[precision] = t_line
+    print(f"Writer.write, default style, {precision}: 40-char line {t_line:.3f} s, 400-char paragraph {t_par:.3f} s")
+r = ends["fp32"] / ends["int8"]
+print(f"a default-style 40-character line end to end: int8 {r:.1f}x faster than fp32 "
+      f"(target >= 2x: {'met' if r >= 2 else 'NOT met'}); auto {ends['fp32'] / ends['auto']:.1f}x")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
+import warnings
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -59,13 +60,64 @@ class _Products:
             self.b3 = (l3.bias_ih_l0 + l3.bias_hh_l0).contiguous()
             self.wo, self.bo = model.output.weight.t().contiguous(), model.output.bias.contiguous()
         self.dtype = self.w1.dtype
+        self.layers = ((self.w1, self.b1), (self.w2, self.b2), (self.w3, self.b3))
 
     def to(self, dtype: torch.dtype) -> "_Products":
         out = _Products.__new__(_Products)
         for name, value in vars(self).items():
             setattr(out, name, value.to(dtype) if isinstance(value, torch.Tensor) else value)
         out.dtype = dtype
+        out.layers = ((out.w1, out.b1), (out.w2, out.b2), (out.w3, out.b3))
         return out
+
+    def gates(self, layer: int, x, *rest):
+        """Layer `layer`'s gates (B, 4H) in fp32, for pen input x (B, 3) and its other inputs."""
+        w, b = self.layers[layer]
+        dt = self.dtype            # .to(dt) and .float() are no-ops in fp32
+        return torch.addmm(b, torch.cat([x, *rest], 1).to(dt), w).float()
+
+    def output(self, h1, h2, h3):
+        return torch.addmm(self.bo, torch.cat([h1, h2, h3], 1).to(self.dtype), self.wo).float()
+
+
+INT8_REDUCE_RANGE = True     # 7-bit activations: no int16 saturation on CPUs without VNNI (fbgemm's default)
+
+
+def _int8_linear(w: torch.Tensor, b: torch.Tensor):
+    """Prepacked int8 weights for y = x @ w + b (w: (in, out) fp32), one scale per output."""
+    wt = w.t().contiguous()
+    scale = (wt.abs().amax(1) / 127).clamp(min=1e-12).double()
+    with warnings.catch_warnings():          # torch marks its quantized tensors as deprecated, not the op
+        warnings.simplefilter("ignore")
+        q = torch.quantize_per_channel(wt, scale, torch.zeros(len(scale), dtype=torch.long), 0, torch.qint8)
+        return torch.ops.quantized.linear_prepack(q, b.contiguous())
+
+
+class _Int8Products:
+    """The three LSTM layers' products with int8 weights (PyTorch's dynamic quantized linear op,
+    fbgemm/oneDNN: activations quantized per call, int32 accumulation, fp32 out).
+
+    The pen input's three rows stay fp32 (offsets can be far larger than the [-1, 1] of the
+    hidden state and would coarsen its quantization), and so does the small output layer:
+    the mixture parameters are sampled from directly.  The state stays fp32.
+    """
+
+    dtype = torch.float32
+
+    def __init__(self, fp32: _Products):
+        with torch.no_grad():
+            self.layers = tuple((w[:3].contiguous(), _int8_linear(w[3:], b)) for w, b in fp32.layers)
+        self.wo, self.bo = fp32.wo, fp32.bo
+
+    def gates(self, layer: int, x, *rest):
+        wx, packed = self.layers[layer]
+        inputs = torch.cat(rest, 1) if len(rest) > 1 else rest[0]
+        return torch.addmm(torch.ops.quantized.linear_dynamic(inputs, packed, INT8_REDUCE_RANGE), x, wx)
+
+    output = _Products.output
+
+
+KINDS = ("fp32", "bf16", "int8")     # what a step's large products can run in
 
 
 class FastStep:
@@ -73,17 +125,24 @@ class FastStep:
 
     Same maths as `HandwritingModel.step` (the plain version), in about a third of the
     operations: one matrix product per layer on [inputs, hidden] instead of two, one
-    sigmoid over all gates.  With bf16_from=n, batches of n or more lines run the four
-    large products in bf16 (the dtype the network was trained in, under autocast), which
-    on CPUs with bf16 instructions is 3-4x faster from 2 lines up; the state stays fp32.
+    sigmoid over all gates.  plan: the products' kind (`KINDS`) for one line, and for
+    batches of 2+ lines.  bf16 (the dtype the network was trained in, under autocast) is
+    3-4x faster for batches on CPUs with bf16 instructions; int8 weights (`_Int8Products`)
+    are 3-4x faster than fp32 for one line on CPUs with VNNI.  The state stays fp32.
     """
 
-    def __init__(self, model: HandwritingModel, bf16_from: int | None = None):
+    def __init__(self, model: HandwritingModel, plan: tuple[str, str] = ("fp32", "fp32")):
         c = model.config
         self.H, self.K, self.kappa_step = c.hidden, c.window_mixtures, c.kappa_step
+        if any(kind not in KINDS for kind in plan):
+            raise ValueError(f"plan must name {', '.join(KINDS)}; got {plan!r}")
+        self.plan = tuple(plan)
         self.fp32 = _Products(model)
-        self.bf16_from = bf16_from
-        self.bf16 = self.fp32.to(torch.bfloat16) if bf16_from is not None else None
+        self.products = {"fp32": self.fp32}
+        if "bf16" in plan:
+            self.products["bf16"] = self.fp32.to(torch.bfloat16)
+        if "int8" in plan:
+            self.products["int8"] = _Int8Products(self.fp32)
         with torch.no_grad():
             self.wa, self.ba = model.attention.weight.t().contiguous(), model.attention.bias.contiguous()
 
@@ -93,23 +152,35 @@ class FastStep:
         c = s[:, H:2 * H] * c + s[:, :H] * torch.tanh(gates[:, 2 * H:3 * H])
         return s[:, 3 * H:] * torch.tanh(c), c
 
+    def kind(self, batch: int) -> str:
+        return self.plan[batch > 1]
+
     def uses_bf16(self, batch: int) -> bool:
-        return self.bf16 is not None and batch >= self.bf16_from
+        return self.kind(batch) == "bf16"
 
     def __call__(self, x, state: State, onehot, positions):
         K = self.K
-        p = self.bf16 if self.uses_bf16(x.shape[0]) else self.fp32
-        dt = p.dtype           # .to(dt) and .float() are no-ops in fp32
-        h1, c1 = self._cell(torch.addmm(p.b1, torch.cat([x, state.window, state.h1], 1).to(dt), p.w1).float(), state.c1)
+        p = self.products[self.plan[x.shape[0] > 1]]
+        h1, c1 = self._cell(p.gates(0, x, state.window, state.h1), state.c1)
         abk = torch.addmm(self.ba, h1, self.wa)                               # the window stays fp32
         ab = torch.exp(abk[:, :2 * K]).unsqueeze(-1)                          # (B, 2K, 1)
         kappa = state.kappa + self.kappa_step * torch.nn.functional.softplus(abk[:, 2 * K:])
         phi = (ab[:, :K] * torch.exp(-ab[:, K:] * (kappa.unsqueeze(-1) - positions) ** 2)).sum(1)
         window = torch.bmm(phi.unsqueeze(1), onehot).squeeze(1)
-        h2, c2 = self._cell(torch.addmm(p.b2, torch.cat([x, h1, window, state.h2], 1).to(dt), p.w2).float(), state.c2)
-        h3, c3 = self._cell(torch.addmm(p.b3, torch.cat([x, h2, window, state.h3], 1).to(dt), p.w3).float(), state.c3)
-        y = torch.addmm(p.bo, torch.cat([h1, h2, h3], 1).to(dt), p.wo).float()
+        h2, c2 = self._cell(p.gates(1, x, h1, window, state.h2), state.c2)
+        h3, c3 = self._cell(p.gates(2, x, h2, window, state.h3), state.c3)
+        y = p.output(h1, h2, h3)
         return y, State(h1, c1, h2, c2, h3, c3, kappa, window), phi
+
+
+def _best_time(fn, repeat: int = 5) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
 
 
 @functools.lru_cache(maxsize=None)
@@ -122,18 +193,91 @@ def cpu_bf16_is_faster() -> bool:
     try:
         x, w = torch.randn(8, 882), torch.randn(882, 1600)
         xb, wb = x.bfloat16(), w.bfloat16()
-
-        def best(fn):
-            fn()
-            times = []
-            for _ in range(5):
-                t = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - t)
-            return min(times)
-        return best(lambda: torch.mm(xb, wb)) < 0.75 * best(lambda: torch.mm(x, w))
+        return _best_time(lambda: torch.mm(xb, wb)) < 0.75 * _best_time(lambda: torch.mm(x, w))
     except RuntimeError:           # no bf16 kernels at all
         return False
+
+
+FULL_LAYER = (883, 1600)     # the full network's layers 2-3: inputs x 4 * hidden
+
+
+@functools.lru_cache(maxsize=None)
+def product_times(rows: int, shape: tuple[int, int] = FULL_LAYER) -> dict[str, float]:
+    """Seconds this CPU takes per kind for a layer's product: (rows, in) by (in, out).
+
+    Measured once per process, row count and shape (a few ms, best of 5), on one
+    thread as sampling runs; a kind without kernels here is left out.  int8 pays for
+    large layers only: for a tiny network, quantizing the activations costs more than
+    the product.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        n_in, n_out = shape
+        x, w, b = torch.rand(rows, n_in) * 2 - 1, torch.randn(n_in, n_out) * 0.05, torch.zeros(n_out)
+        times = {"fp32": _best_time(lambda: torch.addmm(b, x, w))}
+        try:
+            xb, wb, bb = x.bfloat16(), w.bfloat16(), b.bfloat16()
+            times["bf16"] = _best_time(lambda: torch.addmm(bb, xb, wb))
+        except RuntimeError:
+            pass
+        try:
+            packed = _int8_linear(w, b)
+            times["int8"] = _best_time(lambda: torch.ops.quantized.linear_dynamic(x, packed, INT8_REDUCE_RANGE))
+        except (RuntimeError, AttributeError):       # no quantized engine in this build
+            pass
+        return times
+    finally:
+        torch.set_num_threads(threads)
+
+
+INT8_TOLERANCE = 0.03    # int8 gates' rms error over the fp32 gates' spread, on probe inputs (measured: ~0.01)
+
+
+def int8_error(model: HandwritingModel) -> float:
+    """How far the int8 products of this model's weights are from fp32, on probe inputs:
+    the largest over the layers of the gates' rms error over their standard deviation.
+
+    The probe (seeded) is what a step feeds a layer: a hidden state in [-1, 1], windows
+    of one-hot-like weights, small pen offsets.
+    """
+    fp32 = _Products(model)
+    int8 = _Int8Products(fp32)
+    g = torch.Generator().manual_seed(0)
+    worst = 0.0
+    with torch.inference_mode():
+        for layer, (w, _) in enumerate(fp32.layers):
+            x = torch.randn(8, 3, generator=g) * 0.5
+            rest = torch.rand(8, w.shape[0] - 3, generator=g) * 2 - 1
+            ref, got = fp32.gates(layer, x, rest), int8.gates(layer, x, rest)
+            worst = max(worst, float((got - ref).pow(2).mean().sqrt() / ref.std().clamp(min=1e-6)))
+    return worst
+
+
+FASTER = 0.75            # a kind other than fp32 is chosen only when it takes at most this much of fp32's time
+
+
+def auto_plan(device: torch.device, int8_ok: bool = True, lines: int | None = None,
+              shape: tuple[int, int] = FULL_LAYER) -> tuple[str, str]:
+    """What "auto" runs the products in on this device: (one line, batches of 2+).
+
+    On a CPU, the fastest kind measured here (`product_times` for the model's layer
+    `shape`: one row for one line, 8 for batches) among those that pass: fp32 always; bf16 where `cpu_bf16_is_faster`
+    (emulated bf16 is slow); int8 where `int8_ok` (the model passed `int8_error`).  Other
+    kinds must beat fp32 clearly (FASTER).  A GPU keeps fp32.
+    """
+    if device.type != "cpu":
+        return ("fp32", "fp32")
+    allowed = {"fp32", "int8"} if int8_ok else {"fp32"}
+
+    def fastest(rows, allowed):
+        times = product_times(rows, shape)
+        fits = {k: t for k, t in times.items() if k in allowed and (k == "fp32" or t <= FASTER * times["fp32"])}
+        return min(fits, key=fits.get)
+    one = fastest(1, allowed)          # bf16 matrix-vector products are never the fastest
+    if lines is not None and lines < 2:
+        return (one, one)              # the batch only shrinks: no need to measure batches
+    return (one, fastest(8, allowed | ({"bf16"} if cpu_bf16_is_faster() else set())))
 
 
 def check_precision(precision: str) -> None:
@@ -141,37 +285,60 @@ def check_precision(precision: str) -> None:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
 
 
-def bf16_from(precision: str, device: torch.device, lines: int | None = None) -> int | None:
-    """The batch size from which the fast step uses bf16 products, or None for never.
+def step_plan(precision: str, device: torch.device, lines: int | None = None,
+              int8_ok=lambda: True, shape: tuple[int, int] = FULL_LAYER) -> tuple[str, str]:
+    """What the fast step's large products run in: (one line, batches of 2+ lines).
 
     lines: the size of the batch to be sampled, when known (the batch only shrinks).
+    int8_ok: called (only when auto could pick int8) to say whether the model passes
+    the int8 quality check (`int8_error` within INT8_TOLERANCE).
+    shape: the model's largest layer product, (inputs, outputs), for the measurement.
     """
     check_precision(precision)
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return 1
-    # auto: one line is a matrix-vector product, fastest in fp32; from two lines up the
-    # products become small matrix products, where this machine's bf16 kernels win 3-4x.
-    # A batch of one never gets there: no need to measure or to build bf16 weights.
-    if lines is not None and lines < 2:
-        return None
-    return 2 if device.type == "cpu" and cpu_bf16_is_faster() else None
+    if precision == "int8" and device.type != "cpu":
+        raise ValueError(f"precision 'int8' runs on CPUs only; the model is on {device}")
+    if precision != "auto":
+        return (precision, precision)
+    if device.type != "cpu":
+        return ("fp32", "fp32")
+    return auto_plan(device, int8_ok=_int8_may_pay(shape) and int8_ok(), lines=lines, shape=shape)
+
+
+def _int8_may_pay(shape) -> bool:
+    """Whether int8 beats fp32 clearly here for one line or for batches (measured)."""
+    return any(t.get("int8", float("inf")) <= FASTER * t["fp32"]
+               for t in (product_times(1, shape), product_times(8, shape)))
+
+
+def layer_shape(model: HandwritingModel) -> tuple[int, int]:
+    """(inputs, outputs) of the model's largest layer product (layers 2-3 fused)."""
+    w = model.lstm2
+    return (w.weight_ih_l0.shape[1] + w.weight_hh_l0.shape[1], w.weight_ih_l0.shape[0])
 
 
 class _SamplingCache:
     """What sampling can reuse between calls on the same weights: the fused steps (per
-    precision), and the state after each primer's text-independent prefix."""
+    plan), whether the weights pass the int8 check, and the state after each primer's
+    text-independent prefix."""
 
     def __init__(self, key):
         self.key = key
-        self.fast_steps: dict[int | None, FastStep] = {}
+        self.fast_steps: dict[tuple[str, str], FastStep] = {}
         self.prefixes: OrderedDict = OrderedDict()
+        self._int8_ok: bool | None = None
 
-    def fast_step(self, model: HandwritingModel, bf16_from: int | None) -> FastStep:
-        if bf16_from not in self.fast_steps:
-            self.fast_steps[bf16_from] = FastStep(model, bf16_from)
-        return self.fast_steps[bf16_from]
+    def fast_step(self, model: HandwritingModel, plan: tuple[str, str]) -> FastStep:
+        if plan not in self.fast_steps:
+            self.fast_steps[plan] = FastStep(model, plan=plan)
+        return self.fast_steps[plan]
+
+    def int8_ok(self, model: HandwritingModel) -> bool:
+        if self._int8_ok is None:
+            try:
+                self._int8_ok = int8_error(model) <= INT8_TOLERANCE
+            except (RuntimeError, AttributeError):        # no quantized engine
+                self._int8_ok = False
+        return self._int8_ok
 
 
 _CACHES: "weakref.WeakKeyDictionary[HandwritingModel, _SamplingCache]" = weakref.WeakKeyDictionary()
@@ -501,8 +668,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
     reads them first and each line's text is then primer text + " " + line text.
     fast=False uses the plain `HandwritingModel.step` (for tests and benchmarks).
-    precision: "fp32", "bf16" (the large products of the fast step) or "auto" (bf16 for
-    batches of 2+ lines where this CPU runs bf16 faster, else fp32); see `FastStep`.
+    precision: "fp32", "bf16", "int8" (the large products of the fast step) or "auto" (the
+    kind this CPU runs fastest, measured at first use: `step_plan`); see `FastStep`.
     normalizer: the weights' `Normalizer`, so the end-of-line rule measures the writing in
     the data's units (without it, normalised offsets stand in for them).
     """
@@ -514,7 +681,11 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
     cache = _cache_for(model)
     B = len(codes)
-    step_fn = cache.fast_step(model, bf16_from(precision, dev, lines=B)) if fast else model.step
+    if fast:
+        plan = step_plan(precision, dev, lines=B, int8_ok=lambda: cache.int8_ok(model), shape=layer_shape(model))
+        step_fn = cache.fast_step(model, plan)
+    else:
+        step_fn = model.step
     P = len(primer[1]) if primer is not None else 0
 
     # ---- 1. the texts, and the primer read ----

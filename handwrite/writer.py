@@ -25,10 +25,13 @@ class Writer:
     Writer() loads the bundled model; Writer("path/to/weights.safetensors") loads exported
     weights.  Loading takes a fraction of a second: do it once per process.
 
-    precision: "auto" (default) runs the network's large matrix products in bf16 when
-    several lines are written together and this CPU does bf16 faster (3-4x for batches);
-    "fp32" always uses fp32, so what a seed writes does not depend on the CPU's bf16
-    support; "bf16" always uses bf16.
+    precision: what the network's large matrix products run in while sampling.  "auto"
+    (default) picks, per batch size, the fastest of fp32, bf16 and int8 weights that a
+    short measurement at first use shows clearly faster on this CPU (bf16 for batches
+    where it has bf16 instructions; int8 where its int8 kernels win and the weights pass
+    an int8 quality check); "fp32" always uses fp32, so what a seed writes does not
+    depend on the CPU; "bf16" always uses bf16; "int8" always uses int8 weights (CPU only).
+    See docs/speed.md.
     """
 
     def __init__(self, weights=None, device="cpu", precision: str = "auto"):

@@ -55,7 +55,7 @@ def test_presets_span_hands_and_each_writes_its_own():
     from handwrite.preprocess import points_to_strokes
     from handwrite.style_features import FEATURES, style_features
     from handwrite.styles import presets
-    writer = Writer()
+    writer = Writer(precision="fp32")          # the presets were curated on fp32 sampling
     text = "Quiet rivers run past the old mill"
     found = presets()
     assert len(found) >= 12

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from handwrite import sampling
-from handwrite.sampling import MIN_STEPS, STEPS_PER_CHAR, FastStep, bf16_from, sample_lines, sample_point
+from handwrite.sampling import (INT8_TOLERANCE, MIN_STEPS, STEPS_PER_CHAR, FastStep, int8_error, sample_lines,
+                                sample_point, step_plan)
 
 
 def _codes(alphabet, *texts):
@@ -86,8 +87,9 @@ def _primer(alphabet, text="primer text ", points=80):
     return offsets, alphabet.encode(text)
 
 
-def test_one_line_in_auto_precision_writes_what_the_plain_step_writes(tiny_model_parts):
-    # auto may use bf16 for batches, never for a single line
+def test_one_line_in_auto_precision_writes_what_the_plain_step_writes(tiny_model_parts, monkeypatch):
+    # auto may use bf16 for batches, never for a single line (int8 measured slower here)
+    monkeypatch.setattr(sampling, "product_times", lambda rows, shape: {"fp32": 1.0, "bf16": 0.1, "int8": 2.0})
     model, alphabet, _ = tiny_model_parts
     codes = _codes(alphabet, "one line alone")
     f = sample_lines(model, codes, seed=2, precision="auto")[0]
@@ -102,7 +104,7 @@ def test_bf16_products_stay_close_to_fp32(tiny_model_parts):
     chars = torch.tensor([alphabet.encode("two lines of"), alphabet.encode("text written")])
     onehot, positions = model.one_hot(chars), torch.arange(chars.shape[1], dtype=torch.float32)
     x = torch.from_numpy(_primer(alphabet, points=60)[0]).expand(2, -1, -1)
-    steps = {p: FastStep(model, bf16_from=p) for p in (None, 1)}
+    steps = {p: FastStep(model, plan=("bf16", "bf16") if p else ("fp32", "fp32")) for p in (None, 1)}
     states = {p: model.initial_state(2) for p in steps}
     worst = 0.0
     with torch.inference_mode():
@@ -127,14 +129,91 @@ def test_bf16_lines_are_written_and_finish_like_fp32(tiny_model_parts):
 
 def test_precision_choice(monkeypatch):
     cpu = torch.device("cpu")
-    assert bf16_from("fp32", cpu) is None
-    assert bf16_from("bf16", cpu) == 1
+    assert step_plan("fp32", cpu) == ("fp32", "fp32")
+    assert step_plan("bf16", cpu) == ("bf16", "bf16")
+    monkeypatch.setattr(sampling, "product_times", lambda rows, shape: {"fp32": 1.0, "bf16": 0.3, "int8": 2.0})
     monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: True)
-    assert bf16_from("auto", cpu) == 2
+    assert step_plan("auto", cpu) == ("fp32", "bf16")            # bf16 for batches, never one line
+    assert step_plan("auto", cpu, lines=1) == ("fp32", "fp32")
     monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: False)
-    assert bf16_from("auto", cpu) is None          # CPUs without bf16 instructions stay fp32
-    with pytest.raises(ValueError, match="auto, fp32, bf16"):
-        bf16_from("half", cpu)
+    assert step_plan("auto", cpu) == ("fp32", "fp32")            # CPUs without bf16 instructions stay fp32
+    assert step_plan("auto", torch.device("cuda")) == ("fp32", "fp32")
+    with pytest.raises(ValueError, match="auto, fp32, bf16, int8"):
+        step_plan("half", cpu)
+
+
+def _teacher_forced(model, alphabet, steps, points=60):
+    """Each step's outputs (y, phi) over the same points and texts, per step in `steps`."""
+    chars = torch.tensor([alphabet.encode("two lines of"), alphabet.encode("text written")])
+    onehot, positions = model.one_hot(chars), torch.arange(chars.shape[1], dtype=torch.float32)
+    x = torch.from_numpy(_primer(alphabet, points=points)[0]).expand(2, -1, -1)
+    outs = {k: [] for k in steps}
+    with torch.inference_mode():
+        for k, step in steps.items():
+            state = model.initial_state(2)
+            for t in range(x.shape[1]):
+                y, state, phi = step(x[:, t], state, onehot, positions)
+                outs[k].append((y, phi))
+    return outs
+
+
+INT8_STEP_TOLERANCE = 0.05     # mixture parameters and window weights, teacher-forced, tiny model
+
+
+def test_int8_products_stay_close_to_fp32(tiny_model_parts):
+    # int8 weights for the three layers' products: the same state in, the step's mixture
+    # parameters and attention stay within INT8_STEP_TOLERANCE of fp32 all along the sequence
+    model, alphabet, _ = tiny_model_parts
+    outs = _teacher_forced(model, alphabet, {"fp32": FastStep(model), "int8": FastStep(model, plan=("int8", "int8"))})
+    worst_y = max(float((a[0] - b[0]).abs().max()) for a, b in zip(outs["int8"], outs["fp32"]))
+    worst_phi = max(float((a[1] - b[1]).abs().max()) for a, b in zip(outs["int8"], outs["fp32"]))
+    assert 0 < worst_y < INT8_STEP_TOLERANCE      # int8 really ran (not bit-equal), and stays close
+    assert worst_phi < INT8_STEP_TOLERANCE
+    assert int8_error(model) <= INT8_TOLERANCE
+
+
+def test_int8_lines_are_deterministic_and_finish_like_fp32(tiny_model_parts):
+    model, alphabet, _ = tiny_model_parts
+    codes = _codes(alphabet, "hello world", "another line", "x")
+    a = sample_lines(model, codes, seed=3, precision="int8")
+    b = sample_lines(model, codes, seed=3, precision="int8")
+    f = sample_lines(model, codes, seed=3, precision="fp32")
+    for la, lb, lf in zip(a, b, f):
+        assert la.offsets.tobytes() == lb.offsets.tobytes()          # a seed fixes the strokes
+        assert np.isfinite(la.offsets).all() and la.offsets[-1, 2] == 1
+        np.testing.assert_allclose(la.offsets[:4], lf.offsets[:4], atol=0.05)
+    one = sample_lines(model, codes[:1], seed=7, precision="int8")[0]
+    assert one.offsets.tobytes() == sample_lines(model, codes[:1], seed=7, precision="int8")[0].offsets.tobytes()
+
+
+def test_auto_picks_int8_only_where_it_is_faster_and_passes_its_check(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: False)
+    fast_int8 = {"fp32": 1.0, "bf16": 2.0, "int8": 0.3}
+    monkeypatch.setattr(sampling, "product_times", lambda rows, shape: fast_int8)
+    assert step_plan("auto", cpu) == ("int8", "int8")
+    assert step_plan("auto", cpu, int8_ok=lambda: False) == ("fp32", "fp32")     # fails its check: never int8
+    monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: True)
+    monkeypatch.setattr(sampling, "product_times", lambda rows, shape: {"fp32": 1.0, "bf16": 0.2 if rows > 1 else 2.0,
+                                                                 "int8": 0.3})
+    assert step_plan("auto", cpu) == ("int8", "bf16")         # the fastest per batch size
+    assert step_plan("auto", cpu, lines=1) == ("int8", "int8")
+    monkeypatch.setattr(sampling, "product_times", lambda rows, shape: {"fp32": 1.0, "int8": 0.9})
+    assert step_plan("auto", cpu) == ("fp32", "fp32")         # not clearly faster: stays fp32
+    assert step_plan("int8", cpu) == ("int8", "int8")
+    with pytest.raises(ValueError, match="CPUs only"):
+        step_plan("int8", torch.device("cuda"))
+
+
+def test_auto_with_real_measurements_picks_a_plan_that_passes(tiny_model_parts):
+    model, alphabet, _ = tiny_model_parts
+    cache = sampling._cache_for(model)
+    plan = step_plan("auto", torch.device("cpu"), int8_ok=lambda: cache.int8_ok(model),
+                     shape=sampling.layer_shape(model))
+    assert all(kind in ("fp32", "bf16", "int8") for kind in plan)
+    if "int8" in plan:
+        assert int8_error(model) <= INT8_TOLERANCE
+    sample_lines(model, _codes(alphabet, "auto"), seed=1)       # runs whatever it picked
 
 
 def test_primer_prefix_is_read_once_and_changes_nothing(tiny_model_parts, monkeypatch):

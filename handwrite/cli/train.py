@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..choices import DEFAULT_HIDDEN, DEVICES, EVAL_SPLITS
+from ..choices import DEFAULT_HIDDEN, DEVICES, EVAL_SPLITS, PRECISIONS
 from .common import checked, main
 
 
@@ -78,6 +78,8 @@ def export(checkpoint, output):
 @click.option("--seed", type=int, default=0, show_default=True, help="Picks the lines and seeds the writing.")
 @click.option("--split", type=click.Choice(EVAL_SPLITS), default="auto", show_default=True,
               help="val: training's held-out writers; all: every line; auto: val on the training data, else all.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
+              help="What the written lines' sampling products run in (the NLL is always fp32).")
 @click.option("--no-ocr", is_flag=True, help="Measure the NLL only: no writing, no Tesseract.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--styles", is_flag=True,
@@ -87,7 +89,8 @@ def export(checkpoint, output):
               help="With --styles: lines of a writer that prime each imitation.")
 @click.option("--preset-lines", type=click.IntRange(0, 200), default=20, show_default=True,
               help="With --styles: validation texts each preset writes (0: measure imitation only).")
-def eval_command(data, weights, bias, limit, seed, split, no_ocr, as_json, styles, primer_lines, preset_lines):
+def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
+                 preset_lines):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -110,7 +113,7 @@ def eval_command(data, weights, bias, limit, seed, split, no_ocr, as_json, style
             click.echo(f"Error: {e}; measuring the NLL and failed lines only", err=True)
     # DatasetError, WeightsError, a missing folder or file
     result = checked(lambda: evaluate(data, weights, bias=bias, limit=limit, seed=seed, split=split,
-                                      legibility=not no_ocr))
+                                      legibility=not no_ocr, precision=precision))
     click.echo(json.dumps(result, indent=1) if as_json else format_report(result))
     if result["ocr_error"]:
         sys.exit(1)

@@ -251,10 +251,13 @@ def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytessera
 
 
 def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = None, *, seed: int = 0,
-             split: str = "auto", legibility: bool = True, cache_dir=None, progress: bool = True) -> dict:
+             split: str = "auto", legibility: bool = True, cache_dir=None, progress: bool = True,
+             precision: str | None = None) -> dict:
     """Measure a model on an IAM-OnDB-layout folder; see the module docstring.
 
     weights: None (bundled model), a .safetensors or .pt path, or a Writer.
+    precision: what the writer's sampling products run in (None: the writer's own; see
+    `Writer`); the NLL is always computed in fp32.
     legibility=False skips writing and OCR (only the NLL).  When Tesseract is missing,
     the CER fields are None and `ocr_error` says why; NLL and failures are still measured.
     """
@@ -262,6 +265,10 @@ def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = Non
         raise ValueError(f"bias must be >= 0, got {bias}")
     evalset = prepare(data_dir, weights, split=split, limit=limit, seed=seed, cache_dir=cache_dir,
                       progress=progress)
+    if precision is not None:
+        from ..sampling import check_precision
+        check_precision(precision)
+        evalset.writer.precision = precision
     nll = measure_nll(evalset, progress=progress)
     result = {
         "nll_per_line": nll["nll_per_line"], "nll_per_point": nll["nll_per_point"],
@@ -269,7 +276,7 @@ def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = Non
         "nll_units": "nats", "preprocessing": PREPROCESSING.format(d=evalset.downsample),
         "human_cer": None, "generated_cer": None, "cer_ratio": None,
         "failure_rate": None, "retry_rate": None, "failed_lines": None, "retried_lines": None,
-        "ocr_error": None, "bias": bias, "seed": seed, "split": evalset.split, "limit": limit,
+        "ocr_error": None, "bias": bias, "precision": evalset.writer.precision, "seed": seed, "split": evalset.split, "limit": limit,
         "data": str(data_dir), "weights": evalset.weights, "skipped_lines": evalset.skipped,
         "per_line": [{"line_id": lid, "text": t} for lid, t in zip(evalset.lines.line_ids, evalset.lines.texts)],
     }
