@@ -187,6 +187,8 @@ def test_int8_lines_are_deterministic_and_finish_like_fp32(tiny_model_parts):
 
 
 def test_auto_picks_int8_only_where_it_is_faster_and_passes_its_check(monkeypatch):
+    import handwrite.sampling as sampling
+    monkeypatch.setattr(sampling, "AUTO_INT8", True)          # off by default (see AUTO_INT8)
     cpu = torch.device("cpu")
     monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: False)
     fast_int8 = {"fp32": 1.0, "bf16": 2.0, "int8": 0.3}
@@ -291,3 +293,14 @@ def test_lines_record_where_the_window_left_the_text(tiny_model_parts):
         if ln.finished:
             assert 0 < ln.left_text_at <= len(ln.offsets)
         assert ln.offsets[-1, 2] == 1 and len(ln.phi) == len(ln.offsets) - 1
+
+
+def test_auto_does_not_pick_int8_by_default(monkeypatch):
+    """int8 is asked for, not chosen: it writes a little less legibly (see AUTO_INT8)."""
+    import handwrite.sampling as sampling
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(sampling, "product_times", lambda rows, shape=None: {"fp32": 1.0, "bf16": 2.0, "int8": 0.1})
+    monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: False)
+    assert not sampling.AUTO_INT8
+    assert step_plan("auto", cpu) == ("fp32", "fp32")
+    assert step_plan("int8", cpu) == ("int8", "int8")
