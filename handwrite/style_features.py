@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .preprocess import align_baseline
+from .preprocess import align_baseline, points_to_strokes
 
 FEATURES = ("slant", "width_per_char", "ink_per_char", "lifts_per_char", "turning", "height_ratio")
 RESAMPLE_STEP = 0.05        # body heights between resampled points
@@ -193,7 +193,6 @@ def match_hand(points: np.ndarray, text: str, target: dict) -> np.ndarray:
 
 
 def _reshape_towards(points: np.ndarray, text: str, target: dict, max_lean: float, widths) -> np.ndarray:
-    from .preprocess import points_to_strokes
     try:
         own = style_features(points_to_strokes(points), text)
     except ValueError:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .preprocess import align_baseline, strokes_to_offsets
-from .style_features import style_features
+from .style_features import mean_features, style_features
 
 PRESET_DIR = Path(__file__).parent / "styles"
 
@@ -119,7 +119,6 @@ class Style:
     def hand(self) -> dict[str, float]:
         """The style features of its lines (mean over lines) and its size: what written
         lines are matched to (`style_features.match_hand`)."""
-        from .style_features import mean_features
         return {**mean_features([style_features(strokes, text) for strokes, text in self.lines]), "size": self.size}
 
     # ---- loading and saving ------------------------------------------------------------

@@ -26,11 +26,10 @@ class Writer:
     weights.  Loading takes a fraction of a second: do it once per process.
 
     precision: what the network's large matrix products run in while sampling.  "auto"
-    (default) picks, per batch size, the fastest of fp32, bf16 and int8 weights that a
-    short measurement at first use shows clearly faster on this CPU (bf16 for batches
-    where it has bf16 instructions; int8 where its int8 kernels win and the weights pass
-    an int8 quality check); "fp32" always uses fp32, so what a seed writes does not
-    depend on the CPU; "bf16" always uses bf16; "int8" always uses int8 weights (CPU only).
+    (default) uses bf16 for batches where a short measurement at first use shows this CPU
+    clearly faster at it, fp32 otherwise (never int8: `sampling.AUTO_INT8`); "fp32" always
+    uses fp32, so what a seed writes does not depend on the CPU; "bf16" always uses bf16;
+    "int8" always uses int8 weights (CPU only; faster with VNNI/AMX, a little less legible).
     See docs/speed.md.
     """
 

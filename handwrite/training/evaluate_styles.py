@@ -60,13 +60,18 @@ def recognisers() -> list[Recogniser]:
     return found
 
 
-def eligible_by_writer(texts: list[str], writers: list) -> dict:
-    """writer -> indices of their lines whose text length suits priming and writing."""
+def lines_by_writer(writers: list, keep=lambda i: True) -> dict:
+    """writer -> indices of their lines (those for which keep(index) is true)."""
     by = {}
-    for i, (t, w) in enumerate(zip(texts, writers)):
-        if TEXT_CHARS[0] <= len(t) <= TEXT_CHARS[1]:
+    for i, w in enumerate(writers):
+        if keep(i):
             by.setdefault(w, []).append(i)
     return by
+
+
+def eligible_by_writer(texts: list[str], writers: list) -> dict:
+    """writer -> indices of their lines whose text length suits priming and writing."""
+    return lines_by_writer(writers, lambda i: TEXT_CHARS[0] <= len(texts[i]) <= TEXT_CHARS[1])
 
 
 def line_features(evalset) -> np.ndarray:
@@ -77,20 +82,14 @@ def line_features(evalset) -> np.ndarray:
 
 def writer_profiles(feats: np.ndarray, writers: list, leave_out=frozenset()) -> tuple[list, np.ndarray]:
     """(writer ids, (writers, features) mean features of each writer's lines not in leave_out)."""
-    by = {}
-    for i, w in enumerate(writers):
-        if i not in leave_out:
-            by.setdefault(w, []).append(i)
+    by = lines_by_writer(writers, lambda i: i not in leave_out)
     ids = sorted(by, key=str)
     return ids, np.array([feats[by[w]].mean(0) for w in ids])
 
 
 def within_writer_spread(feats: np.ndarray, writers: list) -> np.ndarray:
     """Each feature's standard deviation across one writer's lines, pooled over writers."""
-    by = {}
-    for i, w in enumerate(writers):
-        by.setdefault(w, []).append(i)
-    groups = [feats[idx] for idx in by.values() if len(idx) > 1]
+    groups = [feats[idx] for idx in lines_by_writer(writers).values() if len(idx) > 1]
     spread = np.sqrt(np.mean([g.var(0) for g in groups], axis=0)) if groups else np.ones(len(FEATURES))
     return np.where(spread > 0, spread, 1.0)
 
@@ -108,8 +107,8 @@ def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_
     plans = {w: (idx[:primer_lines], idx[-targets:])
              for w, idx in by.items() if len(idx) >= primer_lines + targets}
     # a writer needs lines left over for a profile to be ranked against
-    plans = {w: plan for w, plan in plans.items()
-             if sum(lines.writers[i] == w for i in range(len(lines))) > len(plan[0]) + len(plan[1])}
+    counts = {w: len(idx) for w, idx in lines_by_writer(lines.writers).items()}
+    plans = {w: plan for w, plan in plans.items() if counts[w] > len(plan[0]) + len(plan[1])}
     if len(plans) < 2:
         raise ValueError(f"imitation needs at least 2 writers with {primer_lines + targets} lines of "
                          f"{TEXT_CHARS[0]}-{TEXT_CHARS[1]} characters; the lines measured have {len(plans)}")
