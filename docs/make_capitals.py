@@ -3,6 +3,7 @@ default hand and in `cursive`, each word read back by the recognisers.
 
     python docs/make_capitals.py                 # writes docs/img/capitals-*.png, prints the table
     python docs/make_capitals.py --weights W     # other weights
+    python docs/make_capitals.py --seeds 3       # also the mean over seeds 0-2 (pictures: seed 0)
 
 A capital counts as read right when a recogniser's reading of the word starts with it.
 """
@@ -62,17 +63,27 @@ def main(argv=None) -> None:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--styles", default="default,cursive", help="comma-separated preset names; 'default' for none")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for the pictures")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; the pictures show seed 0")
     args = ap.parse_args(argv)
     from handwrite import Writer
     writer = Writer(args.weights)
     for name in args.styles.split(","):
-        rows = read_capitals(writer, None if name == "default" else name)
-        right = {k: sum(r["right"][k] for r in rows) for k in rows[0]["right"]}
-        print(f"{name}: capitals read right " + ", ".join(f"{k} {v}/26" for k, v in right.items()))
-        for r in rows:
-            print(f"  {r['word']:<10} " + "  ".join(f"{k}: {v!r}" for k, v in r["readings"].items()))
-        args.out.mkdir(parents=True, exist_ok=True)
-        sheet(rows, args.out / f"capitals-{name}.png")
+        totals: dict[str, list[int]] = {}
+        for seed in range(args.seeds):
+            rows = read_capitals(writer, None if name == "default" else name, seed=seed)
+            right = {k: sum(r["right"][k] for r in rows) for k in rows[0]["right"]}
+            for k, v in right.items():
+                totals.setdefault(k, []).append(v)
+            wrong = {k: "".join(r["word"][0] for r in rows if not r["right"][k]) for k in right}
+            print(f"{name}, seed {seed}: capitals read right " +
+                  ", ".join(f"{k} {v}/26 (wrong: {wrong[k] or '-'})" for k, v in right.items()))
+            if seed == 0:
+                for r in rows:
+                    print(f"  {r['word']:<10} " + "  ".join(f"{k}: {v!r}" for k, v in r["readings"].items()))
+                args.out.mkdir(parents=True, exist_ok=True)
+                sheet(rows, args.out / f"capitals-{name}.png")
+        if args.seeds > 1:
+            print(f"{name}, mean of {args.seeds} seeds: " + ", ".join(f"{k} {sum(v) / len(v):.1f}/26" for k, v in totals.items()))
 
 
 if __name__ == "__main__":

@@ -435,11 +435,13 @@ def draw_noise(generator: torch.Generator, batch: int, steps: int) -> torch.Tens
     return torch.stack([u[..., 0], z[..., 0], z[..., 1], u[..., 1]], -1)
 
 
-def sample_point(y: torch.Tensor, noise: torch.Tensor, mixtures: int, bias: float) -> torch.Tensor:
-    """Draw (B, 3) offsets from mixture params y (B, 1+6M) using noise (B, 4)."""
+def sample_point(y: torch.Tensor, noise: torch.Tensor, mixtures: int, bias) -> torch.Tensor:
+    """Draw (B, 3) offsets from mixture params y (B, 1+6M) using noise (B, 4); bias is a
+    number or a (B,) tensor (a bias per line)."""
     M = mixtures
     y = y.float()
-    probs = torch.softmax(y[:, 1:1 + M] * (1 + bias), dim=-1)
+    row_bias = bias.unsqueeze(1) if isinstance(bias, torch.Tensor) else bias     # (B, 1) or a number
+    probs = torch.softmax(y[:, 1:1 + M] * (1 + row_bias), dim=-1)
     # the component whose cumulative probability first exceeds the uniform draw
     k = (probs.cumsum(1) < noise[:, :1]).sum(1, keepdim=True).clamp(max=M - 1)
     mx, my, lsx, lsy, rho_hat = y[:, 1 + M:].view(-1, 5, M).gather(2, k.unsqueeze(1).expand(-1, 5, 1)).squeeze(2).unbind(1)
@@ -541,13 +543,14 @@ class _Lines:
     the step loop does no indexing by the set of lines still alive.
     """
     FIELDS = ("rows", "noise", "past_end", "lengths", "caps", "ending", "extra", "written", "look", "tail",
-              "pen_up", "written_at")
+              "pen_up", "written_at", "char_bias")
 
-    def __init__(self, noise, lengths, caps, x):
+    def __init__(self, noise, lengths, caps, x, char_bias=None):
         B, dev = len(lengths), lengths.device
         U = int(lengths.max()) + 1
         self.rows = torch.arange(B, device=dev)                  # each row's line in the batch
         self.noise, self.lengths, self.caps = noise, lengths, caps
+        self.char_bias = char_bias                               # (B, U) bias added under each character, or None
         self.past_end = torch.arange(U, device=dev).unsqueeze(0) > lengths.unsqueeze(1)   # cells after the end
         self.ending = torch.zeros(B, dtype=torch.bool, device=dev)     # the window has left the text
         self.extra = torch.zeros(B, dtype=torch.long, device=dev)      # steps since then
@@ -559,7 +562,16 @@ class _Lines:
 
     def keep(self, keep: torch.Tensor) -> None:
         for name in self.FIELDS:
-            setattr(self, name, getattr(self, name)[keep])
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value[keep])
+
+    def bias(self, bias: float, phi: torch.Tensor):
+        """The sampling bias of each line at this step: `bias`, plus the extra bias of the
+        characters the window (phi, (B, U)) is on."""
+        if self.char_bias is None:
+            return bias
+        return bias + (phi * self.char_bias).sum(1)              # (B,)
 
 
 class _Record:
@@ -658,6 +670,23 @@ def _finish_line(record: _Record, b: int, P: int, n_chars: int, primed: bool, no
     return SampledLine(offs, phi, bool(record.finished[b]), left_row)
 
 
+def _char_bias(char_bias, codes, P: int, U: int, dev):
+    """(B, U) extra bias per text position (the primer's positions get none), or None."""
+    if char_bias is None or not any(b is not None and np.any(b) for b in char_bias):
+        return None
+    if len(char_bias) != len(codes):
+        raise ValueError(f"char_bias needs one entry per line: {len(char_bias)} for {len(codes)} lines")
+    out = torch.zeros(len(codes), U)
+    for b, (extra, line) in enumerate(zip(char_bias, codes)):
+        if extra is None:
+            continue
+        extra = torch.as_tensor(np.asarray(extra, np.float32))
+        if extra.shape != (len(line),):
+            raise ValueError(f"char_bias of line {b} needs one number per character: {tuple(extra.shape)} for {len(line)}")
+        out[b, P:P + len(line)] = extra
+    return out.to(dev)
+
+
 def _step(lines: _Lines, x, phi, P: int) -> Step:
     drawing = ~lines.written
     if P:
@@ -669,7 +698,7 @@ def _step(lines: _Lines, x, phi, P: int) -> Step:
 def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
                   seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
                   max_steps: int | None = None, fast: bool = True, precision: str = "auto",
-                  normalizer=None, stream: bool = False):
+                  normalizer=None, char_bias: list | None = None, stream: bool = False):
     """See `sample_lines`; a generator (of a `Step` per step when `stream`) returning its lines.
 
     primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
@@ -679,6 +708,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     kind this CPU runs fastest, measured at first use: `step_plan`); see `FastStep`.
     normalizer: the weights' `Normalizer`, so the end-of-line rule measures the writing in
     the data's units (without it, normalised offsets stand in for them).
+    char_bias: per line, one number per character of its text (or None): extra bias while
+    the window is on that character (the writer steadies capitals with it).
     """
     if not codes or any(len(c) == 0 for c in codes):
         raise ValueError("every line needs at least one character")
@@ -706,13 +737,13 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     noise = draw_noise(generator, B, cap).to(dev)                # drawn on the CPU: same strokes anywhere
 
     # ---- 2. step by step until every line has stopped ----
-    lines = _Lines(noise, start.lengths, caps, x)
+    lines = _Lines(noise, start.lengths, caps, x, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev))
     record = _Record(B, cap, onehot.shape[1], dev)
     mix = model.config.output_mixtures
     any_ending, min_cap = False, int(caps.min())              # lets most steps skip the end checks
     for step in range(cap):
         y, state, phi = step_fn(x, state, onehot, start.positions)
-        x = sample_point(y, lines.noise[:, step], mix, bias)
+        x = sample_point(y, lines.noise[:, step], mix, lines.bias(bias, phi))
         record.add(x, phi)
         # the window has left the text when it weighs the position past the end the most
         left = phi.masked_fill(lines.past_end, -1.0).argmax(dim=1) == lines.lengths

@@ -7,9 +7,11 @@ import numpy as np
 import torch
 
 from .alphabet import Alphabet
+from .capitals import CAPITAL_SCALE, STEADY_CAPITALS, capital_bias, model_text, stand_in_positions
 from .choices import DEFAULT_STYLE, FREE_STYLE
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
+from .letters import enlarge_letters, even_word_sizes
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
 from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
@@ -46,6 +48,10 @@ class Writer:
         self = cls.__new__(cls)
         self._setup(model, alphabet, normalizer, info or {}, device, precision)
         return self
+
+    # Extra sampling bias while the window is on a capital (handwrite.capitals): the data
+    # holds few capitals, and a steadier pen writes them more legibly.  0 switches it off.
+    steady_capitals: float = STEADY_CAPITALS
 
     def _setup(self, model, alphabet, normalizer, info, device, precision):
         self.model = model.eval()
@@ -234,7 +240,7 @@ class Writer:
 
     def _own_primer(self, offsets: np.ndarray, text: str):
         """A line this writer just wrote, as the primer for the rest of its page."""
-        return offsets, self.alphabet.encode(text + " ")
+        return offsets, self.alphabet.encode(self._model_text(text) + " ")
 
     def _write_jobs(self, jobs, layouts, primer, bias, rng, written, stats, stream=False):
         """Sample the lines `jobs` [(doc, line)], retrying failures with new seeds.
@@ -253,9 +259,10 @@ class Writer:
             sampled = []
             for start in range(0, len(todo), BATCH_LINES):
                 chunk = todo[start:start + BATCH_LINES]
-                args = (self.model, [self.alphabet.encode(texts[j]) for j in chunk])
+                args = (self.model, [self.alphabet.encode(self._model_text(texts[j])) for j in chunk])
                 options = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
-                               normalizer=self.normalizer)
+                               normalizer=self.normalizer,
+                               char_bias=[capital_bias(texts[j], self.steady_capitals) for j in chunk])
                 if stream:
                     sampled += yield from _labelled(stream_lines(*args, **options), chunk)
                 else:
@@ -263,6 +270,9 @@ class Writer:
             again = []
             for j, s in zip(todo, sampled):
                 pts = self.to_page(s.offsets)
+                if self._model_text(texts[j]) != texts[j]:
+                    pts = enlarge_letters(pts, s.phi, stand_in_positions(texts[j]), CAPITAL_SCALE)
+                pts = even_word_sizes(pts, s.phi, texts[j])
                 ok = line_looks_written(s, pts, len(texts[j]))
                 if ok or j not in written or attempt == RETRIES:
                     written[j] = (pts, s.phi, s.offsets)
@@ -274,6 +284,12 @@ class Writer:
                 if attempt == RETRIES:
                     stats[d]["failed"] += 1       # still wrong after every retry
             todo = again
+
+    def _model_text(self, text: str) -> str:
+        """What the network writes for `text`: capitals it never learned as their small
+        letters, enlarged afterwards (handwrite.capitals)."""
+        stand_in = model_text(text)
+        return stand_in if all(c in self.alphabet for c in stand_in) else text
 
     def to_page(self, offsets: np.ndarray) -> np.ndarray:
         """Normalised offsets (T, 3) -> (T, 3) points in page units, baseline made horizontal."""

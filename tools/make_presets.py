@@ -82,7 +82,9 @@ PRESETS = [
 
 def load_writer(weights: str | None):
     from handwrite.writer import Writer
-    return Writer(weights, precision="fp32")     # fp32: a seed writes the same line on every CPU
+    writer = Writer(weights, precision="fp32")     # fp32: a seed writes the same line on every CPU
+    writer.steady_capitals = 0.0                   # as when PRESETS were chosen (capitals' extra bias came later)
+    return writer
 
 
 def free_lines(writer, seed: int, bias: float) -> list[tuple[np.ndarray, bool]]:

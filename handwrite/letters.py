@@ -1,0 +1,155 @@
+"""Parts of a written line: which character each pen stroke was drawn for (from the
+attention window), and reshapes of those parts that the network gets wrong:
+
+- `enlarge_letters`: strokes of some characters made larger (capital stand-ins, see
+  handwrite.capitals);
+- `even_word_sizes`: the letters of a line shrinking from its start to its end, taken
+  out word by word.
+
+Points are (n, 3) page points of one line: x, y (down), end of stroke.  phi is the
+sampler's attention over the line's own characters, (n - 1, chars): point k was drawn
+while the window was on phi[k - 1].
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+# A line's shrinking is taken out when its end writes this much smaller than its start
+# (a trend fitted over its small letters); less is left as written, like a person's.
+DRIFT_THRESHOLD = 0.12
+# ... and only this share of it: the fit over letters is noisy (a letter's points come
+# from the attention, which runs a little ahead of the pen), and a line corrected too
+# far visibly grows, which looks worse than a little shrinking.
+DRIFT_CORRECTION = 0.7
+WORD_SCALE_RANGE = (0.7, 1.6)     # how far one word may be scaled: beyond, the fit is wrong
+SMALL_LETTERS = set("acemnorsuvwxz")   # letters between baseline and x-height: their height is the hand's size
+MIN_SMALL_LETTERS = 6             # fewer say too little about a trend
+
+
+def stroke_spans(points: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) point index of every pen stroke, in drawing order."""
+    ends = np.flatnonzero(points[:, 2] > 0.5)
+    if not len(ends) or ends[-1] != len(points) - 1:
+        ends = np.append(ends, len(points) - 1)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    return [(int(s), int(e)) for s, e in zip(starts, ends) if e >= s]
+
+
+def stroke_owners(points: np.ndarray, phi: np.ndarray | None):
+    """(spans, owners, shares): each stroke's span, the character most of its points were
+    drawn on, and the share of its points drawn on it.  None when phi does not fit."""
+    if phi is None or len(points) < 2 or len(phi) != len(points) - 1 or phi.ndim != 2 or not phi.shape[1]:
+        return None
+    on = np.concatenate([phi[:1].argmax(1), phi.argmax(1)])        # (n,) the character under each point
+    spans, owners, shares = stroke_spans(points), [], []
+    for s, e in spans:
+        counts = np.bincount(on[s:e + 1], minlength=phi.shape[1])
+        owners.append(int(counts.argmax()))
+        shares.append(float(counts.max() / (e - s + 1)))
+    return spans, np.array(owners), np.array(shares)
+
+
+def _scale_part(points: np.ndarray, mine: np.ndarray, scale: float, anchor_y: float) -> np.ndarray:
+    """The points in `mine` scaled about (their left edge, anchor_y); every point drawn after
+    them moved right by the width they gained."""
+    out = points
+    xy = out[mine, :2]
+    left = xy[:, 0].min()
+    width = xy[:, 0].max() - left
+    out[mine, 0] = left + (xy[:, 0] - left) * scale
+    out[mine, 1] = anchor_y + (xy[:, 1] - anchor_y) * scale
+    after = np.arange(len(out)) > np.flatnonzero(mine)[-1]
+    out[after, 0] += width * (scale - 1)
+    return out
+
+
+def enlarge_letters(points: np.ndarray, phi: np.ndarray | None, positions: list[int], scale: float) -> np.ndarray:
+    """The strokes drawn for the characters at `positions` made `scale` times larger,
+    standing on the same bottom line, and everything after each moved right by the width
+    it gained.  A stroke belongs to a character when most of its points were drawn on it,
+    so a letter joined to its neighbours in one stroke is left as it is."""
+    owned = stroke_owners(points, phi) if positions else None
+    if owned is None:
+        return points
+    spans, owners, shares = owned
+    out = np.array(points, copy=True)
+    for pos in sorted(positions, reverse=True):                    # from the right: earlier shifts stay valid
+        mine = np.zeros(len(out), bool)
+        for (s, e), owner, share in zip(spans, owners, shares):
+            if owner == pos and share > 0.5:
+                mine[s:e + 1] = True
+        if mine.any():
+            out = _scale_part(out, mine, scale, float(out[mine, 1].max()))
+    return out
+
+
+def word_parts(points: np.ndarray, phi: np.ndarray | None, text: str) -> list[np.ndarray]:
+    """A boolean mask over the points for each word of `text` that drew any strokes, left
+    to right.  A stroke drawn while the window sat on a space belongs to the word before."""
+    owned = stroke_owners(points, phi)
+    if owned is None or phi.shape[1] != len(text):
+        return []
+    spans, owners, _ = owned
+    word_of = np.cumsum([c.isspace() for c in text])                # words are numbered by the spaces before them
+    masks: dict[int, np.ndarray] = {}
+    for (s, e), owner in zip(spans, owners):
+        w = int(word_of[owner]) - (1 if text[owner].isspace() else 0)
+        masks.setdefault(w, np.zeros(len(points), bool))[s:e + 1] = True
+    return [masks[w] for w in sorted(masks)]
+
+
+def size_drift(points: np.ndarray, phi: np.ndarray, text: str) -> tuple[float, int]:
+    """(slope, samples): how the height of the small letters changes along the line, as
+    the slope of log height over the line's width (0: steady; -0.2: the end ~18% smaller),
+    fitted over the letters that stay between baseline and x-height, each measured by the
+    height of the points drawn while the window was on it."""
+    on = np.concatenate([phi[:1].argmax(1), phi.argmax(1)])        # (n,) the character under each point
+    xs, heights = [], []
+    for pos, char in enumerate(text):
+        if char not in SMALL_LETTERS:
+            continue
+        mine = points[on == pos, :2]
+        if len(mine) < 4:
+            continue
+        lo, hi = np.percentile(mine[:, 1], [5, 95])
+        if hi - lo > 0:
+            xs.append(float(np.median(mine[:, 0])))
+            heights.append(float(hi - lo))
+    if len(xs) < MIN_SMALL_LETTERS or np.ptp(xs) <= 0:
+        return 0.0, len(xs)
+    t = (np.array(xs) - min(xs)) / np.ptp(xs)                        # 0 at the first letter, 1 at the last
+    logs = np.log(heights)
+    keep = np.ones(len(t), bool)
+    for _ in range(3):                                               # refit without the letters the fit misses most
+        slope, icept = np.polyfit(t[keep], logs[keep], 1)
+        resid = np.abs(logs - (icept + slope * t))
+        keep = resid <= 2.5 * (np.median(resid[keep]) or 1e-9)
+        if keep.sum() < MIN_SMALL_LETTERS:
+            break
+    return float(slope), len(xs)
+
+
+def even_word_sizes(points: np.ndarray, phi: np.ndarray | None, text: str,
+                    threshold: float = DRIFT_THRESHOLD) -> np.ndarray:
+    """The line with most of a steady shrinking of its letters taken out: each word scaled
+    (about its left edge and bottom line) towards the size the line starts with, later
+    words moved to keep the gaps between words.  Lines that shrink less than `threshold`
+    from start to end, lines that grow, and lines of fewer than three words are returned
+    as they are."""
+    words = word_parts(points, phi, text)
+    if len(words) < 3:
+        return points
+    slope, _ = size_drift(points, phi, text)
+    if np.expm1(slope) > -threshold:                                # steady, or growing: as written
+        return points
+    slope *= DRIFT_CORRECTION
+    out = np.array(points, copy=True)
+    xs = np.array([np.median(points[mine, 0]) for mine in words])
+    lo, span = xs.min(), np.ptp(xs)
+    for mine in reversed(words):                                     # from the right: earlier shifts stay valid
+        t = (float(np.median(points[mine, 0])) - lo) / span
+        scale = float(np.clip(np.exp(-slope * t), *WORD_SCALE_RANGE))
+        bottom = float(np.percentile(out[mine, 1], 80))
+        out = _scale_part(out, mine, scale, bottom)
+    return out

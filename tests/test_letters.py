@@ -1,0 +1,88 @@
+"""Parts of a written line found from the attention: words, and evening out their size."""
+import numpy as np
+import pytest
+
+from handwrite.letters import DRIFT_CORRECTION, even_word_sizes, size_drift, stroke_owners, word_parts
+
+TEXT = "once more we swam near an ocean"
+
+
+def drawn_line(text: str, size_at_end: float, jitter: float = 0.0, seed: int = 0):
+    """Points (y down) and attention for a line whose small letters are zig-zags of one
+    stroke each, their height going linearly from 10 at the start to 10 * size_at_end;
+    a space is a gap.  phi points each point at the letter it belongs to."""
+    rng = np.random.default_rng(seed)
+    points, owner, x = [], [], 0.0
+    n = len(text)
+    for pos, char in enumerate(text):
+        if char == " ":
+            x += 8.0
+            continue
+        h = 10.0 * (1 + (size_at_end - 1) * pos / (n - 1))
+        zig = np.array([0, 1, 0, 1, 0, 1, 0], float)
+        xs = x + np.linspace(0, 0.8 * h, len(zig))
+        ys = -h * zig + rng.normal(0, jitter, len(zig))
+        eos = np.zeros(len(zig))
+        eos[-1] = 1
+        points.append(np.c_[xs, ys, eos])
+        owner += [pos] * len(zig)
+        x = xs[-1] + 2.0
+    points = np.concatenate(points).astype(np.float32)
+    phi = np.eye(n, dtype=np.float32)[owner[1:]]          # point k was drawn under phi[k - 1]
+    return points, phi
+
+
+def heights_of_words(points, phi, text):
+    return [float(np.ptp(points[m, 1])) for m in word_parts(points, phi, text)]
+
+
+def test_strokes_belong_to_the_letter_they_were_drawn_on():
+    points, phi = drawn_line("ab c", 1.0)
+    spans, owners, shares = stroke_owners(points, phi)
+    assert list(owners) == [0, 1, 3] and np.all(shares == 1.0)
+    assert stroke_owners(points, phi[:-1]) is None           # attention of another line
+
+
+def test_words_are_found_from_the_attention():
+    points, phi = drawn_line(TEXT, 1.0)
+    words = word_parts(points, phi, TEXT)
+    assert len(words) == len(TEXT.split())
+    assert sum(int(m.sum()) for m in words) == len(points)
+    lefts = [points[m, 0].min() for m in words]
+    assert lefts == sorted(lefts)
+
+
+def test_drift_is_measured_from_the_small_letters():
+    for end in (0.7, 1.0, 1.3):
+        points, phi = drawn_line(TEXT, end, jitter=0.3)
+        slope, letters = size_drift(points, phi, TEXT)
+        assert letters == sum(c != " " for c in TEXT)
+        assert np.exp(slope) == pytest.approx(end, abs=0.05)
+
+
+def test_a_shrinking_line_is_written_at_its_starting_size():
+    points, phi = drawn_line(TEXT, 0.65)
+    before = heights_of_words(points, phi, TEXT)
+    out = even_word_sizes(points, phi, TEXT)
+    after = heights_of_words(out, phi, TEXT)
+    assert before[-1] < 0.75 * before[0]
+    # DRIFT_CORRECTION of the drift is taken out: the end at 0.65 ** (1 - 0.7) = 0.88 of the start
+    expected = 0.65 ** (1 - DRIFT_CORRECTION)
+    assert after[-1] / after[0] == pytest.approx(expected, rel=0.08)
+    assert after[0] == pytest.approx(before[0], rel=0.05)          # the start keeps its size
+    assert np.all(out[:, 1] <= 1e-4)                                  # every word still stands on the line
+    gaps = [out[b, 0].min() - out[a, 0].max() for a, b in zip(word_parts(out, phi, TEXT)[:-1],
+                                                               word_parts(out, phi, TEXT)[1:])]
+    assert min(gaps) > 0                                              # no word runs into the next
+
+
+def test_steady_lines_growing_lines_short_lines_and_missing_attention_are_left_alone():
+    steady, phi = drawn_line(TEXT, 1.05, jitter=0.3)
+    np.testing.assert_array_equal(even_word_sizes(steady, phi, TEXT), steady)
+    growing, phi = drawn_line(TEXT, 1.4)
+    np.testing.assert_array_equal(even_word_sizes(growing, phi, TEXT), growing)
+    short, short_phi = drawn_line("we swam", 0.5)
+    np.testing.assert_array_equal(even_word_sizes(short, short_phi, "we swam"), short)
+    shrinking, phi = drawn_line(TEXT, 0.6)
+    np.testing.assert_array_equal(even_word_sizes(shrinking, None, TEXT), shrinking)
+    np.testing.assert_array_equal(even_word_sizes(shrinking, phi, TEXT + " and more"), shrinking)
