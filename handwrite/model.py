@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .choices import DEFAULT_HIDDEN
+from .recurrence import attention_sequence, lstm_sequence
 
 
 @dataclass
@@ -68,6 +69,10 @@ def _lstm_update(gates: torch.Tensor, c: torch.Tensor):
 
 
 class HandwritingModel(nn.Module):
+    # whole sequences through handwrite.recurrence (hand-written backward); False: the plain
+    # autograd loop and nn.LSTM, kept as the reference the fused path is tested against
+    fused_recurrence = True
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
@@ -124,6 +129,44 @@ class HandwritingModel(nn.Module):
 
     def _sequence(self, x, onehot, positions, state: State | None, return_attention: bool):
         """-> [h1, h2, h3] (B, T, 3H), phi (B, T, U) or None, final State.  state None: zeros."""
+        if self.fused_recurrence:
+            return self._sequence_fused(x, onehot, positions, state, return_attention)
+        return self._sequence_plain(x, onehot, positions, state, return_attention)
+
+    def _initial(self, x, state: State | None):
+        """(h1, c1, kappa, window, (h2, c2), (h3, c3)) to start a sequence from; zeros for None."""
+        if state is None:
+            B, H = x.shape[0], self.config.hidden
+            state = State(*(x.new_zeros(B, n) for n in (H,) * 6), x.new_zeros(B, self.config.window_mixtures),
+                          x.new_zeros(B, self.config.alphabet_size))
+        return state
+
+    def _sequence_fused(self, x, onehot, positions, state: State | None, return_attention: bool):
+        """The same maths as _sequence_plain in far fewer operations (handwrite.recurrence):
+        every input product over the whole sequence at once, hand-written backward passes."""
+        s = self._initial(x, state)
+        l1, l2, l3 = self.lstm1, self.lstm2, self.lstm3
+        x_t = x.transpose(0, 1)                                                          # (T, B, 3)
+        x_gates = F.linear(x_t, l1.weight_ih[:, :3], l1.bias_ih + l1.bias_hh)            # (T, B, 4H)
+        w_rec = torch.cat([l1.weight_ih[:, 3:], l1.weight_hh], dim=1)                   # (4H, V+H)
+        h1, w, c1, kappa, phi = attention_sequence(
+            x_gates, w_rec, self.attention.weight, self.attention.bias, onehot, positions,
+            s.h1, s.c1, s.kappa, s.window, self.config.kappa_step)
+        x_t = x_t.to(h1.dtype)        # bf16 under autocast: the concatenations move half the bytes
+        h2, c2 = self._lstm_layer(l2, torch.cat([x_t, h1, w], dim=-1), s.h2, s.c2)        # (T, B, H)
+        h3, c3 = self._lstm_layer(l3, torch.cat([x_t, h2, w], dim=-1), s.h3, s.c3)
+        final = State(h1[-1], c1, h2[-1], c2, h3[-1], c3, kappa, w[-1])
+        h = torch.cat([h1, h2, h3], dim=-1).transpose(0, 1)                              # (B, T, 3H)
+        return h, (phi.transpose(0, 1) if return_attention else None), final
+
+    @staticmethod
+    def _lstm_layer(lstm: nn.LSTM, inp, h0, c0):
+        """nn.LSTM's maths on time-major inp (T, B, in): one input product, then the recurrence."""
+        x_gates = F.linear(inp, lstm.weight_ih_l0, lstm.bias_ih_l0 + lstm.bias_hh_l0)   # (T, B, 4H)
+        return lstm_sequence(x_gates, lstm.weight_hh_l0, h0, c0)
+
+    def _sequence_plain(self, x, onehot, positions, state: State | None, return_attention: bool):
+        """The reference: LSTM1 and the window step by step under autograd, then nn.LSTMs."""
         B, T, _ = x.shape
         H, V, K = self.config.hidden, self.config.alphabet_size, self.config.window_mixtures
         w_ih = self.lstm1.weight_ih
