@@ -69,8 +69,8 @@ def _lstm_update(gates: torch.Tensor, c: torch.Tensor):
 
 
 class HandwritingModel(nn.Module):
-    # whole sequences through handwrite.recurrence (hand-written backward); False: the plain
-    # autograd loop and nn.LSTM, kept as the reference the fused path is tested against
+    # on CPUs, whole sequences run through handwrite.recurrence (hand-written backward);
+    # False: the plain autograd loop and nn.LSTM, the reference the fused path is tested against
     fused_recurrence = True
 
     def __init__(self, config: ModelConfig):
@@ -129,7 +129,7 @@ class HandwritingModel(nn.Module):
 
     def _sequence(self, x, onehot, positions, state: State | None, return_attention: bool):
         """-> [h1, h2, h3] (B, T, 3H), phi (B, T, U) or None, final State.  state None: zeros."""
-        if self.fused_recurrence:
+        if self.fused_recurrence and x.device.type == "cpu":    # GPUs: cuDNN's LSTMs are faster
             return self._sequence_fused(x, onehot, positions, state, return_attention)
         return self._sequence_plain(x, onehot, positions, state, return_attention)
 

@@ -20,6 +20,9 @@ PyTorch's gate order (i, f, g, o).
 """
 from __future__ import annotations
 
+import math
+import threading
+
 import torch
 import torch.nn.functional as F
 
@@ -33,17 +36,75 @@ def _dtypes(x: torch.Tensor) -> tuple[torch.dtype, torch.dtype]:
     return x.dtype, x.dtype
 
 
+# ---- buffers reused from call to call ---------------------------------------------------
+class _Workspace:
+    """Large buffers kept from one call to the next.
+
+    A fresh buffer of 100+ MB comes from the OS page by page, and on a small VM its first
+    writes (page faults) cost more than the arithmetic done in it.  A `Lease`'s buffers
+    return here when the lease is freed, i.e. when nothing can read them any more (the
+    backward pass ran and the graph is gone, or no backward will come), and the next call
+    of any size up to theirs reuses them.
+    """
+    SMALL = 1 << 18          # elements; smaller buffers come from malloc's own free lists
+    KEEP = 32                # free buffers kept per dtype and device (3 layers hold ~20)
+
+    def __init__(self):
+        self.free: dict[tuple, list[torch.Tensor]] = {}
+        self.lock = threading.Lock()
+
+    def take(self, numel: int, dtype, device) -> torch.Tensor:
+        """A flat buffer of at least numel elements: the smallest free one that fits, or new."""
+        if numel >= self.SMALL:
+            with self.lock:
+                free = self.free.get((dtype, device), [])
+                fits = [i for i, b in enumerate(free) if b.numel() >= numel]
+                if fits:
+                    return free.pop(min(fits, key=lambda i: free[i].numel()))
+            numel = int(numel * 1.25)        # headroom: the next batch may be a little longer
+        return torch.empty(numel, dtype=dtype, device=device)
+
+    def give_back(self, buffers) -> None:
+        with self.lock:
+            for b in buffers:
+                if b.numel() >= self.SMALL:
+                    free = self.free.setdefault((b.dtype, b.device), [])
+                    free.append(b)
+                    if len(free) > self.KEEP:
+                        free.pop(min(range(len(free)), key=lambda i: free[i].numel()))
+
+
+WORKSPACE = _Workspace()
+
+
+class Lease:
+    """Buffers taken from WORKSPACE, given back when this object is freed."""
+
+    def __init__(self, device):
+        self.device, self.buffers = device, []
+
+    def new(self, *shape, dtype) -> torch.Tensor:
+        flat = WORKSPACE.take(math.prod(shape), dtype, self.device)
+        self.buffers.append(flat)
+        return flat[:math.prod(shape)].view(shape)
+
+    def __del__(self):
+        WORKSPACE.give_back(self.buffers)
+
+
 # ---- the LSTM cell, shared by both recurrences ------------------------------------------
 class _CellRecord:
     """What an LSTM layer's forward pass keeps of each step for its backward pass.
 
-    All in the state dtype (fp32 under autocast), (T, B, ...) rows written in place by `forward`; `backward` works on one
-    step at a time, so its (B, H) operands stay in the core's cache (on a 2-core VM the
-    same arithmetic over whole (T, B, H) tensors runs at memory speed, several times slower).
+    (T, B, ...) rows in the state dtype (fp32 under autocast), written by `forward`, held
+    by `lease`.  `backward` works on one step at a time, so that its (B, H) operands stay
+    in the core's cache (on a 2-core VM the same arithmetic over whole (T, B, H) tensors
+    runs at memory speed, several times slower).
     """
 
-    def __init__(self, T, B, H, like):
-        new = lambda *shape: like.new_empty(*shape)  # noqa: E731
+    def __init__(self, T, B, H, dtype, lease: Lease):
+        new = lambda *shape: lease.new(*shape, dtype=dtype)  # noqa: E731
+        self.lease = lease
         self.sig = new(T, B, 4 * H)          # sigmoid of all gates (the g quarter unused)
         self.tanh_g = new(T, B, H)
         self.c = new(T + 1, B, H)            # c[0]: the initial cell
@@ -93,19 +154,20 @@ class _LSTMSequence(torch.autograd.Function):
             ctx.x_dtype = x_gates.dtype
             x_gates = x_gates.to(mm_dtype)
             w_hh_t = w_hh.detach().t().to(mm_dtype)                    # (H, 4H)
-            hs = x_gates.new_empty(T + 1, B, H)                         # hs[0] = h0; mm_dtype
-            cell = _CellRecord(T, B, H, h0.new_empty(0, dtype=dtype))
+            cell = _CellRecord(T, B, H, dtype, Lease(x_gates.device))
+            hs = cell.hs = cell.lease.new(T + 1, B, H, dtype=mm_dtype)   # hs[0] = h0
             hs[0], cell.c[0] = h0, c0
             for t in range(T):
                 cell.forward(t, torch.addmm(x_gates[t], hs[t], w_hh_t), hs[t + 1])
-            ctx.save_for_backward(w_hh, hs)
-            ctx.cell, ctx.mm_dtype = cell, mm_dtype
+            ctx.save_for_backward(w_hh)
+            ctx.cell, ctx.mm_dtype = cell, mm_dtype   # the buffers, not saved tensors: see Lease
             return hs[1:].clone(), cell.c[T].clone()
 
     @staticmethod
     def backward(ctx, d_hs, d_c_last):
-        w_hh, hs = ctx.saved_tensors
+        w_hh, = ctx.saved_tensors
         cell = ctx.cell
+        hs = cell.hs
         with torch.autocast(hs.device.type, enabled=False):
             T, B, H = d_hs.shape
             d_hs, dc = d_hs.to(cell.c.dtype), d_c_last.to(cell.c.dtype)
@@ -142,13 +204,14 @@ class _AttentionSequence(torch.autograd.Function):
             x_gates, onehot = x_gates.to(mm_dtype), onehot.to(dtype)
             w_rec_t = w_rec.detach().t().to(mm_dtype)                 # (V+H, 4H)
             att_w_t, att_b = att_w.detach().t().to(mm_dtype), att_b.detach().to(mm_dtype)
-            z = x_gates.new_empty(T + 1, B, V + H)                     # z[t] = [w_{t-1}, h_{t-1}], mm_dtype
-            cell = _CellRecord(T, B, H, onehot)
-            att = onehot.new_empty(T, B, 3 * K)                        # alpha, beta, kappa-step logits
-            alpha_beta = onehot.new_empty(T, B, 2 * K)
-            kappas = onehot.new_empty(T + 1, B, K)
-            bumps = onehot.new_empty(T, B, K, U)                       # exp(-beta (kappa - u)^2)
-            phis = onehot.new_empty(T, B, U)
+            cell = _CellRecord(T, B, H, dtype, Lease(x_gates.device))
+            new = lambda *shape: cell.lease.new(*shape, dtype=dtype)  # noqa: E731
+            z = cell.lease.new(T + 1, B, V + H, dtype=mm_dtype)        # z[t] = [w_{t-1}, h_{t-1}]
+            att = new(T, B, 3 * K)                                     # alpha, beta, kappa-step logits
+            alpha_beta = new(T, B, 2 * K)
+            kappas = new(T + 1, B, K)
+            bumps = new(T, B, K, U)                                    # exp(-beta (kappa - u)^2)
+            phis = onehot.new_empty(T, B, U)                           # an output: not leased
             z[0, :, :V], z[0, :, V:], cell.c[0], kappas[0] = w0, h0, c0, kappa0
             for t in range(T):
                 h = z[t + 1, :, V:]
@@ -160,15 +223,16 @@ class _AttentionSequence(torch.autograd.Function):
                 torch.exp(dist2.mul_(alpha_beta[t, :, K:].neg().unsqueeze(-1)), out=bumps[t])
                 torch.bmm(alpha_beta[t, :, None, :K], bumps[t], out=phis[t].unsqueeze(1))   # (B, 1, U)
                 z[t + 1, :, :V] = torch.bmm(phis[t].unsqueeze(1), onehot).squeeze(1)       # (B, V)
-            ctx.save_for_backward(w_rec, att_w, onehot, positions, z, att, alpha_beta, kappas, bumps)
-            ctx.cell, ctx.kappa_step, ctx.mm_dtype = cell, kappa_step, mm_dtype
+            ctx.save_for_backward(w_rec, att_w, onehot, positions)
+            ctx.cell, ctx.kappa_step, ctx.mm_dtype = cell, kappa_step, mm_dtype   # see Lease
+            ctx.window = z, att, alpha_beta, kappas, bumps
             ctx.mark_non_differentiable(phis)
             return z[1:, :, V:].clone(), z[1:, :, :V].clone(), cell.c[T].clone(), kappas[T].clone(), phis
 
     @staticmethod
     def backward(ctx, d_hs, d_ws, d_c_last, d_kappa_last, _d_phis):
-        w_rec, att_w, onehot, positions, z, att, alpha_beta, kappas, bumps = ctx.saved_tensors
-        cell = ctx.cell
+        w_rec, att_w, onehot, positions = ctx.saved_tensors
+        cell, (z, att, alpha_beta, kappas, bumps) = ctx.cell, ctx.window
         with torch.autocast(z.device.type, enabled=False):
             T, B, H = d_hs.shape
             V, K = d_ws.shape[-1], kappas.shape[-1]
