@@ -27,6 +27,13 @@ import torch
 import torch.nn.functional as F
 
 
+# exp of anything below about -87 is a denormal or 0, which x86 CPUs compute ~50x slower than
+# a normal result (measured: 590 us against 12 us for the (64, 10, 40) window bumps, most of
+# whose positions are far from the window); e^-87 = 1.6e-38 weighs nothing next to any
+# character the window is on, and its gradient as little
+EXP_FLOOR = -87.0
+
+
 def _dtypes(x: torch.Tensor) -> tuple[torch.dtype, torch.dtype]:
     """(dtype of the per-step products, dtype of the state and gate arithmetic) for input x:
     under autocast (CPU or CUDA) its dtype (bf16) and fp32, else x's dtype for both."""
@@ -220,7 +227,8 @@ class _AttentionSequence(torch.autograd.Function):
                 torch.exp(att[t, :, :2 * K], out=alpha_beta[t])
                 torch.add(kappas[t], F.softplus(att[t, :, 2 * K:]), alpha=kappa_step, out=kappas[t + 1])
                 dist2 = (kappas[t + 1].unsqueeze(-1) - positions).square_()                 # (B, K, U)
-                torch.exp(dist2.mul_(alpha_beta[t, :, K:].neg().unsqueeze(-1)), out=bumps[t])
+                exponent = dist2.mul_(alpha_beta[t, :, K:].neg().unsqueeze(-1)).clamp_(min=EXP_FLOOR)
+                torch.exp(exponent, out=bumps[t])
                 torch.bmm(alpha_beta[t, :, None, :K], bumps[t], out=phis[t].unsqueeze(1))   # (B, 1, U)
                 z[t + 1, :, :V] = torch.bmm(phis[t].unsqueeze(1), onehot).squeeze(1)       # (B, V)
             ctx.save_for_backward(w_rec, att_w, onehot, positions)
