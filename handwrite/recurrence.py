@@ -2,11 +2,11 @@
 
 Autograd over a Python loop of T steps records ~40 small operations per step and
 replays them one by one backwards, each with its own bookkeeping.  The two
-`torch.autograd.Function`s here run the same maths with the fewest per-step
-operations: the forward loop writes what the backward needs into preallocated (T, ...)
-buffers, everything that does not depend on the carried gradients is computed for all
-steps at once before the reverse loop, and the weight gradients are one large matrix
-product each after it (not T small ones).
+`torch.autograd.Function`s here run the same maths in fewer, larger operations: the
+forward loop writes what the backward needs into preallocated (T, ...) rows (reused
+from call to call: `Lease`), the reverse loop works on one step's (B, ...) slices at a
+time, so that they stay in the core's cache, and each weight gradient is one large
+matrix product after it (not T small ones).
 
     lstm_sequence        one LSTM layer, given its input part of the gates (layers 2-3)
     attention_sequence   LSTM1 + the soft attention window (the window feeds back into
@@ -14,9 +14,9 @@ product each after it (not T small ones).
 
 Tensors are time-major, (T, B, ...).  The input part of the gates (x @ W_ih + bias for
 every step) is computed by the caller in one product, under autograd, so its gradient
-(dx, dW_ih) is one large product too.  Inside, state and gate arithmetic is fp32; the
-per-step matrix products run in bf16 under autocast (as nn.LSTM would), else in x's dtype.
-PyTorch's gate order (i, f, g, o).
+(dx, dW_ih) is one large product too.  Under autocast the per-step products run in its
+dtype (bf16, as nn.LSTM's would) and the state and gate arithmetic in fp32; otherwise
+both in the input's dtype (float64 for gradcheck).  PyTorch's gate order (i, f, g, o).
 """
 from __future__ import annotations
 
