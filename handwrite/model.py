@@ -11,8 +11,8 @@ w_t = sum_u phi(t, u) c_u for one-hot characters c_u.  The output is a mixture o
 bivariate Gaussians over the next offset and a Bernoulli end-of-stroke probability.
 
 Training reads whole sequences: LSTM1 and the window run step by step (the window
-depends on LSTM1's state), LSTM2 and LSTM3 then run as fused `nn.LSTM`s over the whole
-sequence.  Sampling runs all of it one step at a time with `step`, on the same weights.
+depends on LSTM1's state), then LSTM2 and LSTM3 over the whole sequence; on CPUs through
+the hand-written recurrences of `recurrence.py`, elsewhere under autograd and `nn.LSTM`.  Sampling runs all of it one step at a time with `step`, on the same weights.
 """
 from __future__ import annotations
 
@@ -137,13 +137,13 @@ class HandwritingModel(nn.Module):
             return self._sequence_fused(x, onehot, positions, state, return_attention)
         return self._sequence_plain(x, onehot, positions, state, return_attention)
 
-    def _initial(self, x, state: State | None):
-        """(h1, c1, kappa, window, (h2, c2), (h3, c3)) to start a sequence from; zeros for None."""
-        if state is None:
-            B, H = x.shape[0], self.config.hidden
-            state = State(*(x.new_zeros(B, n) for n in (H,) * 6), x.new_zeros(B, self.config.window_mixtures),
-                          x.new_zeros(B, self.config.alphabet_size))
-        return state
+    def _initial(self, x, state: State | None) -> State:
+        """`state`, or for None the zero state of a line's start (in x's dtype and device)."""
+        if state is not None:
+            return state
+        c, B = self.config, x.shape[0]
+        zeros = [x.new_zeros(B, c.hidden) for _ in range(6)]                       # h1, c1 .. h3, c3
+        return State(*zeros, x.new_zeros(B, c.window_mixtures), x.new_zeros(B, c.alphabet_size))
 
     def _sequence_fused(self, x, onehot, positions, state: State | None, return_attention: bool):
         """The same maths as _sequence_plain in far fewer operations (handwrite.recurrence):
