@@ -162,6 +162,17 @@ t_again = timeit(lambda: sample_lines(model, [codes], seed=0, primer=primer, max
 print(f"reading the default style's primer ({len(primer[0])} points): eager reference {t_ref_p * 1e3:.0f} ms per line; "
       f"handwrite {t_first * 1e3:.0f} ms the first time, then {t_again * 1e3:.0f} ms per line "
       f"({t_ref_p / t_again:.1f}x)")
+# a batch of 16 lines reads the primer through the fused recurrence (handwrite.recurrence);
+# one line without gradients keeps the plain loop, which is faster there
+for bf16 in (False, True):
+    reads = {}
+    for fused in (False, True):
+        model.fused_recurrence = fused
+        reads[fused] = timeit(lambda: sample_lines(model, [codes] * 16, seed=0, primer=primer, max_steps=1,
+                                                   precision="bf16" if bf16 else "fp32"), repeat=3)
+    model.fused_recurrence = True
+    print(f"16 primed lines, reading + 1 step ({'bf16' if bf16 else 'fp32'}): plain recurrence "
+          f"{reads[False] * 1e3:.0f} ms, fused {reads[True] * 1e3:.0f} ms ({reads[False] / reads[True]:.2f}x)")
 est_ref, est_fast = t_ref_p + t_ref, t_again + t_fast
 print(f"so a primed 40-character line: eager reference {est_ref:.2f} s, handwrite {est_fast:.2f} s "
       f"({est_ref / est_fast:.1f}x)")
