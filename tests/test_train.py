@@ -196,3 +196,37 @@ def test_training_with_augmentation_runs_and_bad_strength_is_refused(tmp_path):
     assert all(torch.isfinite(v).all() for v in trained_model(tmp_path / "run").model.state_dict().values())
     with pytest.raises(ValueError, match="augment"):
         train(config(data_dir, tmp_path / "bad", max_steps=1, augment=2.0), progress=False)
+
+
+def _lines(texts, strokes_per_line):
+    """A LineSet whose line i has strokes_per_line[i] pen strokes of 5 points each."""
+    from handwrite.training.dataset import LineSet
+    parts = []
+    for n in strokes_per_line:
+        line = np.zeros((5 * n, 3), np.float32)
+        line[4::5, 2] = 1
+        parts.append(line)
+    lengths = np.array([len(p) for p in parts])
+    return LineSet(np.concatenate(parts), np.r_[0, np.cumsum(lengths)[:-1]], lengths, list(texts),
+                   ["w"] * len(texts), [f"l{i}" for i in range(len(texts))])
+
+
+def test_lines_with_capitals_and_joined_up_lines_are_found_and_repeated():
+    from handwrite.training.train import has_capitals, is_joined_up, repeat_lines
+    data = _lines(["the cat sat", "The cat", "a dog ran far", "Joined Up"], [9, 7, 5, 4])
+    idx = np.array([0, 1, 2, 3])
+    assert list(has_capitals(data, idx)) == [False, True, False, True]
+    # lifts per letter: 9/9 print, 7/6 print, 5/10 joined, 4/8 joined
+    assert list(is_joined_up(data, idx)) == [False, False, True, True]
+    assert list(is_joined_up(data, np.array([2]))) == [True]
+    assert list(repeat_lines(idx, is_joined_up(data, idx), 3)) == [0, 1, 2, 3, 2, 3, 2, 3]
+    assert list(repeat_lines(idx, has_capitals(data, idx), 1)) == [0, 1, 2, 3]
+
+
+def test_training_with_repeated_lines_runs_and_bad_repeats_are_refused(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=3)
+    state = train(config(data_dir, tmp_path / "run", max_steps=3, joined_repeats=2, capital_repeats=2),
+                  progress=False)
+    assert state["step"] == 3
+    with pytest.raises(ValueError, match="joined_repeats"):
+        train(config(data_dir, tmp_path / "bad", max_steps=1, joined_repeats=0), progress=False)

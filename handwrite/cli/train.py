@@ -36,6 +36,8 @@ from .common import checked, main
                    "a regulariser against learning the training writers by heart.")
 @click.option("--capital-repeats", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Show lines that hold capital letters this many times per epoch (capitals are rare in IAM-OnDB).")
+@click.option("--joined-repeats", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Show joined-up lines (<= 0.7 pen lifts per letter, one in six of IAM-OnDB) this many times per epoch.")
 @click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
               help="auto: CUDA when present.")
