@@ -4,7 +4,8 @@ attention window), and reshapes of those parts that the network gets wrong:
 - `enlarge_letters`: strokes of some characters made larger (capital stand-ins, see
   handwrite.capitals);
 - `even_word_sizes`: the letters of a line shrinking from its start to its end, taken
-  out word by word.
+  out word by word;
+- `drop_marks_after_stop`: made-up strokes after a line's final full stop.
 
 Points are (n, 3) page points of one line: x, y (down), end of stroke.  phi is the
 sampler's attention over the line's own characters, (n - 1, chars): point k was drawn
@@ -13,6 +14,8 @@ while the window was on phi[k - 1].
 from __future__ import annotations
 
 import numpy as np
+
+from .style_features import body_height
 
 
 # A line's shrinking is taken out when its end writes this much smaller than its start
@@ -153,3 +156,43 @@ def even_word_sizes(points: np.ndarray, phi: np.ndarray | None, text: str,
         bottom = float(np.percentile(out[mine, 1], 80))
         out = _scale_part(out, mine, scale, bottom)
     return out
+
+
+# a full stop is a stroke at most this many body heights wide and tall
+STOP_SIZE = 0.45
+
+
+def drop_marks_after_stop(points: np.ndarray, phi: np.ndarray | None, text: str):
+    """A line whose text ends with a full stop, without the strokes drawn to the right of
+    that stop: the network, still attending to the stop, often begins a made-up letter
+    after it, which the sampler's end-of-line rule (it knows codes, not characters) keeps
+    as part of the last character.  Strokes after the stop that begin left of it (a t's
+    bar, an i's dot) stay.  Returns (points, phi) with the same rows dropped from both (phi
+    row k - 1 belongs to point k); lines not ending with "." come back as they are."""
+    if not text.rstrip().endswith(".") or len(points) < 2:
+        return points, phi
+    spans = stroke_spans(points)
+    body = body_height(points[:, :2]) or float(np.ptp(points[:, 1])) or 1.0
+    stop, right = None, -np.inf              # the last dot at the right end of the writing before it
+    for k, (s, e) in enumerate(spans):
+        xy = points[s:e + 1, :2]
+        if np.ptp(xy[:, 0]) <= STOP_SIZE * body and np.ptp(xy[:, 1]) <= STOP_SIZE * body:
+            if xy[:, 0].min() >= right - 0.2 * body:
+                stop = k
+        else:
+            right = max(right, float(xy[:, 0].max()))
+    if stop is None or stop == len(spans) - 1:
+        return points, phi
+    owned = stroke_owners(points, phi)
+    if owned is not None and owned[1][stop] < len(text.rstrip()) - 2:
+        return points, phi                   # the attention says that dot came before the last characters
+    stop_right = float(points[spans[stop][0]:spans[stop][1] + 1, 0].max())
+    keep = np.ones(len(points), bool)
+    for s, e in spans[stop + 1:]:
+        if points[s, 0] > stop_right:
+            keep[s:e + 1] = False
+    out = points[keep]
+    out[-1, 2] = 1.0
+    if phi is not None and len(phi) == len(points) - 1:
+        phi = phi[keep[1:]]                          # the first point is never dropped (the stop came before)
+    return out, phi

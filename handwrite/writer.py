@@ -11,7 +11,7 @@ from .capitals import CAPITAL_SCALE, STEADY_CAPITALS, capital_bias, model_text, 
 from .choices import DEFAULT_STYLE, FREE_STYLE
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
-from .letters import enlarge_letters, even_word_sizes
+from .letters import drop_marks_after_stop, enlarge_letters, even_word_sizes
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
 from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
@@ -269,13 +269,10 @@ class Writer:
                     sampled += sample_lines(*args, **options)
             again = []
             for j, s in zip(todo, sampled):
-                pts = self.to_page(s.offsets)
-                if self._model_text(texts[j]) != texts[j]:
-                    pts = enlarge_letters(pts, s.phi, stand_in_positions(texts[j]), CAPITAL_SCALE)
-                pts = even_word_sizes(pts, s.phi, texts[j])
+                pts, phi = self._on_page(s, texts[j])
                 ok = line_looks_written(s, pts, len(texts[j]))
                 if ok or j not in written or attempt == RETRIES:
-                    written[j] = (pts, s.phi, s.offsets)
+                    written[j] = (pts, phi, s.offsets)
                 if not ok:
                     again.append(j)
             for d, _ in again:
@@ -284,6 +281,16 @@ class Writer:
                 if attempt == RETRIES:
                     stats[d]["failed"] += 1       # still wrong after every retry
             todo = again
+
+    def _on_page(self, line, text: str):
+        """A sampled line as (page points, attention): baseline levelled, capital stand-ins
+        enlarged, a shrinking of its letters taken out, made-up marks after a final stop
+        dropped (handwrite.letters)."""
+        pts = self.to_page(line.offsets)
+        if self._model_text(text) != text:
+            pts = enlarge_letters(pts, line.phi, stand_in_positions(text), CAPITAL_SCALE)
+        pts = even_word_sizes(pts, line.phi, text)
+        return drop_marks_after_stop(pts, line.phi, text)
 
     def _model_text(self, text: str) -> str:
         """What the network writes for `text`: capitals it never learned as their small

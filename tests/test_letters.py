@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from handwrite.letters import DRIFT_CORRECTION, even_word_sizes, size_drift, stroke_owners, word_parts
+from handwrite.letters import DRIFT_CORRECTION, drop_marks_after_stop, even_word_sizes, size_drift, stroke_owners, word_parts
 
 TEXT = "once more we swam near an ocean"
 
@@ -86,3 +86,52 @@ def test_steady_lines_growing_lines_short_lines_and_missing_attention_are_left_a
     shrinking, phi = drawn_line(TEXT, 0.6)
     np.testing.assert_array_equal(even_word_sizes(shrinking, None, TEXT), shrinking)
     np.testing.assert_array_equal(even_word_sizes(shrinking, phi, TEXT + " and more"), shrinking)
+
+
+def _strokes_to_points(strokes):
+    rows = []
+    for s in strokes:
+        s = np.asarray(s, np.float32)
+        eos = np.zeros(len(s), np.float32)
+        eos[-1] = 1
+        rows.append(np.c_[s, eos])
+    return np.concatenate(rows)
+
+
+def test_made_up_marks_after_a_final_stop_are_dropped_and_late_bars_kept():
+    word = [(0, 0), (5, -10), (10, 0), (15, -10), (20, 0)]                  # a zig-zag "word", 10 high
+    dot = [(24, 0), (24.5, 0.5)]
+    made_up = [(30, -15), (30, 0)]                                          # an "l" after the stop
+    bar = [(8, -8), (16, -8)]                                               # a t's bar drawn late
+    points = _strokes_to_points([word, dot, made_up, bar])
+    owner = [0] * 5 + [2] * 2 + [2] * 2 + [1] * 2                          # "a", ".", still ".", "t"
+    phi = np.eye(3, dtype=np.float32)[owner[1:]]
+    out, out_phi = drop_marks_after_stop(points, phi, "at.")
+    assert len(out) == len(points) - len(made_up)
+    assert out[:, 0].max() <= 24.5                                          # nothing right of the stop
+    assert any((out[:, :2] == (16, -8)).all(1))                             # the bar stays
+    assert out[-1, 2] == 1 and len(out_phi) == len(out) - 1
+    same, same_phi = drop_marks_after_stop(points, phi, "at")               # no stop: nothing to judge
+    assert same is points and same_phi is phi
+    clean = _strokes_to_points([word, dot])
+    np.testing.assert_array_equal(drop_marks_after_stop(clean, None, "at.")[0], clean)
+
+
+def test_a_dot_inside_the_line_is_not_taken_for_the_final_stop():
+    word = [(0, 0), (5, -10), (10, 0), (15, -10), (20, 0)]
+    dot = [(24, 0), (24.5, 0.5)]
+    next_word = [(30, 0), (35, -10), (40, 0), (45, -10), (50, 0)]
+    points = _strokes_to_points([word, dot, next_word, [(54, 0), (54.5, 0.5)]])
+    out, _ = drop_marks_after_stop(points, None, "ab. cd.")
+    np.testing.assert_array_equal(out, points)
+
+
+def test_a_dot_the_attention_puts_before_the_end_is_not_the_final_stop():
+    word = [(0, 0), (5, -10), (10, 0), (15, -10), (20, 0)]
+    dot = [(24, 0), (24.5, 0.5)]
+    more = [(30, 0), (35, -10), (40, 0)]                                    # "cd", its stop not drawn
+    points = _strokes_to_points([word, dot, more])
+    owner = [0] * 5 + [2] * 2 + [5] * 3                                     # drawn on "a", ".", "d"
+    phi = np.eye(7, dtype=np.float32)[owner[1:]]
+    np.testing.assert_array_equal(drop_marks_after_stop(points, phi, "ab. cd.")[0], points)
+    assert len(drop_marks_after_stop(points, None, "ab. cd.")[0]) < len(points)   # without it: taken as the end
