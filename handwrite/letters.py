@@ -39,12 +39,18 @@ def stroke_spans(points: np.ndarray) -> list[tuple[int, int]]:
     return [(int(s), int(e)) for s, e in zip(starts, ends) if e >= s]
 
 
+def point_chars(phi: np.ndarray) -> np.ndarray:
+    """(n,) the character the window weighed most while each of the n points was drawn
+    (phi: (n - 1, chars); the first point counts as drawn on phi[0]'s character)."""
+    return np.concatenate([phi[:1].argmax(1), phi.argmax(1)])
+
+
 def stroke_owners(points: np.ndarray, phi: np.ndarray | None):
     """(spans, owners, shares): each stroke's span, the character most of its points were
     drawn on, and the share of its points drawn on it.  None when phi does not fit."""
     if phi is None or len(points) < 2 or len(phi) != len(points) - 1 or phi.ndim != 2 or not phi.shape[1]:
         return None
-    on = np.concatenate([phi[:1].argmax(1), phi.argmax(1)])        # (n,) the character under each point
+    on = point_chars(phi)
     spans, owners, shares = stroke_spans(points), [], []
     for s, e in spans:
         counts = np.bincount(on[s:e + 1], minlength=phi.shape[1])
@@ -54,8 +60,8 @@ def stroke_owners(points: np.ndarray, phi: np.ndarray | None):
 
 
 def _scale_part(points: np.ndarray, mine: np.ndarray, scale: float, anchor_y: float) -> np.ndarray:
-    """The points in `mine` scaled about (their left edge, anchor_y); every point drawn after
-    them moved right by the width they gained."""
+    """`points`, changed in place: those in `mine` scaled about (their left edge, anchor_y),
+    every point drawn after them moved right by the width they gained."""
     out = points
     xy = out[mine, :2]
     left = xy[:, 0].min()
@@ -107,7 +113,7 @@ def size_drift(points: np.ndarray, phi: np.ndarray, text: str) -> tuple[float, i
     the slope of log height over the line's width (0: steady; -0.2: the end ~18% smaller),
     fitted over the letters that stay between baseline and x-height, each measured by the
     height of the points drawn while the window was on it."""
-    on = np.concatenate([phi[:1].argmax(1), phi.argmax(1)])        # (n,) the character under each point
+    on = point_chars(phi)
     xs, heights = [], []
     for pos, char in enumerate(text):
         if char not in SMALL_LETTERS:
@@ -148,13 +154,12 @@ def even_word_sizes(points: np.ndarray, phi: np.ndarray | None, text: str,
         return points
     slope *= DRIFT_CORRECTION
     out = np.array(points, copy=True)
-    xs = np.array([np.median(points[mine, 0]) for mine in words])
-    lo, span = xs.min(), np.ptp(xs)
-    for mine in reversed(words):                                     # from the right: earlier shifts stay valid
-        t = (float(np.median(points[mine, 0])) - lo) / span
-        scale = float(np.clip(np.exp(-slope * t), *WORD_SCALE_RANGE))
+    xs = np.array([np.median(points[mine, 0]) for mine in words])   # each word's middle, as written
+    t = (xs - xs.min()) / np.ptp(xs)                                 # 0 at the first word, 1 at the last
+    scales = np.clip(np.exp(-slope * t), *WORD_SCALE_RANGE)
+    for mine, scale in zip(reversed(words), reversed(scales)):      # from the right: earlier shifts stay valid
         bottom = float(np.percentile(out[mine, 1], 80))
-        out = _scale_part(out, mine, scale, bottom)
+        out = _scale_part(out, mine, float(scale), bottom)
     return out
 
 

@@ -12,7 +12,8 @@ bivariate Gaussians over the next offset and a Bernoulli end-of-stroke probabili
 
 Training reads whole sequences: LSTM1 and the window run step by step (the window
 depends on LSTM1's state), then LSTM2 and LSTM3 over the whole sequence; on CPUs through
-the hand-written recurrences of `recurrence.py`, elsewhere under autograd and `nn.LSTM`.  Sampling runs all of it one step at a time with `step`, on the same weights.
+the hand-written recurrences of `recurrence.py`, elsewhere under autograd and `nn.LSTM`.
+Sampling runs all of it one step at a time with `step`, on the same weights.
 """
 from __future__ import annotations
 
