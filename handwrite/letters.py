@@ -5,7 +5,9 @@ attention window), and reshapes of those parts that the network gets wrong:
   handwrite.capitals);
 - `even_word_sizes`: the letters of a line shrinking from its start to its end, taken
   out word by word;
-- `drop_marks_after_stop`: made-up strokes after a line's final full stop.
+- `drop_marks_after_stop`: made-up strokes after a line's final full stop;
+- `join_letters`: a joined-up hand's letters joined within words where the pen lifted
+  only briefly (the joined-up presets).
 
 Points are (n, 3) page points of one line: x, y (down), end of stroke.  phi is the
 sampler's attention over the line's own characters, (n - 1, chars): point k was drawn
@@ -26,6 +28,11 @@ DRIFT_THRESHOLD = 0.12
 # far visibly grows, which looks worse than a little shrinking.
 DRIFT_CORRECTION = 0.7
 WORD_SCALE_RANGE = (0.7, 1.6)     # how far one word may be scaled: beyond, the fit is wrong
+# join_letters: a stroke shorter than this (body heights of ink) is a dot, bar or comma,
+# written apart in joined-up hands too; the next stroke may start this far left of the
+# previous end (the network's letters overlap a little) before it counts as going back.
+JOIN_MIN_INK = 0.8
+JOIN_BACK = 0.1
 SMALL_LETTERS = set("acemnorsuvwxz")   # letters between baseline and x-height: their height is the hand's size
 MIN_SMALL_LETTERS = 6             # fewer say too little about a trend
 
@@ -201,3 +208,31 @@ def drop_marks_after_stop(points: np.ndarray, phi: np.ndarray | None, text: str)
     if phi is not None and len(phi) == len(points) - 1:
         phi = phi[keep[1:]]                          # the first point is never dropped (the stop came before)
     return out, phi
+
+
+def join_letters(points: np.ndarray, phi: np.ndarray | None, text: str, max_gap: float) -> np.ndarray:
+    """The line with the pen kept down between consecutive strokes of one word when the next
+    begins at most `max_gap` body heights from where the last ended, and not back to the
+    left of it: the connecting stroke a joined-up writer draws.  Dots, bars and commas
+    (less than JOIN_MIN_INK body heights of ink), strokes that go back (an i's dot, a t's
+    bar drawn after the word) and the gaps between words stay lifts.  Words come from the
+    attention (`word_parts`); a line without it comes back as it is."""
+    parts = word_parts(points, phi, text)
+    if max_gap <= 0 or not parts:
+        return points
+    body = body_height(points[:, :2])
+    if not body:
+        return points
+    word_at = np.full(len(points), -1)
+    for w, mask in enumerate(parts):
+        word_at[mask] = w
+    spans = stroke_spans(points)
+    ink = [float(np.hypot(*np.diff(points[s:e + 1, :2], axis=0).T).sum()) / body for s, e in spans]
+    out = points.copy()
+    for k in range(len(spans) - 1):
+        (_, end), (start, _) = spans[k], spans[k + 1]
+        dx, dy = (points[start, :2] - points[end, :2]) / body
+        if (word_at[end] == word_at[start] >= 0 and min(ink[k], ink[k + 1]) >= JOIN_MIN_INK
+                and dx >= -JOIN_BACK and np.hypot(dx, dy) <= max_gap):
+            out[end, 2] = 0.0
+    return out

@@ -41,6 +41,8 @@ TARGET_BODY_HEIGHT = 290.0
 TARGET_POINT_SPACING = 0.132 * TARGET_BODY_HEIGHT
 
 MIN_CHARS, MAX_CHARS = 2, 80
+MAX_EXTRA_BIAS = 3.0          # a preset's extra_bias beyond this is ignored: the writing would stop varying
+MAX_JOIN = 3.0                # ... and a join beyond this: it would join letters across word gaps
 MIN_POINTS, MAX_POINTS = 20, 1500
 MIN_POINTS_PER_CHAR = 3      # after resampling; IAM lines never have fewer than ~4.7
 FORMAT_NAMES = "handwrite JSON (.json), IAM-OnDB stroke XML (.xml) or InkML (.inkml)"
@@ -114,6 +116,20 @@ class Style:
         """How large the hand writes relative to the model's own (a preset's "size"; 1 otherwise)."""
         size = self.info.get("size", 1.0)
         return float(size) if isinstance(size, (int, float)) and 0.2 <= size <= 5 else 1.0
+
+    @property
+    def extra_bias(self) -> float:
+        """Sampling bias this hand adds to the writer's (a preset's "extra_bias"; 0 otherwise):
+        the joined-up presets stay legible only with a steadier pen than print needs."""
+        extra = self.info.get("extra_bias", 0.0)
+        return float(extra) if isinstance(extra, (int, float)) and 0 <= extra <= MAX_EXTRA_BIAS else 0.0
+
+    @property
+    def join(self) -> float:
+        """How far apart (body heights) two strokes of a word may end and begin and still be
+        joined by the pen (a joined-up preset's "join", `letters.join_letters`; 0 otherwise)."""
+        join = self.info.get("join", 0.0)
+        return float(join) if isinstance(join, (int, float)) and 0 <= join <= MAX_JOIN else 0.0
 
     @functools.cached_property
     def hand(self) -> dict[str, float]:

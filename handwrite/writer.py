@@ -11,7 +11,7 @@ from .capitals import CAPITAL_SCALE, STEADY_CAPITALS, capital_bias, model_text, 
 from .choices import DEFAULT_STYLE, FREE_STYLE
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
-from .letters import drop_marks_after_stop, enlarge_letters, even_word_sizes
+from .letters import drop_marks_after_stop, enlarge_letters, even_word_sizes, join_letters
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
 from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
@@ -19,6 +19,15 @@ from .style_features import match_hand, style_features
 
 RETRIES = 3         # new seeds for a line that came out wrong
 BATCH_LINES = 64    # lines sampled together: past this, throughput stops growing and memory does not
+
+
+@dataclass(frozen=True)
+class _PrimedStyle:
+    """A style as the writer uses it (handwrite.styles.Style has the details)."""
+    primers: list            # [(normalised offsets (T, 3), codes of the primer's text + " ")], one per line
+    features: dict           # the style features its lines share: written lines are matched to them
+    extra_bias: float        # added to the writer's bias
+    join: float              # letters of a word joined across pen lifts this short (body heights); 0: never
 
 
 class Writer:
@@ -177,12 +186,14 @@ class Writer:
         # (style_features.match_hand): the network copies those only partly.
         written: dict[tuple[int, int], tuple] = {}
         hands: dict[tuple[int, int], dict] = {}
+        join = 0.0
         if primer is not None:
-            primers, hand = primer
             jobs = [(d, i) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
-            for k, one in enumerate(primers):
-                yield from self._write_jobs(jobs[k::len(primers)], layouts, one, bias, rng, written, stats, stream)
-            hands = {j: hand for j in jobs}
+            for k, one in enumerate(primer.primers):
+                yield from self._write_jobs(jobs[k::len(primer.primers)], layouts, one, bias + primer.extra_bias,
+                                            rng, written, stats, stream)
+            hands = {j: primer.features for j in jobs}
+            join = primer.join
         else:
             firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
             yield from self._write_jobs(firsts, layouts, None, bias, rng, written, stats, stream)
@@ -195,7 +206,10 @@ class Writer:
                     hands.update({j: hand for j in rest if hand is not None})
         for (d, i), hand in hands.items():
             pts, phi, offs = written[(d, i)]
-            written[(d, i)] = (match_hand(pts, layouts[d][i].text, hand), phi, offs)
+            pts = match_hand(pts, layouts[d][i].text, hand)
+            if join:
+                pts = join_letters(pts, phi, layouts[d][i].text, join)
+            written[(d, i)] = (pts, phi, offs)
 
         docs = []
         for d, lines in enumerate(layouts):
@@ -215,8 +229,7 @@ class Writer:
 
     # ---- internals ----------------------------------------------------------------------
     def _primer(self, style):
-        """None, or ([(normalised primer offsets (T, 3), codes of primer text + " "), ...], hand):
-        one primer per line of the style, and the style features its lines share.
+        """None, or the chosen style as a `_PrimedStyle`.
 
         None means the default preset: the model writes far more legibly when primed with
         a clean line of its own than when it starts from nothing.  "free" means no primer.
@@ -229,7 +242,8 @@ class Writer:
             return self._primers[key]
         try:
             chosen = resolve_style(key)
-            primer = (chosen.primers(self.alphabet, self.normalizer), chosen.hand)
+            primer = _PrimedStyle(chosen.primers(self.alphabet, self.normalizer), chosen.hand, chosen.extra_bias,
+                                  chosen.join)
         except ValueError:
             if style is None:        # a model whose alphabet cannot read the preset's text
                 return None

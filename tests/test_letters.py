@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from handwrite.letters import DRIFT_CORRECTION, drop_marks_after_stop, even_word_sizes, size_drift, stroke_owners, word_parts
+from handwrite.letters import (DRIFT_CORRECTION, drop_marks_after_stop, even_word_sizes, join_letters, size_drift,
+                               stroke_owners, stroke_spans, word_parts)
 
 TEXT = "once more we swam near an ocean"
 
@@ -135,3 +136,35 @@ def test_a_dot_the_attention_puts_before_the_end_is_not_the_final_stop():
     phi = np.eye(7, dtype=np.float32)[owner[1:]]
     np.testing.assert_array_equal(drop_marks_after_stop(points, phi, "ab. cd.")[0], points)
     assert len(drop_marks_after_stop(points, None, "ab. cd.")[0]) < len(points)   # without it: taken as the end
+
+
+def with_stroke(points, phi, stroke, owner):
+    """The line with one more stroke (m, 2) appended, drawn under the attention of character `owner`."""
+    extra = np.c_[stroke, np.r_[np.zeros(len(stroke) - 1), 1.0]].astype(np.float32)
+    onehot = np.zeros((len(stroke), phi.shape[1]), np.float32)
+    onehot[:, owner] = 1
+    return np.concatenate([points, extra]), np.concatenate([phi, onehot])
+
+
+def test_a_joined_up_hand_joins_the_letters_of_each_word_and_nothing_else():
+    text = "once more"
+    points, phi = drawn_line(text, 1.0)
+    joined = join_letters(points, phi, text, max_gap=1.0)
+    np.testing.assert_array_equal(joined[:, :2], points[:, :2])            # only pen lifts change
+    assert len(stroke_spans(points)) == 8 and len(stroke_spans(joined)) == 2   # one stroke a word
+    assert join_letters(points, phi, text, max_gap=0.01).tolist() == points.tolist()  # gaps too wide to join
+    assert join_letters(points, None, text, max_gap=1.0) is points          # no attention: as written
+    # even a join wide enough to span the word gap leaves the words apart: words come from the attention
+    assert len(stroke_spans(join_letters(points, phi, text, max_gap=3.0))) == 2
+
+
+def test_dots_and_strokes_that_go_back_stay_lifts():
+    text = "once"
+    points, phi = drawn_line(text, 1.0)
+    end = points[-1, :2]
+    bar = np.array([[end[0] - 30, -12], [end[0] - 15, -12]])               # a long bar drawn back over the word
+    points, phi = with_stroke(points, phi, bar, owner=1)
+    dot = np.array([[end[0] - 14, -12], [end[0] - 13.5, -12.5]])           # then a dot just right of the bar's end
+    points, phi = with_stroke(points, phi, dot, owner=2)
+    spans = stroke_spans(join_letters(points, phi, text, max_gap=5.0))
+    assert len(spans) == 3                     # the word joined; the bar goes back, the dot is too short

@@ -466,3 +466,30 @@ def test_a_preset_size_scales_the_writing(tiny_writer, strokes):
     b = tiny_writer.write("the cat", seed=1, style=small).lines[0].points
     assert np.ptp(b[:, 1]) == pytest.approx(0.5 * np.ptp(a[:, 1]), rel=1e-3)
     assert Style(strokes, TEXT, info={"size": "huge"}).size == 1.0       # a bad size is ignored
+
+
+def test_a_style_extra_bias_writes_as_the_raised_bias_does(tiny_writer, strokes, tmp_path):
+    plain = Style(strokes, TEXT)
+    steadier = Style(strokes, TEXT, info={"extra_bias": 1.5})
+    raised = tiny_writer.write("the cat", seed=1, bias=2.0, style=plain).lines[0].points
+    steady = tiny_writer.write("the cat", seed=1, bias=0.5, style=steadier).lines[0].points
+    own = tiny_writer.write("the cat", seed=1, bias=0.5, style=plain).lines[0].points
+    np.testing.assert_array_equal(steady, raised)
+    assert steady.shape != own.shape or not np.allclose(steady, own)
+    path = tmp_path / "steady.json"
+    steadier.to_json(path)
+    assert Style.from_file(path).extra_bias == 1.5                        # kept in the file
+    assert Style(strokes, TEXT, info={"extra_bias": -1}).extra_bias == 0.0   # out of range: ignored
+    assert Style(strokes, TEXT, info={"extra_bias": "lots"}).extra_bias == 0.0
+
+
+def test_a_style_join_joins_the_written_letters_of_each_word(tiny_writer, strokes):
+    from handwrite.letters import join_letters
+    plain = Style(strokes, TEXT)
+    joined = Style(strokes, TEXT, info={"join": 1.5})
+    a = tiny_writer.write("the cat sat", seed=2, style=plain).lines[0]
+    b = tiny_writer.write("the cat sat", seed=2, style=joined).lines[0]
+    np.testing.assert_array_equal(b.points[:, :2], a.points[:, :2])      # the same writing ...
+    np.testing.assert_array_equal(b.points, join_letters(a.points, a.phi, "the cat sat", 1.5))   # ... joined
+    assert (b.points[:, 2] > 0.5).sum() < (a.points[:, 2] > 0.5).sum()
+    assert Style(strokes, TEXT, info={"join": 99}).join == 0.0              # out of range: ignored

@@ -53,6 +53,7 @@ class Preset:
     slant: float | None = None   # shear the line to this slant (degrees, > 0 leans right); None keeps it
     stretch: float = 1.0         # horizontal scale of the letters
     size: float = 1.0            # how large the hand writes relative to the model's own
+    extra_bias: float = 0.0      # added to the writer's bias whenever the preset writes (Style.extra_bias)
 
 
 # Chosen from `search` (seeds 0-15, biases 0.35/0.55/0.75) for the session-2 bundled model:
@@ -183,7 +184,8 @@ def build(writer, out: Path, preview: Path | None) -> None:
         pts = reshape(pts, text, p.slant, p.stretch)
         made_with = {"seed": p.seed, "bias": p.bias, "slant": p.slant, "stretch": p.stretch,
                      "weights": {k: writer.info.get(k) for k in ("epochs", "steps", "val_nll_per_point") if k in writer.info}}
-        info = {"made_with": made_with, **({"size": p.size} if p.size != 1.0 else {})}
+        info = {"made_with": made_with, **({"size": p.size} if p.size != 1.0 else {}),
+                **({"extra_bias": p.extra_bias} if p.extra_bias else {})}
         style = Style(points_to_strokes(pts), text, p.name, info)
         style.primer(writer.alphabet, writer.normalizer)          # fails loudly if unusable
         path = out / f"{i:02d}-{p.name}.json"
