@@ -159,9 +159,11 @@ def fresh():
     sample_lines(model, [codes], seed=0, primer=primer, max_steps=1)
 t_first = timeit(fresh, repeat=3)
 t_again = timeit(lambda: sample_lines(model, [codes], seed=0, primer=primer, max_steps=1), repeat=3)
+# int8 reads a single line's primer with its int8 products, step by step (sampling._OneLine.read)
+t_again8 = timeit(lambda: sample_lines(model, [codes], seed=0, primer=primer, max_steps=1, precision="int8"), repeat=3)
 print(f"reading the default style's primer ({len(primer[0])} points): eager reference {t_ref_p * 1e3:.0f} ms per line; "
       f"handwrite {t_first * 1e3:.0f} ms the first time, then {t_again * 1e3:.0f} ms per line "
-      f"({t_ref_p / t_again:.1f}x)")
+      f"({t_ref_p / t_again:.1f}x); int8 {t_again8 * 1e3:.0f} ms per line")
 # a batch of 16 lines reads the primer through the fused recurrence (handwrite.recurrence);
 # one line without gradients keeps the plain loop, which is faster there
 for bf16 in (False, True):

@@ -108,11 +108,13 @@ class _Int8Products:
         with torch.no_grad():
             self.layers = tuple((w[:3].contiguous(), _int8_linear(w[3:], b)) for w, b in fp32.layers)
         self.wo, self.bo = fp32.wo, fp32.bo
+        # the overload itself: calling the packet runs Python checks each time (~2 us a call)
+        self.linear = torch.ops.quantized.linear_dynamic.default
 
     def gates(self, layer: int, x, *rest):
         wx, packed = self.layers[layer]
         inputs = torch.cat(rest, 1) if len(rest) > 1 else rest[0]
-        return torch.addmm(torch.ops.quantized.linear_dynamic(inputs, packed, INT8_REDUCE_RANGE), x, wx)
+        return torch.addmm(self.linear(inputs, packed, INT8_REDUCE_RANGE), x, wx)
 
     output = _Products.output
 
@@ -171,6 +173,111 @@ class FastStep:
         h3, c3 = self._cell(p.gates(2, x, h2, window, state.h3), state.c3)
         y = p.output(h1, h2, h3)
         return y, State(h1, c1, h2, c2, h3, c3, kappa, window), phi
+
+
+class _Batch:
+    """Steps a batch of lines with a step function (`FastStep` or the plain
+    `HandwritingModel.step`): holds the lines' state and texts, and drops stopped lines."""
+
+    def __init__(self, step_fn, state: State, onehot, positions):
+        self.step_fn, self.state, self.onehot, self.positions = step_fn, state, onehot, positions
+
+    def __call__(self, x):
+        """x (B, 3), the last point -> mixture params (B, 1+6M), phi (B, U)."""
+        y, self.state, phi = self.step_fn(x, self.state, self.onehot, self.positions)
+        return y, phi
+
+    def keep(self, rows) -> None:
+        self.state, self.onehot = self.state.index(rows), self.onehot[rows]
+
+
+class _OneLine:
+    """`FastStep` for a single line (fp32 or int8 products), on buffers made once per line.
+
+    At one line each torch call costs ~3 us whatever its size, and the ~70 small
+    operations of a step (gates, window, slices of each) cost more than its matrix
+    products.  Here every intermediate has a buffer, every slice of one is a view made
+    once, and the state is updated in place: the same operations on the same numbers as
+    `FastStep` (so the same floats), in about 45 calls that allocate almost nothing.
+    """
+
+    KINDS = ("fp32", "int8")
+
+    def __init__(self, fast: FastStep, state: State, onehot, positions):
+        H, K, U = fast.H, fast.K, positions.shape[0]
+        self.fast, self.int8 = fast, fast.kind(1) == "int8"
+        self.p = fast.products[fast.kind(1)]
+        self.onehot, self.positions = onehot, positions
+        # the state, copied (it is updated in place; a primer's cached state is shared)
+        self.h = [state.h1.clone(), state.h2.clone(), state.h3.clone()]
+        self.c = [state.c1.clone(), state.c2.clone(), state.c3.clone()]
+        self.kappa, self.window = state.kappa.clone(), state.window.clone()
+        # gates and their sigmoids, one layer at a time: views of the parts the cell reads
+        self.gates, self.s, self.tg = torch.empty(1, 4 * H), torch.empty(1, 4 * H), torch.empty(1, H)
+        self.g = self.gates[:, 2 * H:3 * H]
+        self.i, self.f, self.o = self.s[:, :H], self.s[:, H:2 * H], self.s[:, 3 * H:]
+        # each layer's input [x (fp32 only), ...], as FastStep concatenates it
+        n_x = 0 if self.int8 else 3
+        V = self.window.shape[1]
+        self.inputs = [torch.empty(1, n_x + V + H), torch.empty(1, n_x + 2 * H + V), torch.empty(1, n_x + 2 * H + V)]
+        self.hs = torch.empty(1, 3 * H)                                  # [h1, h2, h3] for the output layer
+        self.y = torch.empty(1, self.p.wo.shape[1])
+        # the window: alpha and beta (each (1, K, 1)), kappa as a column, (1, K, U) terms
+        self.abk, self.ab = torch.empty(1, 3 * K), torch.empty(1, 2 * K)
+        self.ab_part, self.k_part = self.abk[:, :2 * K], self.abk[:, 2 * K:]
+        self.alpha, self.beta = self.ab[:, :K].unsqueeze(-1), self.ab[:, K:].unsqueeze(-1)
+        self.neg_beta, self.terms = torch.empty(1, K, 1), torch.empty(1, K, U)
+        self.kappa_col, self.window3 = self.kappa.unsqueeze(-1), self.window.unsqueeze(1)
+
+    def _gates(self, layer: int, x, *rest):
+        """Layer `layer`'s gates into self.gates, as `_Products.gates` / `_Int8Products.gates`."""
+        inputs = self.inputs[layer]
+        if self.int8:
+            wx, packed = self.p.layers[layer]
+            torch.cat(rest, 1, out=inputs)
+            torch.addmm(self.p.linear(inputs, packed, INT8_REDUCE_RANGE), x, wx, out=self.gates)
+        else:
+            w, b = self.p.layers[layer]
+            torch.cat([x, *rest], 1, out=inputs)
+            torch.addmm(b, inputs, w, out=self.gates)
+
+    def _cell(self, layer: int) -> None:
+        """FastStep._cell in place on layer `layer`'s h and c (products commute exactly)."""
+        torch.sigmoid(self.gates, out=self.s)
+        torch.tanh(self.g, out=self.tg).mul_(self.i)            # i * tanh(g)
+        c, h = self.c[layer], self.h[layer]
+        c.mul_(self.f).add_(self.tg)                             # f * c + i * tanh(g)
+        torch.tanh(c, out=h).mul_(self.o)                        # o * tanh(c)
+
+    def _layers(self, x):
+        """The three layers and the window for input point x (1, 3); phi (1, U)."""
+        fast, (h1, h2, h3) = self.fast, self.h
+        self._gates(0, x, self.window, h1)
+        self._cell(0)
+        torch.addmm(fast.ba, h1, fast.wa, out=self.abk)
+        torch.exp(self.ab_part, out=self.ab)
+        self.kappa.add_(torch.nn.functional.softplus(self.k_part).mul_(fast.kappa_step))
+        terms = torch.sub(self.kappa_col, self.positions, out=self.terms).pow_(2)
+        terms.mul_(torch.neg(self.beta, out=self.neg_beta)).exp_().mul_(self.alpha)
+        phi = terms.sum(1)                                       # a new tensor: the caller keeps it
+        torch.bmm(phi.unsqueeze(1), self.onehot, out=self.window3)
+        self._gates(1, x, h1, self.window, h2)
+        self._cell(1)
+        self._gates(2, x, h2, self.window, h3)
+        self._cell(2)
+        return phi
+
+    def __call__(self, x):
+        """x (1, 3), the last point -> mixture params (1, 1+6M) (a buffer: read it before
+        the next call), phi (1, U)."""
+        phi = self._layers(x)
+        torch.cat(self.h, 1, out=self.hs)
+        return torch.addmm(self.p.bo, self.hs, self.p.wo, out=self.y), phi
+
+    def read(self, strokes) -> None:
+        """Teacher-force the points strokes (T, 3) (a primer): the state after the last."""
+        for x in strokes[None].unbind(1):
+            self._layers(x)
 
 
 def _best_time(fn, repeat: int = 5) -> float:
@@ -453,6 +560,35 @@ def sample_point(y: torch.Tensor, noise: torch.Tensor, mixtures: int, bias) -> t
     return torch.stack([dx, dy, eos], dim=1)
 
 
+class _OnePoint:
+    """`sample_point` for a single line, reading `_OneLine`'s output buffer y (1, 1+6M).
+
+    The same floating-point operations on the same numbers as `sample_point` (so the same
+    point), in about half the calls: the mixture component is found as a Python int, the
+    five parameters of each component and each step's four draws are views made once,
+    and dx and dy are computed as one pair.
+    """
+
+    def __init__(self, y, noise, mixtures: int):
+        M = mixtures
+        self.M, self.pi, self.eos_logit = M, y[:, 1:1 + M], y[:, :1]
+        params = y[0, 1 + M:].view(5, M).t()                          # (M, 5): mx, my, lsx, lsy, rho_hat
+        self.means, self.log_sigmas = params[:, :2].unbind(0), params[:, 2:4].unbind(0)
+        self.rho_hats = params[:, 4:].unbind(0)
+        self.uniform, self.z1, self.z2, self.lift = (column.unbind(0) for column in noise[0].t())
+
+    def __call__(self, step: int, bias):
+        """(1, 3) offsets drawn with the noise of step `step`; bias a number or a (1,) tensor."""
+        row_bias = bias.unsqueeze(1) if isinstance(bias, torch.Tensor) else bias
+        probs = torch.softmax(self.pi * (1 + row_bias), dim=-1)
+        k = min(int((probs.cumsum(1) < self.uniform[step]).sum()), self.M - 1)
+        sigma = torch.exp(self.log_sigmas[k] - bias)                   # (sx, sy)
+        rho, z1 = torch.tanh(self.rho_hats[k]), self.z1[step]
+        z = torch.cat([z1.view(1), rho * z1 + torch.sqrt(1 - rho * rho) * self.z2[step]])
+        eos = (self.lift[step] < torch.sigmoid(self.eos_logit)).float()     # (1, 1)
+        return torch.cat([(self.means[k] + sigma * z).view(1, 2), eos], 1)
+
+
 def sample_lines(model, codes, **kwargs) -> list[SampledLine]:
     """Sample one line of handwriting per code list, all lines as one batch.
 
@@ -504,12 +640,13 @@ class _Start:
     onehot: torch.Tensor       # (B, U, V) the text of each line (primer text + line text)
     positions: torch.Tensor    # (U,)
     lengths: torch.Tensor      # (B,) characters per line, primer text included
-    state: State
-    x: torch.Tensor            # (B, 3) the last point read
+    state: State               # after the primer's shared prefix (`_primer_prefix`), if any
+    x: torch.Tensor            # (B, 3) the last point of the primer (zeros without one)
+    rest: torch.Tensor         # (T, 3) the primer's points still to read (T = 0: none)
 
 
-def _start(model, codes, primer, cache, step_fn, fast: bool, dev) -> _Start:
-    """Encode the texts and read the primer (the shared prefix once, the rest per line)."""
+def _start(model, codes, primer, cache, dev) -> _Start:
+    """Encode the texts and read the shared prefix of the primer, if any."""
     B = len(codes)
     p_codes = list(primer[1]) if primer is not None else []
     full = [p_codes + list(c) for c in codes]
@@ -520,20 +657,34 @@ def _start(model, codes, primer, cache, step_fn, fast: bool, dev) -> _Start:
         chars[b, :len(c)] = torch.tensor(c, device=dev)
     onehot = model.one_hot(chars)
     positions = _positions(U, dev)
-    state = model.initial_state(B, device=dev)
-    x = torch.zeros(B, 3, device=dev)
-    if primer is not None:
-        strokes = torch.from_numpy(np.asarray(primer[0], np.float32)).to(dev)
-        prefix, start = _primer_prefix(model, strokes, p_codes, cache)
-        state = prefix.index(torch.zeros(B, dtype=torch.long, device=dev))
-        if start < len(strokes) - 1:                             # the rest of the primer, teacher-forced
-            # in bf16 where the step's products are (as in training, under autocast)
-            in_bf16 = fast and step_fn.uses_bf16(B) and dev.type == "cpu"
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=in_bf16):
-                state = model.read(strokes[None, start:-1].expand(B, -1, 3), onehot, positions, state)
-            state = State(*(getattr(state, name).float() for name in State.__slots__))
-        x = strokes[-1].expand(B, 3).clone()
-    return _Start(onehot, positions, lengths, state, x)
+    if primer is None:
+        return _Start(onehot, positions, lengths, model.initial_state(B, device=dev), torch.zeros(B, 3, device=dev),
+                      torch.zeros(0, 3, device=dev))
+    strokes = torch.from_numpy(np.asarray(primer[0], np.float32)).to(dev)
+    prefix, start = _primer_prefix(model, strokes, p_codes, cache)
+    state = prefix.index(torch.zeros(B, dtype=torch.long, device=dev))
+    return _Start(onehot, positions, lengths, state, strokes[-1].expand(B, 3).clone(), strokes[start:-1])
+
+
+def _stepper(model, start: _Start, step_fn, fast: bool, B: int):
+    """What steps the lines (`_OneLine` for a single line where it can, else `_Batch`),
+    once it has read the rest of the primer, teacher-forced."""
+    state, rest, dev = start.state, start.rest, start.x.device
+    one_line = fast and B == 1 and dev.type == "cpu" and step_fn.kind(1) in _OneLine.KINDS
+    if one_line and step_fn.kind(1) == "int8":
+        # read with int8 products too, point by point: faster than the fp32 sequence read
+        # below (the default style: ~150 against ~215 ms); the state then differs by int8 noise
+        one = _OneLine(step_fn, state, start.onehot, start.positions)
+        one.read(rest)
+        return one
+    if len(rest):
+        # the whole rest as one sequence; in bf16 where the step's products are (as in
+        # training, under autocast)
+        in_bf16 = fast and step_fn.uses_bf16(B) and dev.type == "cpu"
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=in_bf16):
+            state = model.read(rest[None].expand(B, -1, 3), start.onehot, start.positions, state)
+        state = State(*(getattr(state, name).float() for name in State.__slots__))
+    return (_OneLine if one_line else _Batch)(step_fn, state, start.onehot, start.positions)
 
 
 class _Lines:
@@ -560,11 +711,14 @@ class _Lines:
         self.pen_up = x[:, 2] > 0.5                                      # the last point ended a stroke
         self.written_at = torch.zeros(B, dtype=torch.long, device=dev)  # steps up to the end of the last letter's stroke
 
+        self.padded = bool(self.past_end.any())                 # some line is shorter than another
+
     def keep(self, keep: torch.Tensor) -> None:
         for name in self.FIELDS:
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, value[keep])
+        self.padded = bool(self.past_end.any())
 
     def bias(self, bias: float, phi: torch.Tensor):
         """The sampling bias of each line at this step: `bias`, plus the extra bias of the
@@ -727,8 +881,9 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     P = len(primer[1]) if primer is not None else 0
 
     # ---- 1. the texts, and the primer read ----
-    start = _start(model, codes, primer, cache, step_fn, fast, dev)
-    state, x, onehot = start.state, start.x, start.onehot
+    start = _start(model, codes, primer, cache, dev)
+    stepper = _stepper(model, start, step_fn, fast, B)          # reads the rest of the primer
+    x = start.x
     line_lengths = start.lengths - P
     caps = (line_lengths * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
     if max_steps is not None:
@@ -738,15 +893,17 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
 
     # ---- 2. step by step until every line has stopped ----
     lines = _Lines(noise, start.lengths, caps, x, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev))
-    record = _Record(B, cap, onehot.shape[1], dev)
+    record = _Record(B, cap, start.onehot.shape[1], dev)
     mix = model.config.output_mixtures
+    draw = _OnePoint(stepper.y, noise, mix) if isinstance(stepper, _OneLine) else None
     any_ending, min_cap = False, int(caps.min())              # lets most steps skip the end checks
     for step in range(cap):
-        y, state, phi = step_fn(x, state, onehot, start.positions)
-        x = sample_point(y, lines.noise[:, step], mix, lines.bias(bias, phi))
+        y, phi = stepper(x)
+        line_bias = lines.bias(bias, phi)
+        x = draw(step, line_bias) if draw else sample_point(y, lines.noise[:, step], mix, line_bias)
         record.add(x, phi)
         # the window has left the text when it weighs the position past the end the most
-        left = phi.masked_fill(lines.past_end, -1.0).argmax(dim=1) == lines.lengths
+        left = (phi.masked_fill(lines.past_end, -1.0) if lines.padded else phi).argmax(dim=1) == lines.lengths
         pen_up = x[:, 2] > 0.5
         if not any_ending and step + 1 < min_cap and not bool(left.any()):
             lines.pen_up = pen_up                  # the common step: every line still mid-text
@@ -764,8 +921,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
             lines.keep(keep)
             if not len(lines.rows):
                 break
-            state = state.index(keep)
-            x, onehot = x[keep], onehot[keep]
+            stepper.keep(keep)
+            x = x[keep]
             any_ending, min_cap = bool(lines.ending.any()), int(lines.caps.min())
 
     # ---- 3. each line cut to its own writing ----

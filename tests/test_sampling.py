@@ -304,3 +304,70 @@ def test_auto_does_not_pick_int8_by_default(monkeypatch):
     assert not sampling.AUTO_INT8
     assert step_plan("auto", cpu) == ("fp32", "fp32")
     assert step_plan("int8", cpu) == ("int8", "int8")
+
+
+# ---- the one-line path (sampling._OneLine, sampling._OnePoint) ------------------------------
+def _without_one_line(monkeypatch):
+    monkeypatch.setattr(sampling._OneLine, "KINDS", ())       # every batch through _Batch and FastStep
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("primed", [False, True])
+def test_one_line_path_writes_what_the_batch_path_writes(tiny_model_parts, monkeypatch, precision, primed):
+    # the same operations on the same numbers, on buffers: bit for bit the same line (with
+    # a primer in fp32; int8 reads the primer with int8 products, checked below)
+    model, alphabet, normalizer = tiny_model_parts
+    codes = _codes(alphabet, "Hello world")
+    kw = dict(seed=4, precision=precision, normalizer=normalizer, char_bias=[np.r_[0.5, np.zeros(10)]])
+    if primed:
+        kw["primer"] = _primer(alphabet, points=50)
+    one = sample_lines(model, codes, **kw)[0]
+    _without_one_line(monkeypatch)
+    batch = sample_lines(model, codes, **kw)[0]
+    if primed and precision == "int8":
+        assert np.isfinite(one.offsets).all() and one.offsets[-1, 2] == 1
+        return
+    assert one.offsets.tobytes() == batch.offsets.tobytes()
+    assert one.phi.tobytes() == batch.phi.tobytes()
+    assert (one.finished, one.left_text_at) == (batch.finished, batch.left_text_at)
+
+
+def test_one_line_stream_yields_what_the_batch_path_yields(tiny_model_parts, monkeypatch):
+    model, alphabet, _ = tiny_model_parts
+    codes = _codes(alphabet, "stream")
+    one = [s.offsets.copy() for s in sampling.stream_lines(model, codes, seed=2, precision="fp32")]
+    _without_one_line(monkeypatch)
+    batch = [s.offsets.copy() for s in sampling.stream_lines(model, codes, seed=2, precision="fp32")]
+    assert len(one) == len(batch) and all(a.tobytes() == b.tobytes() for a, b in zip(one, batch))
+
+
+@pytest.mark.parametrize("per_line_bias", [False, True])
+def test_one_point_draws_what_sample_point_draws(per_line_bias):
+    M, steps = 5, 200
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(steps, 1 + 6 * M, generator=g) * 2
+    noise = sampling.draw_noise(g, 1, steps)
+    buffer = torch.empty(1, 1 + 6 * M)
+    draw = sampling._OnePoint(buffer, noise, M)
+    for t in range(steps):
+        buffer.copy_(y[t:t + 1])
+        bias = torch.rand(1, generator=g) if per_line_bias else 0.75
+        assert torch.equal(draw(t, bias), sample_point(buffer, noise[:, t], M, bias))
+
+
+def test_one_line_read_matches_the_sequence_read(tiny_model_parts):
+    # _OneLine.read (the int8 primer read) teacher-forces the points one step at a time:
+    # in fp32 the state model.read reaches, and with int8 products close to it
+    model, alphabet, _ = tiny_model_parts
+    chars = torch.tensor([alphabet.encode("primer text ")])
+    onehot, positions = model.one_hot(chars), torch.arange(chars.shape[1], dtype=torch.float32)
+    strokes = torch.from_numpy(_primer(alphabet, points=60)[0])
+    with torch.inference_mode():
+        ref = model.read(strokes[None], onehot, positions, model.initial_state(1))
+        for kind, tol in (("fp32", 1e-5), ("int8", INT8_STEP_TOLERANCE)):
+            one = sampling._OneLine(FastStep(model, plan=(kind, kind)), model.initial_state(1), onehot, positions)
+            one.read(strokes)
+            got = one.h + one.c + [one.kappa, one.window]
+            want = [ref.h1, ref.h2, ref.h3, ref.c1, ref.c2, ref.c3, ref.kappa, ref.window]
+            worst = max(float((a - b).abs().max()) for a, b in zip(got, want))
+            assert worst < tol, (kind, worst)
