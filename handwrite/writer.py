@@ -61,6 +61,8 @@ class Writer:
     # Extra sampling bias while the window is on a capital (handwrite.capitals): the data
     # holds few capitals, and a steadier pen writes them more legibly.  0 switches it off.
     steady_capitals: float = STEADY_CAPITALS
+    # Take most of a line's shrinking from its start to its end out (letters.even_word_sizes).
+    even_sizes: bool = True
 
     def _setup(self, model, alphabet, normalizer, info, device, precision):
         self.model = model.eval()
@@ -303,7 +305,8 @@ class Writer:
         pts = self.to_page(line.offsets)
         if self._model_text(text) != text:
             pts = enlarge_letters(pts, line.phi, stand_in_positions(text), CAPITAL_SCALE)
-        pts = even_word_sizes(pts, line.phi, text)
+        if self.even_sizes:
+            pts = even_word_sizes(pts, line.phi, text)
         return drop_marks_after_stop(pts, line.phi, text)
 
     def _model_text(self, text: str) -> str:

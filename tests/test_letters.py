@@ -168,3 +168,14 @@ def test_dots_and_strokes_that_go_back_stay_lifts():
     points, phi = with_stroke(points, phi, dot, owner=2)
     spans = stroke_spans(join_letters(points, phi, text, max_gap=5.0))
     assert len(spans) == 3                     # the word joined; the bar goes back, the dot is too short
+
+
+def test_the_writer_evens_sizes_unless_told_not_to(tiny_writer, monkeypatch):
+    import handwrite.writer as writer_module
+    seen = []
+    monkeypatch.setattr(writer_module, "even_word_sizes", lambda pts, phi, text: seen.append(text) or pts)
+    tiny_writer.write("a shrinking line", seed=0, style="free")
+    assert seen == ["a shrinking line"]
+    tiny_writer.even_sizes = False
+    tiny_writer.write("a shrinking line", seed=0, style="free")
+    assert seen == ["a shrinking line"]
