@@ -60,8 +60,10 @@ class Preset:
 # Chosen from `search` (seeds 0-15, biases 0.35/0.55/0.75) for the session-2 bundled model:
 # print hands that both recognisers read almost perfectly, reshaped to spread slant, width
 # and size as people's hands do, and three joined-up hands (pen lifts <= 0.75 per letter in
-# their own line) picked by the legibility of the writing they prime.  Names and order are
-# public (--style NAME or INDEX): keep them when re-curating, and keep each hand's character.
+# their own line) picked by the legibility of the writing they prime.  Session 5 gave the
+# joined-up hands a steadier pen and joined letters (extra_bias, join: 40 validation texts,
+# seeds 0-2, docs/styles.md).  Names and order are public (--style NAME or INDEX): keep them
+# when re-curating, and keep each hand's character.
 PRESETS = [
     Preset('plain', 1, 10, 0.55),
     Preset('neat', 2, 9, 0.55, slant=6),
@@ -75,7 +77,7 @@ PRESETS = [
     Preset('airy', 7, 6, 0.75, slant=None, stretch=1.35),
     Preset('cursive', 3, 17, 0.35, slant=12, stretch=1.325, extra_bias=0.5, join=1.0),
     Preset('joined', 0, 1, 0.35, slant=12, stretch=1.275, extra_bias=1.25, join=1.0),
-    Preset('flowing', 3, 23, 0.55, slant=12, stretch=1.064),
+    Preset('flowing', 3, 23, 0.55, slant=12, stretch=1.064, extra_bias=0.75),
     Preset('small', 6, 2, 0.75, slant=None, stretch=1.0, size=0.8),
     Preset('large', 7, 11, 0.55, slant=None, stretch=1.0, size=1.3),
     Preset('compact', 3, 6, 0.75, slant=None, stretch=0.85),
