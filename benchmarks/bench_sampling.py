@@ -12,13 +12,16 @@ Measures, in one run on this machine:
      lines one at a time; many lines through write_many: fp32, the auto of before int8
      (fp32, bf16 for batches where faster), and auto now;
   4. Writer.write end to end, as a user calls it, fp32 against int8 and auto.
-Int8 weights (precision="int8") are timed next to fp32 in 1, 2 and 4.
+Int8 weights (precision="int8") are timed next to fp32 in 1, 2 and 4, and so is
+precision="onnx-int8" (one line's step as one ONNX Runtime call) in 1 and 4 when onnx and
+onnxruntime are installed (benchmarks/bench_onnx_step.py compares it in more detail).
 Targets (issue 5): fast >= 8x the eager reference for a 40-character line; the paragraph
 costs much less than 10 single lines.  Issue 16: the step >= 3x the eager reference, a
 default-style 40-character line >= 2x faster than precision="fp32", write_many no slower
 than the auto of before.
 """
 import argparse
+import importlib.util
 import os
 import sys
 
@@ -125,8 +128,17 @@ print(f"40-char line, handwrite fast step fp32: {t_fast / n_fast * 1e3:6.3f} ms/
 print(f"40-char line, handwrite fast step int8: {t_int8 / n_int8 * 1e3:6.3f} ms/step, {t_int8:6.2f} s/line ({n_int8} steps)")
 ratio = (t_ref / steps) / (t_fast / n_fast)
 ratio8 = (t_ref / steps) / (t_int8 / n_int8)
-print(f"speed-up per step vs eager reference: fp32 {ratio:.1f}x, int8 {ratio8:.1f}x "
-      f"(target >= 3x: {'met' if max(ratio, ratio8) >= 3 else 'NOT met'})")
+# onnx-int8: optional (needs onnx and onnxruntime)
+HAS_ONNX = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+ratio_onnx, onnx_note = 0.0, "not installed"
+if HAS_ONNX:
+    t_onnx = timeit(lambda: sample_lines(model, [codes], seed=0, max_steps=steps, precision="onnx-int8"), repeat=3)
+    n_onnx = len(sample_lines(model, [codes], seed=0, max_steps=steps, precision="onnx-int8")[0].offsets) - 1
+    ratio_onnx = (t_ref / steps) / (t_onnx / n_onnx)
+    onnx_note = f"{ratio_onnx:.1f}x"
+    print(f"40-char line, handwrite onnx-int8 step: {t_onnx / n_onnx * 1e3:6.3f} ms/step, {t_onnx:6.2f} s/line ({n_onnx} steps)")
+print(f"speed-up per step vs eager reference: fp32 {ratio:.1f}x, int8 {ratio8:.1f}x, onnx-int8 {onnx_note} "
+      f"(target >= 3x: {'met' if max(ratio, ratio8, ratio_onnx) >= 3 else 'NOT met'})")
 plan = sampling.step_plan("auto", torch.device("cpu"), shape=sampling.layer_shape(model),
                           int8_ok=lambda: sampling._cache_for(model).int8_ok(model))
 print(f"auto on this CPU: {plan[0]} for one line, {plan[1]} for batches "
@@ -152,7 +164,7 @@ print(f"the same products with int8 layer weights: {t_mm8 / steps * 1e3:6.3f} ms
 # 2. a primed line, as Writer writes by default, starts by reading the style's primer: the
 # straightforward port reads it point by point for every line; handwrite reads the part no
 # line text can change once per style, and the rest as one sequence (sampling._primer_prefix)
-primer = writer._primer(DEFAULT_STYLE)[0][0]      # (primers, hand): the first line's primer
+primer = writer._primer(DEFAULT_STYLE).primers[0]      # the first line's primer
 t_ref_p = timeit(lambda: ref.write(codes, seed=0, primer=primer, max_steps=0), repeat=3)
 def fresh():
     sampling._CACHES.clear()
@@ -218,13 +230,14 @@ print(f"auto now: {rates['auto'] / rates['auto before int8']:.2f}x the lines per
 
 # 4. what a user waits for: Writer.write end to end (default style, layout included)
 ends = {}
-for precision in ("fp32", "int8", "auto"):
+for precision in ("fp32", "int8", "auto") + (("onnx-int8",) if HAS_ONNX else ()):
     w = Writer(args.weights, precision=precision)
     w.write("warm up", seed=0)
     t_line = timeit(lambda: w.write(LINE, seed=3), repeat=3)
     t_par = timeit(lambda: w.write(PARAGRAPH, seed=3), repeat=2)
     ends[precision] = t_line
     print(f"Writer.write, default style, {precision}: 40-char line {t_line:.3f} s, 400-char paragraph {t_par:.3f} s")
-r = ends["fp32"] / ends["int8"]
-print(f"a default-style 40-character line end to end: int8 {r:.1f}x faster than fp32 "
-      f"(target >= 2x: {'met' if r >= 2 else 'NOT met'}); auto {ends['fp32'] / ends['auto']:.1f}x")
+r = ends["fp32"] / min(ends["int8"], ends.get("onnx-int8", float("inf")))
+onnx_note = f"{ends['fp32'] / ends['onnx-int8']:.1f}x" if HAS_ONNX else "not installed"
+print(f"a default-style 40-character line end to end: int8 {ends['fp32'] / ends['int8']:.1f}x faster than fp32, "
+      f"onnx-int8 {onnx_note} (target >= 2x: {'met' if r >= 2 else 'NOT met'}); auto {ends['fp32'] / ends['auto']:.1f}x")

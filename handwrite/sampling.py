@@ -394,9 +394,15 @@ def auto_plan(device: torch.device, int8_ok: bool = True, lines: int | None = No
 AUTO_INT8 = False
 
 
+ONNX = "onnx-int8"       # int8, with a single line's step run by ONNX Runtime (handwrite.onnx_step)
+
+
 def check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    if precision == ONNX:
+        from . import onnx_step
+        onnx_step.require()              # at once, not at the first line: names what to install
 
 
 def step_plan(precision: str, device: torch.device, lines: int | None = None,
@@ -409,8 +415,10 @@ def step_plan(precision: str, device: torch.device, lines: int | None = None,
     shape: the model's largest layer product, (inputs, outputs), for the measurement.
     """
     check_precision(precision)
-    if precision == "int8" and device.type != "cpu":
-        raise ValueError(f"precision 'int8' runs on CPUs only; the model is on {device}")
+    if precision in ("int8", ONNX) and device.type != "cpu":
+        raise ValueError(f"precision {precision!r} runs on CPUs only; the model is on {device}")
+    if precision == ONNX:
+        return ("int8", "int8")          # batches of 2+ lines: torch's int8 products
     if precision != "auto":
         return (precision, precision)
     if device.type != "cpu":
@@ -438,6 +446,7 @@ class _SamplingCache:
     def __init__(self, key):
         self.key = key
         self.fast_steps: dict[tuple[str, str], FastStep] = {}
+        self._onnx_step = None
         self.prefixes: OrderedDict = OrderedDict()
         self._int8_ok: bool | None = None
 
@@ -445,6 +454,13 @@ class _SamplingCache:
         if plan not in self.fast_steps:
             self.fast_steps[plan] = FastStep(model, plan=plan)
         return self.fast_steps[plan]
+
+    def onnx_step(self, model: HandwritingModel):
+        """The ONNX Runtime session of the int8 step, built at first use (~0.3 s)."""
+        if self._onnx_step is None:
+            from .onnx_step import OnnxStep
+            self._onnx_step = OnnxStep(self.fast_step(model, ("int8", "int8")))
+        return self._onnx_step
 
     def int8_ok(self, model: HandwritingModel) -> bool:
         if self._int8_ok is None:
@@ -666,15 +682,19 @@ def _start(model, codes, primer, cache, dev) -> _Start:
     return _Start(onehot, positions, lengths, state, strokes[-1].expand(B, 3).clone(), strokes[start:-1])
 
 
-def _stepper(model, start: _Start, step_fn, fast: bool, B: int):
-    """What steps the lines (`_OneLine` for a single line where it can, else `_Batch`),
-    once it has read the rest of the primer, teacher-forced."""
+def _stepper(model, start: _Start, step_fn, fast: bool, B: int, onnx=None):
+    """What steps the lines (for a single line where it can: `onnx_step.OnnxLine` when
+    `onnx` (an `onnx_step.OnnxStep`) is given, else `_OneLine`; else `_Batch`), once it
+    has read the rest of the primer, teacher-forced."""
     state, rest, dev = start.state, start.rest, start.x.device
     one_line = fast and B == 1 and dev.type == "cpu" and step_fn.kind(1) in _OneLine.KINDS
     if one_line and step_fn.kind(1) == "int8":
         # read with int8 products too, point by point: faster than the fp32 sequence read
         # below (the default style: ~150 against ~215 ms); the state then differs by int8 noise
-        one = _OneLine(step_fn, state, start.onehot, start.positions)
+        if onnx is not None:
+            one = onnx.line(state, start.onehot, start.positions)
+        else:
+            one = _OneLine(step_fn, state, start.onehot, start.positions)
         one.read(rest)
         return one
     if len(rest):
@@ -860,6 +880,8 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     fast=False uses the plain `HandwritingModel.step` (for tests and benchmarks).
     precision: "fp32", "bf16", "int8" (the large products of the fast step) or "auto" (the
     kind this CPU runs fastest, measured at first use: `step_plan`); see `FastStep`.
+    "onnx-int8": int8, and a single line on the CPU runs each step as one ONNX Runtime
+    call (`onnx_step`; needs onnx and onnxruntime).
     normalizer: the weights' `Normalizer`, so the end-of-line rule measures the writing in
     the data's units (without it, normalised offsets stand in for them).
     char_bias: per line, one number per character of its text (or None): extra bias while
@@ -878,11 +900,12 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
         step_fn = cache.fast_step(model, plan)
     else:
         step_fn = model.step
+    onnx = cache.onnx_step(model) if fast and precision == ONNX and B == 1 else None    # step_plan: a CPU
     P = len(primer[1]) if primer is not None else 0
 
     # ---- 1. the texts, and the primer read ----
     start = _start(model, codes, primer, cache, dev)
-    stepper = _stepper(model, start, step_fn, fast, B)          # reads the rest of the primer
+    stepper = _stepper(model, start, step_fn, fast, B, onnx)    # reads the rest of the primer
     x = start.x
     line_lengths = start.lengths - P
     caps = (line_lengths * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
@@ -895,7 +918,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     lines = _Lines(noise, start.lengths, caps, x, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev))
     record = _Record(B, cap, start.onehot.shape[1], dev)
     mix = model.config.output_mixtures
-    draw = _OnePoint(stepper.y, noise, mix) if isinstance(stepper, _OneLine) else None
+    draw = _OnePoint(stepper.y, noise, mix) if not isinstance(stepper, _Batch) else None
     any_ending, min_cap = False, int(caps.min())              # lets most steps skip the end checks
     for step in range(cap):
         y, phi = stepper(x)

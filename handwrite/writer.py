@@ -40,8 +40,10 @@ class Writer:
     (default) uses bf16 for batches where a short measurement at first use shows this CPU
     clearly faster at it, fp32 otherwise (never int8: `sampling.AUTO_INT8`); "fp32" always
     uses fp32, so what a seed writes does not depend on the CPU; "bf16" always uses bf16;
-    "int8" always uses int8 weights (CPU only; faster with VNNI/AMX, a little less legible).
-    See docs/speed.md.
+    "int8" always uses int8 weights (CPU only; faster with VNNI/AMX, a little less legible);
+    "onnx-int8" is int8 with a single line's step run as one ONNX Runtime call, faster
+    again for one line (needs `pip install 'handwrite-synthesis[onnx]'`; batches of lines
+    run as "int8").  See docs/speed.md.
     """
 
     def __init__(self, weights=None, device="cpu", precision: str = "auto"):

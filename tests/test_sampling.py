@@ -371,3 +371,14 @@ def test_one_line_read_matches_the_sequence_read(tiny_model_parts):
             want = [ref.h1, ref.h2, ref.h3, ref.c1, ref.c2, ref.c3, ref.kappa, ref.window]
             worst = max(float((a - b).abs().max()) for a, b in zip(got, want))
             assert worst < tol, (kind, worst)
+
+
+def test_onnx_int8_names_what_to_install_and_runs_on_cpus_only(monkeypatch):
+    from handwrite import onnx_step
+    monkeypatch.setattr(onnx_step, "missing_packages", lambda: ["onnxruntime"])
+    with pytest.raises(ModuleNotFoundError, match=r"needs onnxruntime: pip install 'handwrite-synthesis\[onnx\]'"):
+        sampling.check_precision("onnx-int8")
+    monkeypatch.setattr(onnx_step, "missing_packages", lambda: [])
+    assert step_plan("onnx-int8", torch.device("cpu")) == ("int8", "int8")     # batches: torch's int8
+    with pytest.raises(ValueError, match="CPUs only"):
+        step_plan("onnx-int8", torch.device("cuda"))
