@@ -43,6 +43,10 @@ TARGET_POINT_SPACING = 0.132 * TARGET_BODY_HEIGHT
 MIN_CHARS, MAX_CHARS = 2, 80
 MAX_EXTRA_BIAS = 3.0          # a preset's extra_bias beyond this is ignored: the writing would stop varying
 MAX_JOIN = 3.0                # ... and a join beyond this: it would join letters across word gaps
+# A style that says nothing of joining joins letters when its own lines are (at least partly)
+# joined-up: the network alone lifts the pen more often than such a writer does (imitation
+# top-3 on the validation writers 0.64 -> 0.67, `handwrite eval --styles`).
+AUTO_JOIN, AUTO_JOIN_LIFTS = 1.0, 0.8
 MIN_POINTS, MAX_POINTS = 20, 1500
 MIN_POINTS_PER_CHAR = 3      # after resampling; IAM lines never have fewer than ~4.7
 FORMAT_NAMES = "handwrite JSON (.json), IAM-OnDB stroke XML (.xml) or InkML (.inkml)"
@@ -127,8 +131,12 @@ class Style:
     @property
     def join(self) -> float:
         """How far apart (body heights) two strokes of a word may end and begin and still be
-        joined by the pen (a joined-up preset's "join", `letters.join_letters`; 0 otherwise)."""
-        join = self.info.get("join", 0.0)
+        joined by the pen (`letters.join_letters`): the style's "join" (0: never), or, when it
+        gives none, AUTO_JOIN for a hand whose lines lift the pen at most AUTO_JOIN_LIFTS
+        times per letter, and 0 for others."""
+        join = self.info.get("join")
+        if join is None:
+            return AUTO_JOIN if self.hand["lifts_per_char"] <= AUTO_JOIN_LIFTS else 0.0
         return float(join) if isinstance(join, (int, float)) and 0 <= join <= MAX_JOIN else 0.0
 
     @functools.cached_property

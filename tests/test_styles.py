@@ -485,7 +485,7 @@ def test_a_style_extra_bias_writes_as_the_raised_bias_does(tiny_writer, strokes,
 
 def test_a_style_join_joins_the_written_letters_of_each_word(tiny_writer, strokes):
     from handwrite.letters import join_letters
-    plain = Style(strokes, TEXT)
+    plain = Style(strokes, TEXT, info={"join": 0})                       # never joins
     joined = Style(strokes, TEXT, info={"join": 1.5})
     a = tiny_writer.write("the cat sat", seed=2, style=plain).lines[0]
     b = tiny_writer.write("the cat sat", seed=2, style=joined).lines[0]
@@ -493,3 +493,13 @@ def test_a_style_join_joins_the_written_letters_of_each_word(tiny_writer, stroke
     np.testing.assert_array_equal(b.points, join_letters(a.points, a.phi, "the cat sat", 1.5))   # ... joined
     assert (b.points[:, 2] > 0.5).sum() < (a.points[:, 2] > 0.5).sum()
     assert Style(strokes, TEXT, info={"join": 99}).join == 0.0              # out of range: ignored
+
+
+def test_a_style_that_says_nothing_of_joining_joins_when_its_own_hand_is_joined_up(strokes):
+    from handwrite.styles import AUTO_JOIN, AUTO_JOIN_LIFTS
+    joined_up = Style(strokes, TEXT)                     # the synthetic line: a few long strokes
+    assert joined_up.hand["lifts_per_char"] <= AUTO_JOIN_LIFTS and joined_up.join == AUTO_JOIN
+    pieces = [part for s in strokes for part in np.array_split(s, 4) if len(part) > 1]   # the same ink, lifted often
+    printed = Style(pieces, TEXT)
+    assert printed.hand["lifts_per_char"] > AUTO_JOIN_LIFTS and printed.join == 0.0
+    assert Style(strokes, TEXT, info={"join": 0}).join == 0.0           # said: never
