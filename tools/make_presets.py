@@ -61,16 +61,17 @@ class Preset:
 # print hands that both recognisers read almost perfectly, reshaped to spread slant, width
 # and size as people's hands do, and three joined-up hands (pen lifts <= 0.75 per letter in
 # their own line) picked by the legibility of the writing they prime.  Session 5 gave the
-# joined-up hands a steadier pen and joined letters (extra_bias, join: 40 validation texts,
-# seeds 0-2, docs/styles.md).  Names and order are public (--style NAME or INDEX): keep them
-# when re-curating, and keep each hand's character.
+# joined-up hands, `narrow` and `small` a steadier pen, and the joined-up hands joined
+# letters (extra_bias, join; `narrow` a little less narrow): 40 validation texts, seeds 0-2.
+# Names and order are public (--style NAME or INDEX): keep them when re-curating, and keep
+# each hand's character.
 PRESETS = [
     Preset('plain', 1, 10, 0.55),
     Preset('neat', 2, 9, 0.55, slant=6),
     Preset('print', 1, 0, 0.55),
     Preset('tall', 2, 12, 0.75),
     Preset('slanted', 2, 5, 0.55, slant=22),
-    Preset('narrow', 6, 11, 0.55, slant=None, stretch=0.95),
+    Preset('narrow', 6, 11, 0.55, slant=None, stretch=1.0, extra_bias=0.5),
     Preset('wide', 6, 5, 0.55, slant=None, stretch=1.4),
     Preset('backhand', 4, 3, 0.75, slant=-14),
     Preset('bold', 5, 5, 0.75),
@@ -78,7 +79,7 @@ PRESETS = [
     Preset('cursive', 3, 17, 0.35, slant=12, stretch=1.325, extra_bias=0.5, join=1.0),
     Preset('joined', 0, 1, 0.35, slant=12, stretch=1.275, extra_bias=1.25, join=1.0),
     Preset('flowing', 3, 23, 0.55, slant=12, stretch=1.064, extra_bias=0.75),
-    Preset('small', 6, 2, 0.75, slant=None, stretch=1.0, size=0.8),
+    Preset('small', 6, 2, 0.75, slant=None, stretch=1.0, size=0.8, extra_bias=0.5),
     Preset('large', 7, 11, 0.55, slant=None, stretch=1.0, size=1.3),
     Preset('compact', 3, 6, 0.75, slant=None, stretch=0.85),
 ]
