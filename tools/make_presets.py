@@ -54,7 +54,7 @@ class Preset:
     stretch: float = 1.0         # horizontal scale of the letters
     size: float = 1.0            # how large the hand writes relative to the model's own
     extra_bias: float = 0.0      # added to the writer's bias whenever the preset writes (Style.extra_bias)
-    join: float = 0.0            # a word's letters joined across pen lifts this short (Style.join)
+    join: float | None = None    # a word's letters joined across pen lifts this short (Style.join; None: auto)
 
 
 # Chosen from `search` (seeds 0-15, biases 0.35/0.55/0.75) for the session-2 bundled model:
@@ -78,7 +78,7 @@ PRESETS = [
     Preset('airy', 7, 6, 0.75, slant=None, stretch=1.35),
     Preset('cursive', 3, 17, 0.35, slant=12, stretch=1.325, extra_bias=0.5, join=1.0),
     Preset('joined', 0, 1, 0.35, slant=12, stretch=1.275, extra_bias=1.25, join=1.0),
-    Preset('flowing', 3, 23, 0.55, slant=12, stretch=1.064, extra_bias=0.75),
+    Preset('flowing', 3, 23, 0.55, slant=12, stretch=1.064, extra_bias=0.75, join=0.0),
     Preset('small', 6, 2, 0.75, slant=None, stretch=1.0, size=0.8, extra_bias=0.5),
     Preset('large', 7, 11, 0.55, slant=None, stretch=1.0, size=1.3),
     Preset('compact', 3, 6, 0.75, slant=None, stretch=0.85),
@@ -190,7 +190,7 @@ def build(writer, out: Path, preview: Path | None) -> None:
         made_with = {"seed": p.seed, "bias": p.bias, "slant": p.slant, "stretch": p.stretch,
                      "weights": {k: writer.info.get(k) for k in ("epochs", "steps", "val_nll_per_point") if k in writer.info}}
         info = {"made_with": made_with, **({"size": p.size} if p.size != 1.0 else {}),
-                **({"extra_bias": p.extra_bias} if p.extra_bias else {}), **({"join": p.join} if p.join else {})}
+                **({"extra_bias": p.extra_bias} if p.extra_bias else {}), **({"join": p.join} if p.join is not None else {})}
         style = Style(points_to_strokes(pts), text, p.name, info)
         style.primer(writer.alphabet, writer.normalizer)          # fails loudly if unusable
         path = out / f"{i:02d}-{p.name}.json"
