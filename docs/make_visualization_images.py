@@ -13,7 +13,6 @@ import argparse
 import re
 from pathlib import Path
 
-import numpy as np
 
 IMG = Path(__file__).resolve().parent / "img"
 SEED = 12

@@ -18,7 +18,6 @@ G-code then maps page millimetres to machine coordinates (see `GcodeProfile`):
 from __future__ import annotations
 
 import math
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 

@@ -7,7 +7,7 @@ import pytest
 
 from handwrite import Handwriting, WriteRequest, outputs
 from handwrite.handwriting import WrittenLine
-from handwrite.layout import (DEFAULT_SIZE_MM, MM_PER_UNIT, PITCH_PER_BODY, body_height, flow_pages, line_chars_for,
+from handwrite.layout import (DEFAULT_SIZE_MM, MM_PER_UNIT, PITCH_PER_BODY, body_height, line_chars_for,
                               sitting_line, split_text)
 
 WORDS = "the quick brown fox jumps over a lazy dog while seven tall ships sail past quietly".split()

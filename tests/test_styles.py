@@ -397,7 +397,7 @@ def test_cli_free_style(tmp_path, tiny_model_parts):
 
 
 # ---- several lines of one hand --------------------------------------------------------------
-def two_line_json(tmp_path, strokes) -> "Path":
+def two_line_json(tmp_path, strokes):
     lines = [WrittenLine("first one", np.c_[strokes[0], np.r_[np.zeros(len(strokes[0]) - 1), 1]]),
              WrittenLine("second", np.c_[strokes[1], np.r_[np.zeros(len(strokes[1]) - 1), 1]])]
     path = tmp_path / "two.json"
