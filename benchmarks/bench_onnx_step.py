@@ -11,7 +11,8 @@ rounds, best of each (the machine may be shared; compare the ratios):
      difference; int8: rms error of y over its spread, next to torch's int8);
   2. ms per step, the step alone and step + drawing a point (`_OnePoint`), for the eager
      LSTMCell reference of bench_sampling.py, torch's one-line step (`_OneLine`) in fp32
-     and int8, and the ONNX step in fp32 and int8; ratios to the reference;
+     and int8, and the ONNX step in fp32 and int8; and the int8 ONNX step drawing its
+     point in the same call (`OnnxLine.points`, what onnx-int8 runs); ratios to the reference;
   3. `sample_lines` of a 40-character line to its end (default style's primer) and
      `Writer.write` of it: fp32, int8 and onnx-int8.
 Skips (exit 0) when onnx or onnxruntime is not installed.
@@ -90,6 +91,13 @@ def loop(make, point: bool):
             x = draw(step, 0.75)
 
 
+def loop_in_graph(make):
+    """The ONNX step drawing its own point in the same call (what onnx-int8 runs)."""
+    points = make().points(torch.zeros(1, 3), noise, 0.75)
+    for step in range(STEPS):
+        points(step)
+
+
 makers = {f"torch _OneLine {k}": (lambda k=k: _OneLine(fast[k], model.initial_state(1), onehot, positions))
           for k in fast}
 makers.update({f"ONNX Runtime {k}": (lambda k=k: ort[k].line(model.initial_state(1), onehot, positions))
@@ -102,12 +110,16 @@ with torch.inference_mode():
         for name, make in makers.items():
             for point in (False, True):
                 times.setdefault((name, point), []).append(timeit(lambda: loop(make, point), repeat=2))
+        times.setdefault("in graph", []).append(timeit(lambda: loop_in_graph(makers["ONNX Runtime int8"]), repeat=2))
 ref_ms = min(times.pop("eager reference")) / STEPS * 1e3
 print(f"eager LSTMCell reference (step + point): {ref_ms:.3f} ms/step")
 for name in makers:
     step, whole = (min(times[(name, p)]) / STEPS * 1e3 for p in (False, True))
     print(f"{name:22s}: step {step:.3f} ms ({ref_ms / step:.1f}x the reference), "
           f"step + point {whole:.3f} ms ({ref_ms / whole:.1f}x)")
+in_graph = min(times["in graph"]) / STEPS * 1e3
+print(f"{'ONNX Runtime int8, point drawn in the graph (onnx-int8)':22s}: step + point {in_graph:.3f} ms "
+      f"({ref_ms / in_graph:.1f}x)")
 
 # 3. a default-style line to its end, and Writer.write as a user calls it
 primer = writer._primer(DEFAULT_STYLE).primers[0]

@@ -2,10 +2,11 @@
 
 At one line a step's ~45 small torch operations cost ~3 us each, as much as its int8
 matrix products (`sampling._OneLine`).  Here the whole step (the three LSTM layers, the
-attention window, the output layer) is one ONNX graph, run by ONNX Runtime in one call
-on buffers bound once per line: its operations cost well under a microsecond each, and
-its int8 products (`com.microsoft.DynamicQuantizeMatMul`: activations quantized per call
-to 8 bits, int8 weights, VNNI where the CPU has it) are faster than fbgemm's at one row.
+attention window, the output layer) and the drawing of its point are one ONNX graph, run
+by ONNX Runtime in one call on buffers bound once per line: its operations cost well
+under a microsecond each, and its int8 products (`com.microsoft.DynamicQuantizeMatMul`:
+activations quantized per call to 8 bits, int8 weights, VNNI where the CPU has it) are
+faster than fbgemm's at one row.
 
 The graph is built in memory from the loaded weights at first use (kept per model by
 `sampling`'s cache); nothing is stored or loaded from disk.  Needs the optional packages
@@ -109,14 +110,60 @@ def _window(g: _Graph, fast, h1: str, V: int) -> str:
     return g.op("Reshape", window, g.const([1, V], np.int64), outputs=["window_out"])
 
 
-def build_graph(fast, int8: bool = True):
-    """The ONNX model of `fast`'s step (a `sampling.FastStep`) at batch 1, for any text length U.
+def _draw(g: _Graph, y: str, M: int, bias: str) -> str:
+    """`sampling.sample_point` at batch 1 in the graph: the point (1, 3) drawn from the
+    mixture params y (1, 1+6M) with this step's noise (1, 4) and bias (1, 1); output x_out.
 
-    Inputs x (1, 3), the state (`STATE`), onehot (1, U, V), positions (U,); outputs y,
-    the new state (`STATE` + "_out") and phi (1, U).
+    The same operations in the same order: softmax(pi * (1 + bias)), the component k =
+    how many cumulative probabilities are below the uniform draw (at most M-1), its five
+    parameters, sigma = exp(log sigma - bias), dy's correlated normal, the pen lift.
     """
-    import onnx
-    from onnx import TensorProto, helper
+    def cut(t, start, end):
+        return g.op("Slice", t, g.const([start], np.int64), g.const([end], np.int64), g.const([1], np.int64))
+    one, axis = g.const([1.0]), g.const([1], np.int64)
+    probs = g.op("Softmax", g.op("Mul", cut(y, 1, 1 + M), g.op("Add", one, bias)), axis=1)
+    below = g.op("Cast", g.op("Less", g.op("CumSum", probs, g.const(1, np.int64)), cut("noise", 0, 1)),
+                 to=7)                                                     # int64
+    k = g.op("Min", g.op("ReduceSum", below, axis, keepdims=0), g.const([M - 1], np.int64))     # (1,)
+    params = g.op("Reshape", g.op("Gather", g.op("Reshape", cut(y, 1 + M, 1 + 6 * M), g.const([5, M], np.int64)),
+                                  k, axis=1), g.const([1, 5], np.int64))  # mx, my, lsx, lsy, rho_hat
+    sigma = g.op("Exp", g.op("Sub", cut(params, 2, 4), bias))              # (sx, sy)
+    rho, z1 = g.op("Tanh", cut(params, 4, 5)), cut("noise", 1, 2)
+    root = g.op("Sqrt", g.op("Sub", one, g.op("Mul", rho, rho)))
+    z = g.op("Concat", z1, g.op("Add", g.op("Mul", rho, z1), g.op("Mul", root, cut("noise", 2, 3))), axis=1)
+    eos = g.op("Cast", g.op("Less", cut("noise", 3, 4), g.op("Sigmoid", cut(y, 0, 1))), to=1)  # float
+    return g.op("Concat", g.op("Add", cut(params, 0, 2), g.op("Mul", sigma, z)), eos, axis=1, outputs=["x_out"])
+
+
+def _model(g: _Graph, name: str, inputs, outputs):
+    from onnx import TensorProto, checker, helper
+    def value(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+    graph = helper.make_graph(g.nodes, name, [value(*v) for v in inputs], [value(*v) for v in outputs], g.weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 8                   # what onnxruntime releases since 1.11 read
+    checker.check_model(model)
+    return model
+
+
+def build_draw_graph(mixtures: int):
+    """The point's draw alone (`_draw`): inputs y (1, 1+6M), noise (1, 4), bias (1, 1);
+    output x_out (1, 3).  For tests against `sampling.sample_point`."""
+    g, M = _Graph(), mixtures
+    _draw(g, "y", M, "bias")
+    return _model(g, "handwrite_draw", [("y", [1, 1 + 6 * M]), ("noise", [1, 4]), ("bias", [1, 1])],
+                  [("x_out", [1, 3])])
+
+
+def build_graph(fast, int8: bool = True):
+    """The ONNX model of `fast`'s step (a `sampling.FastStep`) at batch 1, for any text length U,
+    with the drawing of its point (`_draw`).
+
+    Inputs x (1, 3), the state (`STATE`), onehot (1, U, V), positions (U,), and for the
+    draw: noise (1, 4), bias (1, 1) and char_bias (1, U) (extra bias per text position,
+    weighed by the window, as `sampling._Lines.bias`); outputs y, the new state (`STATE` +
+    "_out"), phi (1, U) and the drawn point x_out (1, 3).
+    """
     p, H = fast.fp32, fast.H
     V, M1 = p.w1.shape[0] - 3 - H, p.wo.shape[1]
     width = dict(h1=H, c1=H, h2=H, c2=H, h3=H, c3=H, kappa=fast.K, window=V)
@@ -125,18 +172,14 @@ def build_graph(fast, int8: bool = True):
     window = _window(g, fast, h1, V)
     h2, _ = _cell(g, _gates(g, p.w2, p.b2, "x", [h1, window, "h2"], int8), "c2", H, 2)
     h3, _ = _cell(g, _gates(g, p.w3, p.b3, "x", [h2, window, "h3"], int8), "c3", H, 3)
-    g.op("Gemm", g.op("Concat", h1, h2, h3, axis=1), g.const(_np(p.wo)), g.const(_np(p.bo)), outputs=["y"])
+    y = g.op("Gemm", g.op("Concat", h1, h2, h3, axis=1), g.const(_np(p.wo)), g.const(_np(p.bo)), outputs=["y"])
+    bias = g.op("Add", "bias", g.op("ReduceSum", g.op("Mul", "phi", "char_bias"), g.const([1], np.int64)))
+    _draw(g, y, (M1 - 1) // 6, bias)
 
-    def value(name, shape):
-        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
-    inputs = [value("x", [1, 3])] + [value(n, [1, width[n]]) for n in STATE]
-    inputs += [value("onehot", [1, "U", V]), value("positions", ["U"])]
-    outputs = [value("y", [1, M1])] + [value(f"{n}_out", [1, width[n]]) for n in STATE] + [value("phi", [1, "U"])]
-    graph = helper.make_graph(g.nodes, "handwrite_step", inputs, outputs, g.weights)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
-    model.ir_version = 8                   # what onnxruntime releases since 1.11 read
-    onnx.checker.check_model(model)
-    return model
+    inputs = [("x", [1, 3])] + [(n, [1, width[n]]) for n in STATE]
+    inputs += [("onehot", [1, "U", V]), ("positions", ["U"]), ("noise", [1, 4]), ("bias", [1, 1]), ("char_bias", [1, "U"])]
+    outputs = [("y", [1, M1])] + [(f"{n}_out", [1, width[n]]) for n in STATE] + [("phi", [1, "U"]), ("x_out", [1, 3])]
+    return _model(g, "handwrite_step", inputs, outputs)
 
 
 class OnnxStep:
@@ -159,33 +202,40 @@ class OnnxStep:
 
 
 class OnnxLine:
-    """One line stepped by an `OnnxStep`, like `sampling._OneLine`: x (1, 3) -> (y, phi).
+    """One line stepped by an `OnnxStep`, like `sampling._OneLine`: x (1, 3) -> (y, phi);
+    or, with `points`, the step and the drawing of its point in the one call.
 
-    Every input and output is a torch buffer bound to the session once per line; the state
-    lives in two sets of buffers, read from one and written to the other in turn, so a
-    step is one `run_with_iobinding` call and a copy of its input point.
+    Every input and output is a torch buffer bound to the session once per line; the
+    point and the state live in two sets of buffers, read from one and written to the
+    other in turn, so a step is one `run_with_iobinding` call (and a copy of its input
+    point when teacher-forced).
     """
+    IO = ("x",) + STATE                   # read from one set of buffers, written (+ "_out") to the other
 
     def __init__(self, step: OnnxStep, state, onehot, positions):
         self.session = step.session
-        self.x, self.y = torch.zeros(1, 3), torch.empty(1, step.outputs)
-        self.phi = torch.empty(1, positions.shape[0])
+        self.y = torch.empty(1, step.outputs)
+        U = positions.shape[0]
+        self.phi, self.noise, self.bias, self.char_bias = torch.empty(1, U), torch.zeros(1, 4), torch.zeros(1, 1), torch.zeros(1, U)
         self.onehot, self.positions = onehot.float().contiguous(), positions.float().contiguous()
-        first = [getattr(state, n).float().clone().contiguous() for n in STATE]
+        first = [torch.zeros(1, 3)] + [getattr(state, n).float().clone().contiguous() for n in STATE]
         self.states = (first, [torch.empty_like(t) for t in first])
         self.bindings = (self._bind(*self.states), self._bind(*self.states[::-1]))
         self.turn = 0
 
     def _bind(self, read, write):
         binding = self.session.io_binding()
-        for name, t in [("x", self.x), ("onehot", self.onehot), ("positions", self.positions), *zip(STATE, read)]:
+        fixed = [("onehot", self.onehot), ("positions", self.positions), ("noise", self.noise), ("bias", self.bias),
+                 ("char_bias", self.char_bias)]
+        for name, t in [*fixed, *zip(self.IO, read)]:
             binding.bind_input(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
-        for name, t in [("y", self.y), ("phi", self.phi), *((f"{n}_out", t) for n, t in zip(STATE, write))]:
+        for name, t in [("y", self.y), ("phi", self.phi), *((f"{n}_out", t) for n, t in zip(self.IO, write))]:
             binding.bind_output(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
         return binding
 
-    def _run(self, x) -> None:
-        self.x.copy_(x)
+    def _run(self, x=None) -> None:
+        if x is not None:
+            self.states[self.turn][0].copy_(x)
         self.session.run_with_iobinding(self.bindings[self.turn])
         self.turn ^= 1
 
@@ -195,6 +245,24 @@ class OnnxLine:
         self._run(x)
         return self.y, self.phi.clone()
 
+    def points(self, x, noise, bias: float, char_bias=None):
+        """Steps that draw their own point: a function step -> (x (1, 3), phi (1, U)) (new
+        tensors), the point drawn in the graph with noise[:, step] (noise (1, steps, 4), as
+        `sampling.draw_noise`), the bias plus the char_bias (1, U) under the window, if
+        given; x (1, 3) is the first step's input point, each later step reads the point
+        the one before drew.  The draw is `sampling.sample_point`'s (ONNX Runtime's floats
+        may differ from torch's in the last bits)."""
+        self.states[self.turn][0].copy_(x)
+        self.bias.fill_(float(bias))
+        self.char_bias.zero_() if char_bias is None else self.char_bias.copy_(char_bias)
+        rows = noise[0]
+
+        def step(i: int):
+            self.noise.copy_(rows[i])
+            self._run()
+            return self.states[self.turn][0].clone(), self.phi.clone()
+        return step
+
     def read(self, strokes) -> None:
         """Teacher-force the points strokes (T, 3) (a primer): the state after the last."""
         for x in strokes[None].unbind(1):
@@ -202,4 +270,4 @@ class OnnxLine:
 
     def state(self):
         """The current state, as tensors in `STATE` order."""
-        return self.states[self.turn]
+        return self.states[self.turn][1:]

@@ -918,12 +918,17 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     lines = _Lines(noise, start.lengths, caps, x, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev))
     record = _Record(B, cap, start.onehot.shape[1], dev)
     mix = model.config.output_mixtures
-    draw = _OnePoint(stepper.y, noise, mix) if not isinstance(stepper, _Batch) else None
+    # onnx-int8's line draws its point in the same ONNX Runtime call as its step
+    points = stepper.points(x, noise, bias, lines.char_bias) if hasattr(stepper, "points") else None
+    draw = _OnePoint(stepper.y, noise, mix) if not isinstance(stepper, _Batch) and points is None else None
     any_ending, min_cap = False, int(caps.min())              # lets most steps skip the end checks
     for step in range(cap):
-        y, phi = stepper(x)
-        line_bias = lines.bias(bias, phi)
-        x = draw(step, line_bias) if draw else sample_point(y, lines.noise[:, step], mix, line_bias)
+        if points is not None:
+            x, phi = points(step)
+        else:
+            y, phi = stepper(x)
+            line_bias = lines.bias(bias, phi)
+            x = draw(step, line_bias) if draw else sample_point(y, lines.noise[:, step], mix, line_bias)
         record.add(x, phi)
         # the window has left the text when it weighs the position past the end the most
         left = (phi.masked_fill(lines.past_end, -1.0) if lines.padded else phi).argmax(dim=1) == lines.lengths

@@ -108,7 +108,75 @@ def test_one_session_per_model(tiny_model_parts):
     assert sampling._cache_for(model).onnx_step(model) is built
 
 
-def test_writer_writes_with_it(tiny_model_parts):
-    from handwrite.writer import Writer
+@pytest.mark.parametrize("style", [None, "free"])          # primed (the default style) and free
+def test_writer_writes_and_streams_with_it(tiny_model_parts, style):
+    from handwrite.writer import Writer, WritingDone
     writer = Writer.from_model(*tiny_model_parts, precision="onnx-int8")
-    assert len(writer.write("hi there", seed=0).lines) == 1
+    written = writer.write("Hi there", seed=0, style=style)
+    assert len(written.lines) == 1 and np.isfinite(written.points).all()
+    assert writer.write("Hi there", seed=0, style=style).points.tobytes() == written.points.tobytes()
+    events = list(writer.stream("Hi there", seed=0, style=style))
+    assert isinstance(events[-1], WritingDone)
+    assert events[-1].handwriting.points.tobytes() == written.points.tobytes()
+
+
+def test_streamed_steps_keep_their_points(tiny_model_parts):
+    # each Step's offsets are its own (not a buffer the next steps write over), and
+    # streaming draws the same line
+    model, alphabet, _ = tiny_model_parts
+    codes = [alphabet.encode("Hello")]
+    generator = sampling.stream_lines(model, codes, seed=3, precision="onnx-int8")
+    steps, copies = [], []
+    try:
+        while True:
+            steps.append(next(generator))
+            copies.append(steps[-1].offsets.copy())
+    except StopIteration as done:
+        line = done.value[0]
+    assert len(steps) > 2 and all(np.array_equal(s.offsets, c) for s, c in zip(steps, copies))
+    assert line.offsets.tobytes() == sample_lines(model, codes, seed=3, precision="onnx-int8")[0].offsets.tobytes()
+
+
+def test_the_graphs_draw_is_sample_point():
+    # the same y, noise and bias: the same component (but for float ties at a boundary of
+    # the cumulative probabilities) and the same point within float rounding
+    import onnxruntime as ort
+    M, n = 20, 4000
+    session = ort.InferenceSession(onnx_step.build_draw_graph(M).SerializeToString(), providers=["CPUExecutionProvider"])
+    gen = torch.Generator().manual_seed(0)
+    ys = torch.randn(n, 1 + 6 * M, generator=gen) * 2
+    ys[:, 1 + 5 * M:] /= 2     # rho_hat ~ N(0, 1): as |rho| -> 1, sqrt(1 - rho^2) magnifies tanh's last bits
+    noise = sampling.draw_noise(gen, n, 1)[:, 0]
+    biases = torch.rand(n, generator=gen) * 3 - 0.5
+    same = 0
+    for y, z, b in zip(ys[:, None], noise[:, None], biases):
+        got = session.run(None, {"y": y.numpy(), "noise": z.numpy(), "bias": b.view(1, 1).numpy()})[0]
+        want = sampling.sample_point(y, z, M, float(b)).numpy()
+        if np.abs(got - want).max() <= 1e-5 * max(1.0, np.abs(want).max()):
+            same += 1
+        else:      # only where the uniform draw is at a boundary of the cumulative probabilities
+            cumulative = torch.softmax(y[:, 1:1 + M] * (1 + float(b)), 1).cumsum(1)
+            assert float((cumulative - z[0, 0]).abs().min()) < 1e-6
+    assert same >= 0.999 * n
+
+
+def test_the_drawn_points_are_sample_points_of_its_y(tiny_model_parts):
+    # in the whole step's graph: each drawn point is sample_point of that step's y and
+    # bias (with the char bias under the window), and the next step reads it
+    model, alphabet, _ = tiny_model_parts
+    onehot, positions = _text(model, alphabet)
+    M = model.config.output_mixtures
+    step = onnx_step.OnnxStep(FastStep(model, plan=("int8", "int8")))
+    noise = sampling.draw_noise(torch.Generator().manual_seed(2), 1, 40)
+    char_bias = torch.rand(1, positions.shape[0])
+    drawn = step.line(model.initial_state(1), onehot, positions)
+    forced = step.line(model.initial_state(1), onehot, positions)
+    points, x = drawn.points(torch.zeros(1, 3), noise, 0.6, char_bias), torch.zeros(1, 3)
+    with torch.inference_mode():
+        for i in range(40):
+            got, phi = points(i)
+            y, phi_forced = forced(x)
+            assert torch.equal(phi, phi_forced)           # the same step on the same point
+            line_bias = 0.6 + (phi * char_bias).sum(1)
+            torch.testing.assert_close(got, sampling.sample_point(y, noise[:, i], M, line_bias), atol=1e-5, rtol=1e-5)
+            x = got
