@@ -28,7 +28,6 @@ if missing:
     print(f"skipped: needs {' and '.join(missing)} (pip install 'handwrite-synthesis[onnx]')")
     sys.exit(0)
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
