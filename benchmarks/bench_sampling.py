@@ -233,7 +233,9 @@ ends = {}
 for precision in ("fp32", "int8", "auto") + (("onnx-int8",) if HAS_ONNX else ()):
     w = Writer(args.weights, precision=precision)
     w.write("warm up", seed=0)
-    t_line = timeit(lambda: w.write(LINE, seed=3), repeat=3)
+    # the mean over 4 seeds of each seed's best of 2: a seed writes a line of a different
+    # length in each precision, and one seed moved this ratio from 2.2x to 1.3x (session 5)
+    t_line = sum(timeit(lambda: w.write(LINE, seed=seed), repeat=2) for seed in range(4)) / 4
     t_par = timeit(lambda: w.write(PARAGRAPH, seed=3), repeat=2)
     ends[precision] = t_line
     print(f"Writer.write, default style, {precision}: 40-char line {t_line:.3f} s, 400-char paragraph {t_par:.3f} s")
