@@ -868,6 +868,23 @@ def _step(lines: _Lines, x, phi, P: int) -> Step:
     return Step(lines.rows.cpu().numpy(), x.cpu().numpy(), drawing.cpu().numpy())
 
 
+def _point_drawer(stepper, x, noise, bias: float, lines: _Lines, mixtures: int):
+    """advance(step, x) -> (the next points (B, 3), phi (B, U)): a step of the network and
+    the drawing of its points, in the way the stepper allows."""
+    if hasattr(stepper, "points"):            # onnx-int8: the step and its point in one ONNX Runtime call
+        points = stepper.points(x, noise, bias, lines.char_bias)
+        return lambda step, x: points(step)
+    one_point = None if isinstance(stepper, _Batch) else _OnePoint(stepper.y, noise, mixtures)
+
+    def advance(step: int, x):
+        y, phi = stepper(x)
+        line_bias = lines.bias(bias, phi)
+        if one_point is not None:
+            return one_point(step, line_bias), phi
+        return sample_point(y, lines.noise[:, step], mixtures, line_bias), phi
+    return advance
+
+
 @torch.inference_mode()
 def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
                   seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
@@ -917,18 +934,10 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     # ---- 2. step by step until every line has stopped ----
     lines = _Lines(noise, start.lengths, caps, x, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev))
     record = _Record(B, cap, start.onehot.shape[1], dev)
-    mix = model.config.output_mixtures
-    # onnx-int8's line draws its point in the same ONNX Runtime call as its step
-    points = stepper.points(x, noise, bias, lines.char_bias) if hasattr(stepper, "points") else None
-    draw = _OnePoint(stepper.y, noise, mix) if not isinstance(stepper, _Batch) and points is None else None
+    advance = _point_drawer(stepper, x, noise, bias, lines, model.config.output_mixtures)
     any_ending, min_cap = False, int(caps.min())              # lets most steps skip the end checks
     for step in range(cap):
-        if points is not None:
-            x, phi = points(step)
-        else:
-            y, phi = stepper(x)
-            line_bias = lines.bias(bias, phi)
-            x = draw(step, line_bias) if draw else sample_point(y, lines.noise[:, step], mix, line_bias)
+        x, phi = advance(step, x)
         record.add(x, phi)
         # the window has left the text when it weighs the position past the end the most
         left = (phi.masked_fill(lines.past_end, -1.0) if lines.padded else phi).argmax(dim=1) == lines.lengths
