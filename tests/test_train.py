@@ -230,3 +230,13 @@ def test_training_with_repeated_lines_runs_and_bad_repeats_are_refused(tmp_path)
     assert state["step"] == 3
     with pytest.raises(ValueError, match="joined_repeats"):
         train(config(data_dir, tmp_path / "bad", max_steps=1, joined_repeats=0), progress=False)
+
+
+def test_a_learning_rate_below_the_decay_floor_is_used_as_given(tmp_path):
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=3)
+    low = tmp_path / "low"
+    train(config(data_dir, low, epochs=2, lr=1e-5, min_lr=5e-5), progress=False)
+    assert [e["lr"] for e in events(low, "epoch")] == [1e-5, 1e-5]       # not lifted to min_lr
+    high = tmp_path / "high"
+    train(config(data_dir, high, epochs=2, lr=1e-4, lr_decay=0.1, min_lr=5e-5), progress=False)
+    assert [e["lr"] for e in events(high, "epoch")] == [1e-4, 5e-5]      # the decay stops at min_lr

@@ -61,7 +61,7 @@ class TrainConfig:
     batch_size: int = 64              # lines per optimiser step, all ranks together
     lr: float = 1e-3
     lr_decay: float = 0.97            # multiplied into the learning rate after every epoch
-    min_lr: float = 5e-5
+    min_lr: float = 5e-5              # where the decay stops (a smaller lr than this stays as given)
     clip: float = 3.0                 # gradient-norm clipping
     seed: int = 0
     downsample: int = 2               # keep every 2nd pen point (halves the cost, keeps the shapes)
@@ -512,7 +512,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     last_ckpt = time.monotonic()
     try:
         while state["epoch"] < cfg.epochs and not procs.agreed_stop():
-            lr = max(cfg.lr * cfg.lr_decay ** state["epoch"], cfg.min_lr)
+            # the decay stops at min_lr, but never lifts a smaller learning rate asked for
+            lr = max(cfg.lr * cfg.lr_decay ** state["epoch"], min(cfg.min_lr, cfg.lr))
             for g in run.optimizer.param_groups:
                 g["lr"] = lr
             finished, last_ckpt = run_epoch(run, ddp_model, amp_dtype, lr, progress, last_ckpt)
