@@ -61,25 +61,22 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy()
 
 
-def _int8_columns(w: np.ndarray):
-    """Symmetric int8 weights with one scale per output column, as `sampling._int8_linear`."""
-    scale = np.maximum(np.abs(w).max(0) / 127, 1e-12).astype(np.float32)
-    return np.clip(np.round(w / scale), -127, 127).astype(np.int8), scale
-
-
-def _gates(g: _Graph, w, b, x: str, rest: list[str], int8: bool) -> str:
+def _gates(g: _Graph, w, b, x: str, rest: list[str], packed=None) -> str:
     """A layer's gates (1, 4H) = [x, *rest] @ w + b (w: FastStep's fused (in, out) matrix).
 
-    int8: as `sampling._Int8Products`, the pen input's three rows stay fp32 (an offset can
-    be far larger than the hidden state and would coarsen the activations' quantization).
+    packed: the layer's int8 weights as `sampling._Int8Products` holds them (torch's
+    prepacked per-column int8, unpacked here: the very same numbers); as there, the pen
+    input's three rows stay fp32 (an offset can be far larger than the hidden state and
+    would coarsen the activations' quantization).
     """
     w, b = _np(w), _np(b)
-    if not int8:
+    if packed is None:
         return g.op("Gemm", g.op("Concat", x, *rest, axis=1), g.const(w), g.const(b))
-    q, scale = _int8_columns(w[3:])
+    q, _ = torch.ops.quantized.linear_unpack(packed)                        # (out, in)
+    scale = q.q_per_channel_scales().float().numpy()
     inputs = g.op("Concat", *rest, axis=1) if len(rest) > 1 else rest[0]
-    product = g.op("DynamicQuantizeMatMul", inputs, g.const(q, np.int8), g.const(scale),
-                   g.const(np.zeros(q.shape[1]), np.int8), g.const(b), domain="com.microsoft")
+    product = g.op("DynamicQuantizeMatMul", inputs, g.const(q.int_repr().t().numpy(), np.int8), g.const(scale),
+                   g.const(np.zeros(len(scale)), np.int8), g.const(b), domain="com.microsoft")
     return g.op("Add", product, g.op("MatMul", x, g.const(w[:3])))
 
 
@@ -164,14 +161,18 @@ def build_graph(fast, int8: bool = True):
     weighed by the window, as `sampling._Lines.bias`); outputs y, the new state (`STATE` +
     "_out"), phi (1, U) and the drawn point x_out (1, 3).
     """
+    from .sampling import _Int8Products
     p, H = fast.fp32, fast.H
     V, M1 = p.w1.shape[0] - 3 - H, p.wo.shape[1]
     width = dict(h1=H, c1=H, h2=H, c2=H, h3=H, c3=H, kappa=fast.K, window=V)
+    packed = [None] * 3
+    if int8:
+        packed = [layer[1] for layer in (fast.products.get("int8") or _Int8Products(p)).layers]
     g = _Graph()
-    h1, _ = _cell(g, _gates(g, p.w1, p.b1, "x", ["window", "h1"], int8), "c1", H, 1)
+    h1, _ = _cell(g, _gates(g, p.w1, p.b1, "x", ["window", "h1"], packed[0]), "c1", H, 1)
     window = _window(g, fast, h1, V)
-    h2, _ = _cell(g, _gates(g, p.w2, p.b2, "x", [h1, window, "h2"], int8), "c2", H, 2)
-    h3, _ = _cell(g, _gates(g, p.w3, p.b3, "x", [h2, window, "h3"], int8), "c3", H, 3)
+    h2, _ = _cell(g, _gates(g, p.w2, p.b2, "x", [h1, window, "h2"], packed[1]), "c2", H, 2)
+    h3, _ = _cell(g, _gates(g, p.w3, p.b3, "x", [h2, window, "h3"], packed[2]), "c3", H, 3)
     y = g.op("Gemm", g.op("Concat", h1, h2, h3, axis=1), g.const(_np(p.wo)), g.const(_np(p.bo)), outputs=["y"])
     bias = g.op("Add", "bias", g.op("ReduceSum", g.op("Mul", "phi", "char_bias"), g.const([1], np.int64)))
     _draw(g, y, (M1 - 1) // 6, bias)
