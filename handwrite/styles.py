@@ -115,18 +115,21 @@ class Style:
         """Points of the first line (the one a single primer uses)."""
         return int(sum(len(s) for s in self.strokes))
 
+    def _setting(self, key: str, low: float, high: float, default: float) -> float:
+        """The number info[key] when it lies in [low, high]; else (missing or unusable) `default`."""
+        value = self.info.get(key)
+        return float(value) if isinstance(value, (int, float)) and low <= value <= high else default
+
     @property
     def size(self) -> float:
         """How large the hand writes relative to the model's own (a preset's "size"; 1 otherwise)."""
-        size = self.info.get("size", 1.0)
-        return float(size) if isinstance(size, (int, float)) and 0.2 <= size <= 5 else 1.0
+        return self._setting("size", 0.2, 5, 1.0)
 
     @property
     def extra_bias(self) -> float:
         """Sampling bias this hand adds to the writer's (a preset's "extra_bias"; 0 otherwise):
         the joined-up presets stay legible only with a steadier pen than print needs."""
-        extra = self.info.get("extra_bias", 0.0)
-        return float(extra) if isinstance(extra, (int, float)) and 0 <= extra <= MAX_EXTRA_BIAS else 0.0
+        return self._setting("extra_bias", 0, MAX_EXTRA_BIAS, 0.0)
 
     @property
     def join(self) -> float:
@@ -134,10 +137,9 @@ class Style:
         joined by the pen (`letters.join_letters`): the style's "join" (0: never), or, when it
         gives none, AUTO_JOIN for a hand whose lines lift the pen at most AUTO_JOIN_LIFTS
         times per letter, and 0 for others."""
-        join = self.info.get("join")
-        if join is None:
+        if self.info.get("join") is None:
             return AUTO_JOIN if self.hand["lifts_per_char"] <= AUTO_JOIN_LIFTS else 0.0
-        return float(join) if isinstance(join, (int, float)) and 0 <= join <= MAX_JOIN else 0.0
+        return self._setting("join", 0, MAX_JOIN, 0.0)
 
     @functools.cached_property
     def hand(self) -> dict[str, float]:
