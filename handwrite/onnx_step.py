@@ -161,13 +161,12 @@ def build_graph(fast, int8: bool = True):
     weighed by the window, as `sampling._Lines.bias`); outputs y, the new state (`STATE` +
     "_out"), phi (1, U) and the drawn point x_out (1, 3).
     """
-    from .sampling import _Int8Products
     p, H = fast.fp32, fast.H
     V, M1 = p.w1.shape[0] - 3 - H, p.wo.shape[1]
     width = dict(h1=H, c1=H, h2=H, c2=H, h3=H, c3=H, kappa=fast.K, window=V)
     packed = [None] * 3
     if int8:
-        packed = [layer[1] for layer in (fast.products.get("int8") or _Int8Products(p)).layers]
+        packed = [layer[1] for layer in fast.int8_products().layers]
     g = _Graph()
     h1, _ = _cell(g, _gates(g, p.w1, p.b1, "x", ["window", "h1"], packed[0]), "c1", H, 1)
     window = _window(g, fast, h1, V)

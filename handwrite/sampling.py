@@ -154,6 +154,12 @@ class FastStep:
         c = s[:, H:2 * H] * c + s[:, :H] * torch.tanh(gates[:, 2 * H:3 * H])
         return s[:, 3 * H:] * torch.tanh(c), c
 
+    def int8_products(self) -> "_Int8Products":
+        """Its int8 products, made now if its plan has none (onnx_step's int8 graph reads them)."""
+        if "int8" not in self.products:
+            self.products["int8"] = _Int8Products(self.fp32)
+        return self.products["int8"]
+
     def kind(self, batch: int) -> str:
         return self.plan[batch > 1]
 
