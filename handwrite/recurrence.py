@@ -210,7 +210,10 @@ class _AttentionSequence(torch.autograd.Function):
             ctx.x_dtype = x_gates.dtype
             x_gates, onehot = x_gates.to(mm_dtype), onehot.to(dtype)
             w_rec_t = w_rec.detach().t().to(mm_dtype)                 # (V+H, 4H)
-            att_w_t, att_b = att_w.detach().t().to(mm_dtype), att_b.detach().to(mm_dtype)
+            # the window's small product (N = 3K) in the state dtype: under bf16 autocast, oneDNN's
+            # bf16 kernel for it, on a strided slice of z, returned NaN now and then on an AMX Xeon
+            # (it varied from run to run with the same inputs); in fp32 it is exact and as cheap
+            att_w_t, att_b = att_w.detach().t().to(dtype), att_b.detach().to(dtype)
             cell = _CellRecord(T, B, H, dtype, Lease(x_gates.device))
             new = lambda *shape: cell.lease.new(*shape, dtype=dtype)  # noqa: E731
             z = cell.lease.new(T + 1, B, V + H, dtype=mm_dtype)        # z[t] = [w_{t-1}, h_{t-1}]
@@ -223,7 +226,7 @@ class _AttentionSequence(torch.autograd.Function):
             for t in range(T):
                 h = z[t + 1, :, V:]
                 cell.forward(t, torch.addmm(x_gates[t], z[t], w_rec_t), h)
-                att[t] = torch.addmm(att_b, h, att_w_t)
+                torch.addmm(att_b, h.to(dtype), att_w_t, out=att[t])
                 torch.exp(att[t, :, :2 * K], out=alpha_beta[t])
                 torch.add(kappas[t], F.softplus(att[t, :, 2 * K:]), alpha=kappa_step, out=kappas[t + 1])
                 dist2 = (kappas[t + 1].unsqueeze(-1) - positions).square_()                 # (B, K, U)

@@ -135,3 +135,27 @@ def test_lstm_sequence_equals_nn_lstm_in_fp32():
     torch.testing.assert_close(c, c_ref[0], rtol=1e-5, atol=1e-6)
     for g, g_ref in zip(grads, grads_ref):
         torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_reused_buffers_never_leak_into_a_result(model, monkeypatch):
+    """The recurrences reuse their (T, B, ...) buffers from call to call (`Lease`): what a
+    buffer held before must never reach a loss or a gradient.  Every free buffer is filled
+    with NaN first, and the loss and gradients must be finite and the same bits as with
+    fresh buffers, in fp32 and under bf16 autocast.  (Session 6 found NaN batch losses in
+    bf16 fine-tunes, which came and went between runs of the same batches; the window's
+    small product now runs in fp32, and this guards the buffers' side of it.)"""
+    import handwrite.recurrence as recurrence
+    for bf16 in (False, True):
+        fresh = recurrence._Workspace()
+        monkeypatch.setattr(recurrence, "WORKSPACE", fresh)
+        monkeypatch.setattr(fresh, "SMALL", 1)             # the tiny model's buffers come from it too
+        loss_ref, _, grads_ref = loss_and_grads(model, fused=True, bf16=bf16)
+        for dtype in (torch.float32, torch.bfloat16):
+            fresh.free[(dtype, torch.device("cpu"))] = [
+                torch.full((4096,), float("nan"), dtype=dtype) for _ in range(fresh.KEEP)]
+        loss, _, grads = loss_and_grads(model, fused=True, bf16=bf16)
+        assert torch.isfinite(loss)
+        torch.testing.assert_close(loss, loss_ref, rtol=0, atol=0)
+        for name in grads_ref:
+            assert torch.isfinite(grads[name]).all(), name
+            torch.testing.assert_close(grads[name], grads_ref[name], rtol=0, atol=0, msg=name)
