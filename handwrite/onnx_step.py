@@ -61,50 +61,96 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy()
 
 
-def _gates(g: _Graph, w, b, x: str, rest: list[str], packed=None) -> str:
-    """A layer's gates (1, 4H) = [x, *rest] @ w + b (w: FastStep's fused (in, out) matrix).
+class _Layer:
+    """An LSTM layer's weights in the graph (each constant once, however often it is used).
 
+    From `FastStep`'s fused (in, out) matrix w, rows [pen input (3), *the rest], and bias b.
     packed: the layer's int8 weights as `sampling._Int8Products` holds them (torch's
     prepacked per-column int8, unpacked here: the very same numbers); as there, the pen
     input's three rows stay fp32 (an offset can be far larger than the hidden state and
     would coarsen the activations' quantization).
     """
-    w, b = _np(w), _np(b)
-    if packed is None:
-        return g.op("Gemm", g.op("Concat", x, *rest, axis=1), g.const(w), g.const(b))
-    q, _ = torch.ops.quantized.linear_unpack(packed)                        # (out, in)
-    scale = q.q_per_channel_scales().float().numpy()
-    inputs = g.op("Concat", *rest, axis=1) if len(rest) > 1 else rest[0]
-    product = g.op("DynamicQuantizeMatMul", inputs, g.const(q.int_repr().t().numpy(), np.int8), g.const(scale),
-                   g.const(np.zeros(len(scale)), np.int8), g.const(b), domain="com.microsoft")
-    return g.op("Add", product, g.op("MatMul", x, g.const(w[:3])))
+
+    def __init__(self, g: _Graph, w, b, packed=None):
+        self.g, self.w = g, _np(w)
+        self.int8 = packed is not None
+        self.b = g.const(_np(b))
+        if self.int8:
+            q, _ = torch.ops.quantized.linear_unpack(packed)                    # (out, in - 3)
+            scale = q.q_per_channel_scales().float().numpy()
+            self.q = q.int_repr().t().numpy()                                   # (in - 3, out)
+            self.scale, self.zero = g.const(scale), g.const(np.zeros(len(scale)), np.int8)
+        self.made: dict = {}
+
+    def _const(self, key, make) -> str:
+        """A constant made at its first use only (an unused one would be an unused initializer)."""
+        if key not in self.made:
+            value = make()
+            self.made[key] = self.g.const(value, np.int8 if value.dtype == np.int8 else np.float32)
+        return self.made[key]
+
+    @property
+    def w_x(self) -> str:
+        """The pen input's three rows, fp32."""
+        return self._const("x", lambda: self.w[:3])
+
+    def gates(self, x: str, rest: list[str]) -> str:
+        """One step's gates (1, 4H) = [x, *rest] @ w + b."""
+        g = self.g
+        if not self.int8:
+            return g.op("Gemm", g.op("Concat", x, *rest, axis=1), self._const("all", lambda: self.w), self.b)
+        inputs = g.op("Concat", *rest, axis=1) if len(rest) > 1 else rest[0]
+        product = g.op("DynamicQuantizeMatMul", inputs, self._const("int8", lambda: self.q), self.scale, self.zero,
+                       self.b, domain="com.microsoft")
+        return g.op("Add", product, g.op("MatMul", x, self.w_x))
+
+    def product(self, inputs: str, start: int, stop: int, bias: str | None = None, fp32: bool = False) -> str:
+        """inputs (n, stop - start) @ the rows [start, stop) of the weights after the pen
+        input's (+ bias): int8 products for an int8 layer unless fp32 (for many rows at
+        once, where fp32 is cheap and int8 would quantize all the rows with one scale)."""
+        g, int8 = self.g, self.int8 and not fp32
+        w = self._const((start, stop, int8), lambda: self.q[start:stop] if int8 else self.w[3 + start:3 + stop])
+        if not int8:
+            out = g.op("MatMul", inputs, w)
+            return g.op("Add", out, bias) if bias else out
+        extra = [bias] if bias else []
+        return g.op("DynamicQuantizeMatMul", inputs, w, self.scale, self.zero, *extra, domain="com.microsoft")
 
 
-def _cell(g: _Graph, gates: str, c: str, H: int, layer: int) -> tuple[str, str]:
-    """FastStep._cell: PyTorch's gate order (i, f, g, o); outputs named h{layer}_out, c{layer}_out."""
+def _cell(g: _Graph, gates: str, c: str, H: int, names=(None, None)) -> tuple[str, str]:
+    """FastStep._cell: PyTorch's gate order (i, f, g, o); names: of the outputs (h, c), if given."""
     s = g.op("Sigmoid", gates)
     i, f, _, o = g.op("Split", s, g.const([H] * 4, np.int64), axis=1, outputs=4)
     cut = [g.const([value], np.int64) for value in (2 * H, 3 * H, 1)]     # starts, ends, axes
     tanh_g = g.op("Tanh", g.op("Slice", gates, *cut))
-    c = g.op("Add", g.op("Mul", f, c), g.op("Mul", i, tanh_g), outputs=[f"c{layer}_out"])
-    h = g.op("Mul", o, g.op("Tanh", c), outputs=[f"h{layer}_out"])
+    h_name, c_name = names
+    c = g.op("Add", g.op("Mul", f, c), g.op("Mul", i, tanh_g), outputs=[c_name] if c_name else 1)
+    h = g.op("Mul", o, g.op("Tanh", c), outputs=[h_name] if h_name else 1)
     return h, c
 
 
-def _window(g: _Graph, fast, h1: str, V: int) -> str:
-    """FastStep's attention window: writes kappa_out, phi and window_out; returns the window."""
-    K = fast.K
-    abk = g.op("Gemm", h1, g.const(_np(fast.wa)), g.const(_np(fast.ba)))
-    a_hat, b_hat, k_hat = g.op("Split", abk, g.const([K] * 3, np.int64), axis=1, outputs=3)
-    kappa = g.op("Add", "kappa", g.op("Mul", g.op("Softplus", k_hat), g.const(fast.kappa_step)),
-                 outputs=["kappa_out"])
-    column = g.const([2], np.int64)                                         # (1, K) -> (1, K, 1)
-    d = g.op("Sub", g.op("Unsqueeze", kappa, column), "positions")         # (1, K, U)
-    neg_beta = g.op("Unsqueeze", g.op("Neg", g.op("Exp", b_hat)), column)
-    terms = g.op("Mul", g.op("Unsqueeze", g.op("Exp", a_hat), column), g.op("Exp", g.op("Mul", neg_beta, g.op("Mul", d, d))))
-    phi = g.op("ReduceSum", terms, g.const([1], np.int64), keepdims=0, outputs=["phi"])
-    window = g.op("MatMul", g.op("Unsqueeze", phi, g.const([1], np.int64)), "onehot")
-    return g.op("Reshape", window, g.const([1, V], np.int64), outputs=["window_out"])
+class _Window:
+    """FastStep's attention window (its weights as constants made once)."""
+
+    def __init__(self, g: _Graph, fast, V: int):
+        self.g, self.K, self.V, self.kappa_step = g, fast.K, V, fast.kappa_step
+        self.wa, self.ba = g.const(_np(fast.wa)), g.const(_np(fast.ba))
+
+    def __call__(self, h1: str, kappa: str, names=(None, None, None)) -> tuple[str, str, str]:
+        """h1 (1, H), kappa (1, K) -> (kappa, phi (1, U), window (1, V)), named `names` if given."""
+        g, K = self.g, self.K
+        kappa_name, phi_name, window_name = ([n] if n else 1 for n in names)
+        abk = g.op("Gemm", h1, self.wa, self.ba)
+        a_hat, b_hat, k_hat = g.op("Split", abk, g.const([K] * 3, np.int64), axis=1, outputs=3)
+        kappa = g.op("Add", kappa, g.op("Mul", g.op("Softplus", k_hat), g.const(self.kappa_step)),
+                     outputs=kappa_name)
+        column = g.const([2], np.int64)                                     # (1, K) -> (1, K, 1)
+        d = g.op("Sub", g.op("Unsqueeze", kappa, column), "positions")     # (1, K, U)
+        neg_beta = g.op("Unsqueeze", g.op("Neg", g.op("Exp", b_hat)), column)
+        terms = g.op("Mul", g.op("Unsqueeze", g.op("Exp", a_hat), column), g.op("Exp", g.op("Mul", neg_beta, g.op("Mul", d, d))))
+        phi = g.op("ReduceSum", terms, g.const([1], np.int64), keepdims=0, outputs=phi_name)
+        window = g.op("MatMul", g.op("Unsqueeze", phi, g.const([1], np.int64)), "onehot")
+        return kappa, phi, g.op("Reshape", window, g.const([1, self.V], np.int64), outputs=window_name)
 
 
 def _draw(g: _Graph, y: str, M: int, bias: str) -> str:
@@ -168,10 +214,11 @@ def build_graph(fast, int8: bool = True):
     if int8:
         packed = [layer[1] for layer in fast.int8_products().layers]
     g = _Graph()
-    h1, _ = _cell(g, _gates(g, p.w1, p.b1, "x", ["window", "h1"], packed[0]), "c1", H, 1)
-    window = _window(g, fast, h1, V)
-    h2, _ = _cell(g, _gates(g, p.w2, p.b2, "x", [h1, window, "h2"], packed[1]), "c2", H, 2)
-    h3, _ = _cell(g, _gates(g, p.w3, p.b3, "x", [h2, window, "h3"], packed[2]), "c3", H, 3)
+    l1, l2, l3 = (_Layer(g, w, b, q) for (w, b), q in zip(((p.w1, p.b1), (p.w2, p.b2), (p.w3, p.b3)), packed))
+    h1, _ = _cell(g, l1.gates("x", ["window", "h1"]), "c1", H, ("h1_out", "c1_out"))
+    _, _, window = _Window(g, fast, V)(h1, "kappa", ("kappa_out", "phi", "window_out"))
+    h2, _ = _cell(g, l2.gates("x", [h1, window, "h2"]), "c2", H, ("h2_out", "c2_out"))
+    h3, _ = _cell(g, l3.gates("x", [h2, window, "h3"]), "c3", H, ("h3_out", "c3_out"))
     y = g.op("Gemm", g.op("Concat", h1, h2, h3, axis=1), g.const(_np(p.wo)), g.const(_np(p.bo)), outputs=["y"])
     bias = g.op("Add", "bias", g.op("ReduceSum", g.op("Mul", "phi", "char_bias"), g.const([1], np.int64)))
     _draw(g, y, (M1 - 1) // 6, bias)
@@ -180,6 +227,59 @@ def build_graph(fast, int8: bool = True):
     inputs += [("onehot", [1, "U", V]), ("positions", ["U"]), ("noise", [1, 4]), ("bias", [1, 1]), ("char_bias", [1, "U"])]
     outputs = [("y", [1, M1])] + [(f"{n}_out", [1, width[n]]) for n in STATE] + [("phi", [1, "U"]), ("x_out", [1, 3])]
     return _model(g, "handwrite_step", inputs, outputs)
+
+
+READ_STEPS = 16      # points a read call teacher-forces (the read graph is unrolled that many times)
+
+
+def build_read_graph(fast, int8: bool = True, steps: int = READ_STEPS):
+    """The ONNX model that teacher-forces `steps` points of a primer in one call, at batch 1.
+
+    The same maths as `steps` calls of `build_graph`'s step, arranged for reading: layer 1
+    and the window go point by point (the window feeds layer 1's next step), then layers
+    2 and 3 take the input part of their gates (x, the layer below, the window) for all
+    the points in one product each, so that only their recurrent part (h @ W_hh) is
+    stepped.  Per point that is 1,280 rows of weights instead of 2,250, and no output layer
+    and no draw.  The batched part runs in fp32 (cheap for many rows, and int8 would
+    quantize all the rows with one scale); with int8 products the recurrent part and layer 1
+    are int8, so a read state differs from the step graph's by int8 noise.
+
+    Inputs xs (steps, 3), the state (`STATE`), onehot (1, U, V), positions (U,); outputs
+    the state after the last point (`STATE` + "_out").
+    """
+    p, H = fast.fp32, fast.H
+    V = p.w1.shape[0] - 3 - H
+    width = dict(h1=H, c1=H, h2=H, c2=H, h3=H, c3=H, kappa=fast.K, window=V)
+    packed = [layer[1] for layer in fast.int8_products().layers] if int8 else [None] * 3
+    g = _Graph()
+    l1, l2, l3 = (_Layer(g, w, b, q) for (w, b), q in zip(((p.w1, p.b1), (p.w2, p.b2), (p.w3, p.b3)), packed))
+    window_of = _Window(g, fast, V)
+
+    def row(t: str, i: int) -> str:
+        return g.op("Slice", t, g.const([i], np.int64), g.const([i + 1], np.int64), g.const([0], np.int64))
+
+    def named(i: int, *names):
+        return names if i == steps - 1 else (None,) * len(names)
+
+    h, c, kappa, window = "h1", "c1", "kappa", "window"
+    below, windows = [], []
+    for i in range(steps):
+        h, c = _cell(g, l1.gates(row("xs", i), [window, h]), c, H, named(i, "h1_out", "c1_out"))
+        kappa, _, window = window_of(h, kappa, named(i, "kappa_out", None, "window_out"))
+        below.append(h)
+        windows.append(window)
+    windows = g.op("Concat", *windows, axis=0)                                   # (steps, V)
+    pen = "xs"
+    for layer, weights in ((2, l2), (3, l3)):
+        inputs = g.op("Concat", g.op("Concat", *below, axis=0), windows, axis=1)  # (steps, H + V)
+        given = g.op("Add", weights.product(inputs, 0, H + V, weights.b, fp32=True), g.op("MatMul", pen, weights.w_x))
+        h, c, below = f"h{layer}", f"c{layer}", []
+        for i in range(steps):
+            gates = g.op("Add", row(given, i), weights.product(h, H + V, 2 * H + V))
+            h, c = _cell(g, gates, c, H, named(i, f"h{layer}_out", f"c{layer}_out"))
+            below.append(h)
+    inputs = [("xs", [steps, 3])] + [(n, [1, width[n]]) for n in STATE] + [("onehot", [1, "U", V]), ("positions", ["U"])]
+    return _model(g, "handwrite_read", inputs, [(f"{n}_out", [1, width[n]]) for n in STATE])
 
 
 class OnnxStep:
@@ -193,8 +293,10 @@ class OnnxStep:
         options.intra_op_num_threads = options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        model = build_graph(fast, int8)
-        self.session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        def session(model):
+            return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        self.session = session(build_graph(fast, int8))
+        self.read_session = session(build_read_graph(fast, int8, READ_STEPS))
         self.int8, self.outputs = int8, fast.fp32.wo.shape[1]
 
     def line(self, state, onehot, positions) -> "OnnxLine":
@@ -222,6 +324,8 @@ class OnnxLine:
         self.states = (first, [torch.empty_like(t) for t in first])
         self.bindings = (self._bind(*self.states), self._bind(*self.states[::-1]))
         self.turn = 0
+        self.read_session, self.xs = step.read_session, torch.empty(READ_STEPS, 3)
+        self.read_bindings = None          # bound at the first read (a line without a primer has none)
 
     def _bind(self, read, write):
         binding = self.session.io_binding()
@@ -263,9 +367,26 @@ class OnnxLine:
             return self.states[self.turn][0].clone(), self.phi.clone()
         return step
 
+    def _bind_read(self, read, write):
+        binding = self.read_session.io_binding()
+        for name, t in [("xs", self.xs), ("onehot", self.onehot), ("positions", self.positions),
+                        *zip(STATE, read[1:])]:
+            binding.bind_input(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
+        for name, t in zip(STATE, write[1:]):
+            binding.bind_output(f"{name}_out", "cpu", 0, np.float32, list(t.shape), t.data_ptr())
+        return binding
+
     def read(self, strokes) -> None:
-        """Teacher-force the points strokes (T, 3) (a primer): the state after the last."""
-        for x in strokes[None].unbind(1):
+        """Teacher-force the points strokes (T, 3) (a primer): the state after the last.
+        READ_STEPS points to a call of the read graph, the last few with the step's."""
+        whole = len(strokes) - len(strokes) % READ_STEPS
+        if whole and self.read_bindings is None:
+            self.read_bindings = (self._bind_read(*self.states), self._bind_read(*self.states[::-1]))
+        for chunk in strokes[:whole].split(READ_STEPS) if whole else ():
+            self.xs.copy_(chunk)
+            self.read_session.run_with_iobinding(self.read_bindings[self.turn])
+            self.turn ^= 1
+        for x in strokes[whole:][None].unbind(1):
             self._run(x)
 
     def state(self):

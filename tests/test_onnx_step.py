@@ -11,6 +11,7 @@ from handwrite.sampling import FastStep, sample_lines  # noqa: E402
 
 FP32_TOLERANCE = 1e-5          # the fp32 graph against FastStep: the same maths, other kernels (tiny model)
 INT8_STEP_TOLERANCE = 0.05     # as tests/test_sampling.py: int8 against fp32, teacher-forced, tiny model
+INT8_READ_TOLERANCE = 0.1      # the state after reading up to 39 points in int8 (the step graph's own: up to 0.078)
 
 
 def _text(model, alphabet, text="two words"):
@@ -74,6 +75,42 @@ def test_read_reaches_the_sequence_read(tiny_model_parts):
     line.read(strokes)
     worst = max(float((a - getattr(ref, n)).abs().max()) for a, n in zip(line.state(), onnx_step.STATE))
     assert worst < FP32_TOLERANCE
+
+
+@pytest.mark.parametrize("length", [5, onnx_step.READ_STEPS, 2 * onnx_step.READ_STEPS + 7])
+def test_read_graph_reaches_the_sequence_read(tiny_model_parts, length):
+    """The read graph (READ_STEPS points a call, layers 2-3's input part batched) and the
+    step graph for the points left over reach model.read's state: in fp32 within the fp32
+    tolerance; with int8 products within the int8 read tolerance, as the step graph's
+    point-by-point int8 read does."""
+    model, alphabet, _ = tiny_model_parts
+    onehot, positions = _text(model, alphabet, "primer text ")
+    strokes = _points(length, seed=length)
+    with torch.inference_mode():
+        ref = model.read(strokes[None], onehot, positions, model.initial_state(1))
+
+    def worst(state):
+        return max(float((a - getattr(ref, n)).abs().max()) for a, n in zip(state, onnx_step.STATE))
+    for int8, tolerance in ((False, FP32_TOLERANCE), (True, INT8_READ_TOLERANCE)):
+        step = onnx_step.OnnxStep(FastStep(model), int8=int8)
+        line = step.line(model.initial_state(1), onehot, positions)
+        line.read(strokes)
+        one_by_one = step.line(model.initial_state(1), onehot, positions)
+        for x in strokes[:, None]:
+            one_by_one(x)
+        assert worst(line.state()) < tolerance, int8
+        assert worst(one_by_one.state()) < tolerance, int8
+
+
+def test_every_weight_in_the_graphs_is_used(tiny_model_parts):
+    """An initializer no node reads makes ONNX Runtime print a warning at every start."""
+    model, _, _ = tiny_model_parts
+    fast = FastStep(model)
+    for build in (onnx_step.build_graph, onnx_step.build_read_graph):
+        for int8 in (False, True):
+            graph = build(fast, int8).graph
+            used = {name for node in graph.node for name in node.input}
+            assert [w.name for w in graph.initializer if w.name not in used] == [], (build.__name__, int8)
 
 
 def test_a_seed_repeats_and_the_line_ends(tiny_model_parts):
