@@ -6,9 +6,10 @@ attention window, the output layer) and the drawing of its point are one ONNX gr
 by ONNX Runtime in one call on buffers bound once per line: its operations cost well
 under a microsecond each, and its int8 products (`com.microsoft.DynamicQuantizeMatMul`:
 activations quantized per call to 8 bits, int8 weights, VNNI where the CPU has it) are
-faster than fbgemm's at one row.
+faster than fbgemm's at one row.  A primer is read by a second graph, 16 points a call
+(`build_read_graph`), where layers 2-3 take their input products for all 16 at once.
 
-The graph is built in memory from the loaded weights at first use (kept per model by
+The graphs are built in memory from the loaded weights at first use (kept per model by
 `sampling`'s cache); nothing is stored or loaded from disk.  Needs the optional packages
 onnx (to build the graph) and onnxruntime (to run it).
 """
