@@ -240,3 +240,27 @@ def test_a_learning_rate_below_the_decay_floor_is_used_as_given(tmp_path):
     high = tmp_path / "high"
     train(config(data_dir, high, epochs=2, lr=1e-4, lr_decay=0.1, min_lr=5e-5), progress=False)
     assert [e["lr"] for e in events(high, "epoch")] == [1e-4, 5e-5]      # the decay stops at min_lr
+
+
+def test_steps_with_nan_gradients_are_skipped_and_counted(tmp_path, monkeypatch):
+    """A batch whose loss (so its gradient) is NaN leaves the weights as they were; the log
+    counts it and keeps it out of the NLL it reports."""
+    import handwrite.training.train as train_module
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=3)
+    calls = {"n": 0}
+    real_nll = train_module.mdn_nll
+
+    def every_other_nan(*args, **kwargs):            # training steps only (validation: no_grad)
+        nll = real_nll(*args, **kwargs)
+        if not torch.is_grad_enabled():
+            return nll
+        calls["n"] += 1
+        return nll * float("nan") if calls["n"] % 2 == 0 else nll
+    monkeypatch.setattr(train_module, "mdn_nll", every_other_nan)
+    run = tmp_path / "run"
+    train(config(data_dir, run, max_steps=100, batch_size=4, lr=1e-2, lr_decay=1.0), progress=False)
+    logged = events(run, "train")
+    assert len(logged) == 1 and logged[0]["step"] == 100
+    assert logged[0]["skipped_steps"] == 50
+    assert np.isfinite(logged[0]["nll_per_point"])
+    assert all(torch.isfinite(v).all() for v in trained_model(run).model.state_dict().values())

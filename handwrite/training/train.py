@@ -274,6 +274,17 @@ def start_processes(device_name: str) -> Processes:
 
 # ---- the run: data, model, optimiser -------------------------------------------------------
 @dataclass
+class LogWindow:
+    """The training steps since the last "train" log event (every 100 steps, across epochs):
+    the NLL and points of those that updated the weights, and how many did not."""
+    nll: float = 0.0
+    points: int = 0              # of the steps that updated the weights
+    processed: int = 0           # of all the steps (for points per second)
+    skipped: int = 0
+    seconds: float = 0.0         # in the steps themselves (not validation or checkpoints)
+
+
+@dataclass
 class Run:
     """Everything one training run carries from step to step."""
     cfg: TrainConfig
@@ -288,6 +299,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     state: dict
+    window: LogWindow = field(default_factory=LogWindow)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -394,8 +406,9 @@ def start_run(cfg: TrainConfig, procs: Processes, progress: bool) -> tuple[Run, 
 
 
 # ---- steps and epochs ----------------------------------------------------------------------------
-def train_step(run: Run, ddp_model, lines: np.ndarray, amp_dtype) -> tuple[float, int, int]:
-    """One optimiser step on the global batch `lines`: (this rank's NLL, its points, all points)."""
+def train_step(run: Run, ddp_model, lines: np.ndarray, amp_dtype) -> tuple[float, int, int, bool]:
+    """One optimiser step on the global batch `lines`: (this rank's NLL, its points, all
+    points, whether the weights were updated: not when a gradient was NaN or infinite)."""
     cfg, procs, device = run.cfg, run.procs, run.procs.device
     points = int((run.train_set.lengths[lines] - 1).sum())   # targets in the global batch
     share = lines[procs.rank::procs.world]    # lines are sorted by length: strides balance the ranks
@@ -414,11 +427,12 @@ def train_step(run: Run, ddp_model, lines: np.ndarray, amp_dtype) -> tuple[float
     run.scaler.scale(loss).backward()
     run.scaler.unscale_(run.optimizer)
     grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.clip)
-    if torch.isfinite(grad_norm):   # gradients are all-reduced: every rank agrees
+    updated = bool(torch.isfinite(grad_norm))   # gradients are all-reduced: every rank agrees
+    if updated:
         run.scaler.step(run.optimizer)
     run.scaler.update()
     share_points = int((run.train_set.lengths[share] - 1).sum())
-    return (nll.item() if weight else 0.0), share_points, points
+    return (nll.item() if weight else 0.0), share_points, points, updated
 
 
 def run_epoch(run: Run, ddp_model, amp_dtype, lr: float, progress: bool, last_ckpt: float) -> tuple[bool, float]:
@@ -435,28 +449,34 @@ def run_epoch(run: Run, ddp_model, amp_dtype, lr: float, progress: bool, last_ck
         from tqdm import tqdm
         bar = tqdm(total=len(batches), initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    unit="batch", mininterval=1.0 if os.isatty(2) else 60.0)
-    run_loss, run_points, t_window = 0.0, 0, time.monotonic()
+    window = run.window
     while state["batch"] < len(batches):
         if procs.agreed_stop() or (cfg.max_steps is not None and state["step"] >= cfg.max_steps):
             break
         t0 = time.monotonic()
-        share_nll, share_points, points = train_step(run, ddp_model, batches[state["batch"]], amp_dtype)
+        share_nll, share_points, points, updated = train_step(run, ddp_model, batches[state["batch"]], amp_dtype)
         state["batch"] += 1
         state["step"] += 1
         state["points"] += points
         state["seconds"] += time.monotonic() - t0
-        run_loss += share_nll
-        run_points += points
+        window.seconds += time.monotonic() - t0
+        window.processed += points
+        if updated:             # the logged NLL is over the steps that updated the weights
+            window.nll += share_nll
+            window.points += points
+        else:
+            window.skipped += 1
         if bar is not None:   # rank 0's share of the batch stands for the whole
             bar.set_postfix(nll=f"{share_nll / share_points:.3f}",
                             pts_s=f"{points / (time.monotonic() - t0):.0f}", refresh=False)
             bar.update(1)
         if state["step"] % 100 == 0:
-            run_loss = procs.summed(run_loss)
-            dt = time.monotonic() - t_window
+            nll = procs.summed(window.nll)
             run.log.write(event="train", epoch=epoch, step=state["step"], lr=lr,
-                          nll_per_point=run_loss / run_points, points_per_s=run_points / dt)
-            run_loss, run_points, t_window = 0.0, 0, time.monotonic()
+                          nll_per_point=nll / window.points if window.points else float("nan"),
+                          points_per_s=window.processed / window.seconds,
+                          skipped_steps=window.skipped)
+            window = run.window = LogWindow()
         if procs.master and time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60:
             run.write_checkpoint()
             last_ckpt = time.monotonic()
