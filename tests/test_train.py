@@ -264,3 +264,27 @@ def test_steps_with_nan_gradients_are_skipped_and_counted(tmp_path, monkeypatch)
     assert logged[0]["skipped_steps"] == 50
     assert np.isfinite(logged[0]["nll_per_point"])
     assert all(torch.isfinite(v).all() for v in trained_model(run).model.state_dict().values())
+
+
+def test_balance_capitals_lists_lines_with_rarer_capitals_more_often(tmp_path):
+    from handwrite.training.dataset import LineSet
+    from handwrite.training.train import capital_balance
+    texts = ["The cat", "The dog", "The owl", "The Elk", "no capital", "Two Quiet ones"]
+    lines = LineSet(np.zeros((len(texts), 3), np.float32), np.arange(len(texts)), np.ones(len(texts), np.int64),
+                    texts, ["w"] * len(texts), [str(i) for i in range(len(texts))])
+    # T is in 5 lines, E and Q in 1: a line counts by its rarest capital
+    np.testing.assert_array_equal(capital_balance(lines, np.arange(6), target=4), [1, 1, 1, 4, 1, 4])
+    np.testing.assert_array_equal(capital_balance(lines, np.arange(6), target=40, most=10), [8, 8, 8, 10, 1, 10])
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=4, lines_per_form=4)
+    state = train(config(data_dir, tmp_path / "run", max_steps=2, balance_capitals=50), progress=False)
+    assert state["step"] == 2
+    train(config(data_dir, tmp_path / "plain", max_steps=0), progress=False)
+    plain_lines = events(tmp_path / "plain", "start")[0]["train_lines"]
+    data = load_lines(data_dir, downsample=2, progress=False)
+    held_out = set(json.loads((tmp_path / "plain" / "split.json").read_text())["val_line_ids"])
+    train_idx = np.array([i for i, lid in enumerate(data.line_ids) if lid not in held_out])
+    extra = int((capital_balance(data, train_idx, target=50) - 1).sum())
+    assert extra > 0                                     # the tiny data's "Zoe" and "X-ray"
+    assert events(tmp_path / "run", "start")[0]["train_lines"] == plain_lines + extra
+    with pytest.raises(ValueError, match="balance_capitals"):
+        train(config(data_dir, tmp_path / "bad", max_steps=1, balance_capitals=-1), progress=False)
