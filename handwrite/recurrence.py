@@ -212,7 +212,7 @@ class _AttentionSequence(torch.autograd.Function):
             w_rec_t = w_rec.detach().t().to(mm_dtype)                 # (V+H, 4H)
             # the window's small product (N = 3K) in the state dtype: under bf16 autocast, oneDNN's
             # bf16 kernel for it, on a strided slice of z, returned NaN now and then on an AMX Xeon
-            # (it varied from run to run with the same inputs); in fp32 it is exact and as cheap
+            # (it varied from run to run with the same inputs); in fp32 it never did, at about the same cost
             att_w_t, att_b = att_w.detach().t().to(dtype), att_b.detach().to(dtype)
             cell = _CellRecord(T, B, H, dtype, Lease(x_gates.device))
             new = lambda *shape: cell.lease.new(*shape, dtype=dtype)  # noqa: E731
