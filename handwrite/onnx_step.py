@@ -199,6 +199,17 @@ def build_draw_graph(mixtures: int):
                   [("x_out", [1, 3])])
 
 
+def _start_graph(fast, int8: bool):
+    """A new graph with `fast`'s three LSTM layers (int8 products or fp32), and the width
+    of each part of the state (`STATE`)."""
+    p, H = fast.fp32, fast.H
+    packed = [layer[1] for layer in fast.int8_products().layers] if int8 else [None] * 3
+    g = _Graph()
+    layers = tuple(_Layer(g, w, b, q) for (w, b), q in zip(((p.w1, p.b1), (p.w2, p.b2), (p.w3, p.b3)), packed))
+    V = p.w1.shape[0] - 3 - H
+    return g, layers, dict(h1=H, c1=H, h2=H, c2=H, h3=H, c3=H, kappa=fast.K, window=V)
+
+
 def build_graph(fast, int8: bool = True):
     """The ONNX model of `fast`'s step (a `sampling.FastStep`) at batch 1, for any text length U,
     with the drawing of its point (`_draw`).
@@ -208,14 +219,8 @@ def build_graph(fast, int8: bool = True):
     weighed by the window, as `sampling._Lines.bias`); outputs y, the new state (`STATE` +
     "_out"), phi (1, U) and the drawn point x_out (1, 3).
     """
-    p, H = fast.fp32, fast.H
-    V, M1 = p.w1.shape[0] - 3 - H, p.wo.shape[1]
-    width = dict(h1=H, c1=H, h2=H, c2=H, h3=H, c3=H, kappa=fast.K, window=V)
-    packed = [None] * 3
-    if int8:
-        packed = [layer[1] for layer in fast.int8_products().layers]
-    g = _Graph()
-    l1, l2, l3 = (_Layer(g, w, b, q) for (w, b), q in zip(((p.w1, p.b1), (p.w2, p.b2), (p.w3, p.b3)), packed))
+    g, (l1, l2, l3), width = _start_graph(fast, int8)
+    p, H, V, M1 = fast.fp32, fast.H, width["window"], fast.fp32.wo.shape[1]
     h1, _ = _cell(g, l1.gates("x", ["window", "h1"]), "c1", H, ("h1_out", "c1_out"))
     _, _, window = _Window(g, fast, V)(h1, "kappa", ("kappa_out", "phi", "window_out"))
     h2, _ = _cell(g, l2.gates("x", [h1, window, "h2"]), "c2", H, ("h2_out", "c2_out"))
@@ -248,12 +253,8 @@ def build_read_graph(fast, int8: bool = True, steps: int = READ_STEPS):
     Inputs xs (steps, 3), the state (`STATE`), onehot (1, U, V), positions (U,); outputs
     the state after the last point (`STATE` + "_out").
     """
-    p, H = fast.fp32, fast.H
-    V = p.w1.shape[0] - 3 - H
-    width = dict(h1=H, c1=H, h2=H, c2=H, h3=H, c3=H, kappa=fast.K, window=V)
-    packed = [layer[1] for layer in fast.int8_products().layers] if int8 else [None] * 3
-    g = _Graph()
-    l1, l2, l3 = (_Layer(g, w, b, q) for (w, b), q in zip(((p.w1, p.b1), (p.w2, p.b2), (p.w3, p.b3)), packed))
+    g, (l1, l2, l3), width = _start_graph(fast, int8)
+    H, V = fast.H, width["window"]
     window_of = _Window(g, fast, V)
 
     def row(t: str, i: int) -> str:
@@ -298,10 +299,19 @@ class OnnxStep:
             return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         self.session = session(build_graph(fast, int8))
         self.read_session = session(build_read_graph(fast, int8, READ_STEPS))
-        self.int8, self.outputs = int8, fast.fp32.wo.shape[1]
+        self.outputs = fast.fp32.wo.shape[1]
 
     def line(self, state, onehot, positions) -> "OnnxLine":
         return OnnxLine(self, state, onehot, positions)
+
+
+def _binding(session, inputs, outputs):
+    """An io_binding of `session` to torch CPU float32 buffers: inputs and outputs [(name, tensor)]."""
+    binding = session.io_binding()
+    for bind, named in ((binding.bind_input, inputs), (binding.bind_output, outputs)):
+        for name, t in named:
+            bind(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
+    return binding
 
 
 class OnnxLine:
@@ -329,14 +339,10 @@ class OnnxLine:
         self.read_bindings = None          # bound at the first read (a line without a primer has none)
 
     def _bind(self, read, write):
-        binding = self.session.io_binding()
         fixed = [("onehot", self.onehot), ("positions", self.positions), ("noise", self.noise), ("bias", self.bias),
                  ("char_bias", self.char_bias)]
-        for name, t in [*fixed, *zip(self.IO, read)]:
-            binding.bind_input(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
-        for name, t in [("y", self.y), ("phi", self.phi), *((f"{n}_out", t) for n, t in zip(self.IO, write))]:
-            binding.bind_output(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
-        return binding
+        return _binding(self.session, [*fixed, *zip(self.IO, read)],
+                        [("y", self.y), ("phi", self.phi), *((f"{n}_out", t) for n, t in zip(self.IO, write))])
 
     def _run(self, x=None) -> None:
         if x is not None:
@@ -369,13 +375,9 @@ class OnnxLine:
         return step
 
     def _bind_read(self, read, write):
-        binding = self.read_session.io_binding()
-        for name, t in [("xs", self.xs), ("onehot", self.onehot), ("positions", self.positions),
-                        *zip(STATE, read[1:])]:
-            binding.bind_input(name, "cpu", 0, np.float32, list(t.shape), t.data_ptr())
-        for name, t in zip(STATE, write[1:]):
-            binding.bind_output(f"{name}_out", "cpu", 0, np.float32, list(t.shape), t.data_ptr())
-        return binding
+        return _binding(self.read_session, [("xs", self.xs), ("onehot", self.onehot), ("positions", self.positions),
+                                            *zip(STATE, read[1:])],
+                        [(f"{n}_out", t) for n, t in zip(STATE, write[1:])])
 
     def read(self, strokes) -> None:
         """Teacher-force the points strokes (T, 3) (a primer): the state after the last.
