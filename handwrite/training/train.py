@@ -475,8 +475,9 @@ def run_epoch(run: Run, ddp_model, amp_dtype, lr: float, progress: bool, last_ck
         state["batch"] += 1
         state["step"] += 1
         state["points"] += points
-        state["seconds"] += time.monotonic() - t0
-        window.seconds += time.monotonic() - t0
+        took = time.monotonic() - t0
+        state["seconds"] += took
+        window.seconds += took
         window.processed += points
         if updated:             # the logged NLL is over the steps that updated the weights
             window.nll += share_nll
@@ -484,8 +485,7 @@ def run_epoch(run: Run, ddp_model, amp_dtype, lr: float, progress: bool, last_ck
         else:
             window.skipped += 1
         if bar is not None:   # rank 0's share of the batch stands for the whole
-            bar.set_postfix(nll=f"{share_nll / share_points:.3f}",
-                            pts_s=f"{points / (time.monotonic() - t0):.0f}", refresh=False)
+            bar.set_postfix(nll=f"{share_nll / share_points:.3f}", pts_s=f"{points / took:.0f}", refresh=False)
             bar.update(1)
         if state["step"] % 100 == 0:
             nll = procs.summed(window.nll)
