@@ -288,3 +288,24 @@ def test_balance_capitals_lists_lines_with_rarer_capitals_more_often(tmp_path):
     assert events(tmp_path / "run", "start")[0]["train_lines"] == plain_lines + extra
     with pytest.raises(ValueError, match="balance_capitals"):
         train(config(data_dir, tmp_path / "bad", max_steps=1, balance_capitals=-1), progress=False)
+
+
+def test_capital_weight_weighs_the_points_drawn_on_capitals(tmp_path):
+    from handwrite.training.train import capital_point_weights
+    alphabet = Alphabet("aBc ")
+    chars = torch.tensor([alphabet.encode("aBc") + [0]])             # code 0: padding
+    on = torch.tensor([[0, 1, 1, 2, 3]])                             # the strongest character per point
+    phi = torch.nn.functional.one_hot(on, 4).float() * 0.6 + 0.1     # (1, 5, 4)
+    np.testing.assert_allclose(capital_point_weights(phi, chars, alphabet, 4.0).numpy(), [[1, 4, 4, 1, 1]])
+
+    # the same start and batches: the weighted loss moves the weights elsewhere (the tiny
+    # data's "Zoe" and "X-ray" hold capitals)
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=4, lines_per_form=4)
+    models = {}
+    for weight in (1.0, 5.0):
+        run = tmp_path / f"w{weight}"
+        train(config(data_dir, run, max_steps=3, batch_size=8, lr=1e-2, capital_weight=weight), progress=False)
+        models[weight] = trained_model(run).model.state_dict()
+    assert any(not torch.allclose(models[1.0][k], models[5.0][k]) for k in models[1.0])
+    with pytest.raises(ValueError, match="capital_weight"):
+        train(config(data_dir, tmp_path / "bad", max_steps=1, capital_weight=0.5), progress=False)

@@ -39,6 +39,9 @@ from .common import checked, main
 @click.option("--balance-capitals", type=click.IntRange(0, 100_000), default=0, show_default=True,
               help="List lines with rare capitals more often (up to 10 times), so that each capital letter is in "
                    "about this many lines per epoch, e.g. 600 (0: off).")
+@click.option("--capital-weight", type=click.FloatRange(1.0, 100.0), default=1.0, show_default=True,
+              help="Count the points drawn while the attention is on a capital letter this many times in the "
+                   "loss, e.g. 4 (1: off).")
 @click.option("--joined-repeats", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Show joined-up lines (<= 0.7 pen lifts per letter, one in six of IAM-OnDB) this many times per epoch.")
 @click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")

@@ -76,6 +76,7 @@ class TrainConfig:
     augment: float = 0.0              # > 0: reshape training lines at random by up to this much (dataset.augment)
     capital_repeats: int = 1          # lines holding capital letters appear this many times per epoch (capitals are rare)
     balance_capitals: int = 0         # > 0: list lines with rare capitals more often, so each capital is in ~this many lines
+    capital_weight: float = 1.0       # points drawn while the attention is on a capital count this many times in the loss
     joined_repeats: int = 1           # joined-up lines (JOINED_LIFTS) appear this many times per epoch
     resume: bool = False
     init_weights: str | None = None   # exported .safetensors to start from (when not resuming); "bundled": the bundled model
@@ -204,6 +205,17 @@ def capital_balance(data: LineSet, idx: np.ndarray, target: int, most: int = 10)
     lines_with = Counter(c for caps in capitals for c in caps)
     return np.array([min(most, max(1, math.ceil(target / min(lines_with[c] for c in caps)))) if caps else 1
                      for caps in capitals], dtype=np.int64)
+
+
+def capital_point_weights(phi: torch.Tensor, chars: torch.Tensor, alphabet, weight: float) -> torch.Tensor:
+    """(B, T) loss weights: `weight` for a point drawn while the attention's strongest
+    character is a capital, 1 elsewhere.  phi (B, T, U) the window's weights, chars (B, U)
+    the line's codes.  Capitals are a few per cent of the points even in the lines that
+    hold them, so repeating lines (capital_repeats, balance_capitals) mostly repeats lower
+    case; this puts the extra weight on the capitals' own strokes."""
+    upper = torch.tensor([False] + [c.isupper() for c in alphabet.chars], device=chars.device)  # code 0: padding
+    on_capital = upper[chars].gather(1, phi.argmax(-1))       # (B, T)
+    return 1.0 + (weight - 1.0) * on_capital.to(phi.dtype)
 
 
 def is_joined_up(data: LineSet, idx: np.ndarray) -> np.ndarray:
@@ -435,11 +447,18 @@ def train_step(run: Run, ddp_model, lines: np.ndarray, amp_dtype) -> tuple[float
     # a new shape for each line in each epoch; validation lines are never reshaped
     shape = (cfg.seed * 100_003 + run.state["epoch"], cfg.augment) if cfg.augment > 0 else None
     b = make_batch(run.train_set, share, run.alphabet, run.normalizer, augment_with=shape)
+    weigh_capitals = cfg.capital_weight != 1.0
+    chars = b.chars.to(device)
     with torch.autocast(device.type, dtype=amp_dtype, enabled=cfg.bf16):
-        y = ddp_model(b.inputs.to(device), b.chars.to(device))
-    nll = mdn_nll(y, b.targets.to(device), b.mask.to(device), run.model.config.output_mixtures).sum()
+        y = ddp_model(b.inputs.to(device), chars, return_attention=weigh_capitals)
+    if weigh_capitals:
+        y, phi = y
+    point_nll = mdn_nll(y, b.targets.to(device), b.mask.to(device), run.model.config.output_mixtures)
+    nll = point_nll.sum()                      # logged as it is: the weights only steer the gradient
+    if weigh_capitals:
+        point_nll = point_nll * capital_point_weights(phi, chars, run.alphabet, cfg.capital_weight)
     # rank r's nll * W / P, averaged over W ranks = (sum of all NLL) / P
-    loss = nll * weight / points
+    loss = point_nll.sum() * weight / points
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
     run.scaler.unscale_(run.optimizer)
@@ -536,6 +555,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     for name in ("capital_repeats", "joined_repeats"):
         if getattr(cfg, name) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if not 1.0 <= cfg.capital_weight <= 100.0:
+        raise ValueError(f"capital_weight must be between 1 (off) and 100, got {cfg.capital_weight}")
     if cfg.balance_capitals < 0:
         raise ValueError(f"balance_capitals must be 0 (off) or a number of lines, got {cfg.balance_capitals}")
     if not 0 <= cfg.augment <= 0.5:
