@@ -8,6 +8,8 @@ bf16 and fp32 matrix-product rates of this machine measured in the same run, so 
 figures can be compared across machines.  "bound" is the time the batch's matrix products
 alone would take at the bf16 rate (6 FLOPs per weight and point: forward, two backward).
 Targets (issue 16): >= 10,000 points/s with bf16 on a 2-core CPU, and >= 50% of the bound.
+On CPUs it also times the step's bf16 products alone (at the fused recurrence's shapes): the
+share of the bound that no implementation of this batch size can pass.
 On a machine where another process holds a core, use --threads 1 (two threads wait for it).
 """
 import argparse
@@ -58,6 +60,36 @@ def step(bf16: bool):
         torch.cuda.synchronize()
 
 
+def products_alone() -> float:
+    """Seconds for just the bf16 matrix products of one training step, at the shapes the
+    fused recurrence uses: per step, each layer's recurrent product forward and backward
+    (B rows: what the sequence forces); per batch, the input, output and weight-gradient
+    products (B*T rows).  Everything else a step does comes on top, so bound / this is the
+    most any implementation of this batch can reach."""
+    bf, H, V = torch.bfloat16, model.config.hidden, model.config.alphabet_size
+    recurrent = [(4 * H, V + H), (4 * H, H), (4 * H, H)]            # LSTM1 reads [window, h]
+    w = dict(model.named_parameters())
+    whole = [tuple(w[n].shape) for n in ("lstm1.weight_ih", "lstm2.weight_ih_l0", "lstm3.weight_ih_l0",
+                                         "output.weight", "attention.weight")]
+    r = {shape: (torch.randn(shape).to(bf), torch.randn(B, shape[1]).to(bf), torch.randn(B, shape[0]).to(bf))
+         for shape in recurrent}
+    big = {shape: (torch.randn(shape).to(bf), torch.randn(B * T, shape[1]).to(bf), torch.randn(B * T, shape[0]).to(bf))
+           for shape in whole + recurrent}
+
+    def run():
+        for _ in range(T):
+            for W, h, g in (r[s] for s in recurrent):
+                torch.addmm(g, h, W.t())                # forward gates
+                torch.mm(g, W)                          # backward: gradient to h
+        for shape in whole:
+            W, xs, gs = big[shape]
+            torch.mm(xs, W.t()), torch.mm(gs, W), torch.mm(gs.t(), xs)   # forward, dx, dW
+        for shape in recurrent:
+            W, xs, gs = big[shape]
+            torch.mm(gs.t(), xs)                        # dW of the recurrent weights
+    return timeit(run, repeat=args.rounds)
+
+
 print(f"device {dev}, threads: {torch.get_num_threads()}, batch {B} lines x {T} points, {U} characters")
 fp32_mm = matmul_flops(torch.float32, device=dev)
 bf16_mm = matmul_flops(torch.bfloat16, device=dev)
@@ -78,6 +110,10 @@ for name, t in best.items():
 print(f"matmul fp32: {fp32_mm / 1e9:7.1f} GFLOP/s")
 print(f"matmul bf16: {bf16_mm / 1e9:7.1f} GFLOP/s   (bf16/fp32 = {bf16_mm / fp32_mm:.2f}x); "
       f"bf16 bound {B * T / bound:,.0f} points/s")
+if dev == "cpu":
+    floor = products_alone()
+    print(f"the bf16 products alone: {floor * 1e3:.0f} ms per batch = {bound / floor:.0%} of the bf16 bound "
+          f"(the ceiling at batch {B}: per-step products have only {B} rows)")
 fused = pts["fused, bf16 autocast"]
 print(f"fused/plain: bf16 {fused / pts['plain, bf16 autocast']:.2f}x, "
       f"fp32 {pts['fused, fp32'] / pts['plain, fp32']:.2f}x; "
