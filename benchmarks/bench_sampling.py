@@ -155,9 +155,9 @@ t_mm = timeit(lambda: [torch.addmm(b, x, w) for _ in range(steps) for x, w, b in
 print(f"the step's matrix products alone: {t_mm / steps * 1e3:6.3f} ms/step -> at most "
       f"{t_ref / t_mm:.1f}x over the reference with fp32 weights")
 q = FastStep(model, plan=("int8", "int8")).products["int8"]
-rests = [torch.rand(1, w.shape[0] - 3) for w, _ in p.layers]
+rests = [sampling.probe_inputs(i, H, V) for i in range(3)]
 x3 = torch.zeros(1, 3)
-t_mm8 = timeit(lambda: [[q.gates(i, x3, r) for i, r in enumerate(rests)] + [torch.addmm(fs.ba, products[1][0], fs.wa),
+t_mm8 = timeit(lambda: [[q.gates(i, x3, *r) for i, r in enumerate(rests)] + [torch.addmm(fs.ba, products[1][0], fs.wa),
                         torch.addmm(p.bo, products[4][0], p.wo)] for _ in range(steps)], repeat=3)
 print(f"the same products with int8 layer weights: {t_mm8 / steps * 1e3:6.3f} ms/step ({t_mm / t_mm8:.1f}x less)")
 

@@ -66,21 +66,24 @@ class _Layer:
     """An LSTM layer's weights in the graph (each constant once, however often it is used).
 
     From `FastStep`'s fused (in, out) matrix w, rows [pen input (3), *the rest], and bias b.
-    packed: the layer's int8 weights as `sampling._Int8Products` holds them (torch's
-    prepacked per-column int8, unpacked here: the very same numbers); as there, the pen
-    input's three rows stay fp32 (an offset can be far larger than the hidden state and
-    would coarsen the activations' quantization).
+    int8: the layer as `sampling._Int8Products` holds it (w_fp, packed, window_at): the
+    hidden states' rows int8 (torch's prepacked per-column int8, unpacked here: the very
+    same numbers); as there, the pen input's and the window's rows stay fp32.
     """
 
-    def __init__(self, g: _Graph, w, b, packed=None):
+    def __init__(self, g: _Graph, w, b, int8=None):
         self.g, self.w = g, _np(w)
-        self.int8 = packed is not None
+        self.int8 = int8 is not None
         self.b = g.const(_np(b))
         if self.int8:
-            q, _ = torch.ops.quantized.linear_unpack(packed)                    # (out, in - 3)
+            w_fp, packed, window_at = int8
+            q, _ = torch.ops.quantized.linear_unpack(packed)                    # (out, hidden rows)
             scale = q.q_per_channel_scales().float().numpy()
-            self.q = q.int_repr().t().numpy()                                   # (in - 3, out)
+            self.q = q.int_repr().t().numpy()                                   # (hidden rows, out)
+            self.w_fp = _np(w_fp)                                               # (3 + V, out)
             self.scale, self.zero = g.const(scale), g.const(np.zeros(len(scale)), np.int8)
+            self.window_at, self.V = window_at, len(self.w_fp) - 3
+            self.H = self.q.shape[1] // 4
         self.made: dict = {}
 
     def _const(self, key, make) -> str:
@@ -100,17 +103,27 @@ class _Layer:
         g = self.g
         if not self.int8:
             return g.op("Gemm", g.op("Concat", x, *rest, axis=1), self._const("all", lambda: self.w), self.b)
-        inputs = g.op("Concat", *rest, axis=1) if len(rest) > 1 else rest[0]
+        hidden = [r for i, r in enumerate(rest) if i != self.window_at]
+        inputs = g.op("Concat", *hidden, axis=1) if len(hidden) > 1 else hidden[0]
         product = g.op("DynamicQuantizeMatMul", inputs, self._const("int8", lambda: self.q), self.scale, self.zero,
                        self.b, domain="com.microsoft")
-        return g.op("Add", product, g.op("MatMul", x, self.w_x))
+        pen_window = g.op("Concat", x, rest[self.window_at], axis=1)
+        return g.op("Add", product, g.op("MatMul", pen_window, self._const("fp", lambda: self.w_fp)))
 
     def product(self, inputs: str, start: int, stop: int, bias: str | None = None, fp32: bool = False) -> str:
         """inputs (n, stop - start) @ the rows [start, stop) of the weights after the pen
         input's (+ bias): int8 products for an int8 layer unless fp32 (for many rows at
-        once, where fp32 is cheap and int8 would quantize all the rows with one scale)."""
+        once, where fp32 is cheap and int8 would quantize all the rows with one scale).
+        An int8 range holds hidden-state rows only (not the window's)."""
         g, int8 = self.g, self.int8 and not fp32
-        w = self._const((start, stop, int8), lambda: self.q[start:stop] if int8 else self.w[3 + start:3 + stop])
+        if int8:
+            window = self.window_at * self.H                   # the window's first row after the pen's
+            if start < window + self.V and stop > window:
+                raise ValueError(f"rows [{start}, {stop}) include the window's, which stay fp32")
+            shift = self.V if start >= window else 0           # the int8 rows skip the window's
+            w = self._const((start, stop, True), lambda: self.q[start - shift:stop - shift])
+        else:
+            w = self._const((start, stop, False), lambda: self.w[3 + start:3 + stop])
         if not int8:
             out = g.op("MatMul", inputs, w)
             return g.op("Add", out, bias) if bias else out
@@ -203,9 +216,9 @@ def _start_graph(fast, int8: bool):
     """A new graph with `fast`'s three LSTM layers (int8 products or fp32), and the width
     of each part of the state (`STATE`)."""
     p, H = fast.fp32, fast.H
-    packed = [layer[1] for layer in fast.int8_products().layers] if int8 else [None] * 3
+    int8_layers = fast.int8_products().layers if int8 else [None] * 3
     g = _Graph()
-    layers = tuple(_Layer(g, w, b, q) for (w, b), q in zip(((p.w1, p.b1), (p.w2, p.b2), (p.w3, p.b3)), packed))
+    layers = tuple(_Layer(g, w, b, q) for (w, b), q in zip(((p.w1, p.b1), (p.w2, p.b2), (p.w3, p.b3)), int8_layers))
     V = p.w1.shape[0] - 3 - H
     return g, layers, dict(h1=H, c1=H, h2=H, c2=H, h3=H, c3=H, kappa=fast.K, window=V)
 

@@ -80,7 +80,27 @@ class _Products:
         return torch.addmm(self.bo, torch.cat([h1, h2, h3], 1).to(self.dtype), self.wo).float()
 
 
-INT8_REDUCE_RANGE = True     # 7-bit activations: no int16 saturation on CPUs without VNNI (fbgemm's default)
+# where the window is among each layer's inputs after the pen's (FastStep: layer 1 reads
+# [window, h1], layers 2-3 [the layer below, window, own h]), counted in hidden-state widths
+WINDOW_AT = (0, 1, 1)
+
+
+def _cpu_has_vnni() -> bool:
+    """Whether the CPU has VNNI int8 instructions (Linux's /proc/cpuinfo; elsewhere: assume not)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return bool({"avx512_vnni", "avx_vnni"} & set(line.split()))
+    except OSError:
+        pass
+    return False
+
+
+# 7-bit activations (fbgemm's default) keep its int16 sums from saturating on CPUs without
+# VNNI; with VNNI the sums are int32, and 8 bits read better: Tesseract CER 0.061 against
+# 0.067 in 7 bits (fp32 0.059; 3 seeds of the same 100 validation lines, docs/speed.md)
+INT8_REDUCE_RANGE = not _cpu_has_vnni()
 
 
 def _int8_linear(w: torch.Tensor, b: torch.Tensor):
@@ -97,24 +117,39 @@ class _Int8Products:
     """The three LSTM layers' products with int8 weights (PyTorch's dynamic quantized linear op,
     fbgemm/oneDNN: activations quantized per call, int32 accumulation, fp32 out).
 
-    The pen input's three rows stay fp32 (offsets can be far larger than the [-1, 1] of the
-    hidden state and would coarsen its quantization), and so does the small output layer:
-    the mixture parameters are sampled from directly.  The state stays fp32.
+    Only the hidden states' rows are int8: their activations lie in [-1, 1], so one scale
+    per call fits them all.  The pen input's three rows (an offset can be far larger) and
+    the window's (a sum of one-hot rows weighted by the attention, often above 1) stay
+    fp32, since either would coarsen the scale of the whole product; with the window in
+    int8 too, lines read worse (Tesseract CER 0.070 against fp32's 0.055 on the same 100
+    validation lines; docs/speed.md).  The small output layer stays fp32 (the mixture
+    parameters are sampled from directly), and so does the state.
+
+    layers: per layer (w_fp (3 + V, out): the pen's and the window's rows, packed: the
+    hidden rows' int8 weights, which of the layer's other inputs is the window).
     """
 
     dtype = torch.float32
 
     def __init__(self, fp32: _Products):
+        V = fp32.w1.shape[0] - 3 - fp32.w2.shape[1] // 4          # layer 1's rows: pen, window, h1
+        layers = []
         with torch.no_grad():
-            self.layers = tuple((w[:3].contiguous(), _int8_linear(w[3:], b)) for w, b in fp32.layers)
+            for window_at, (w, b) in zip(WINDOW_AT, fp32.layers):
+                start = 3 + window_at * (w.shape[1] // 4)          # the inputs before it are hidden states
+                w_fp = torch.cat([w[:3], w[start:start + V]]).contiguous()
+                hidden = torch.cat([w[3:start], w[start + V:]]).contiguous()
+                layers.append((w_fp, _int8_linear(hidden, b), window_at))
+        self.layers = tuple(layers)
         self.wo, self.bo = fp32.wo, fp32.bo
         # the overload itself: calling the packet runs Python checks each time (~2 us a call)
         self.linear = torch.ops.quantized.linear_dynamic.default
 
     def gates(self, layer: int, x, *rest):
-        wx, packed = self.layers[layer]
-        inputs = torch.cat(rest, 1) if len(rest) > 1 else rest[0]
-        return torch.addmm(self.linear(inputs, packed, INT8_REDUCE_RANGE), x, wx)
+        w_fp, packed, window_at = self.layers[layer]
+        hidden = [r for i, r in enumerate(rest) if i != window_at]
+        inputs = torch.cat(hidden, 1) if len(hidden) > 1 else hidden[0]
+        return torch.addmm(self.linear(inputs, packed, INT8_REDUCE_RANGE), torch.cat([x, rest[window_at]], 1), w_fp)
 
     output = _Products.output
 
@@ -222,10 +257,14 @@ class _OneLine:
         self.gates, self.s, self.tg = torch.empty(1, 4 * H), torch.empty(1, 4 * H), torch.empty(1, H)
         self.g = self.gates[:, 2 * H:3 * H]
         self.i, self.f, self.o = self.s[:, :H], self.s[:, H:2 * H], self.s[:, 3 * H:]
-        # each layer's input [x (fp32 only), ...], as FastStep concatenates it
-        n_x = 0 if self.int8 else 3
+        # each layer's input, as FastStep concatenates it: [x, ...]; for int8 the hidden
+        # states, and [x, window] for the fp32 rows
         V = self.window.shape[1]
-        self.inputs = [torch.empty(1, n_x + V + H), torch.empty(1, n_x + 2 * H + V), torch.empty(1, n_x + 2 * H + V)]
+        if self.int8:
+            self.inputs = [torch.empty(1, H), torch.empty(1, 2 * H), torch.empty(1, 2 * H)]
+            self.pen_window = torch.empty(1, 3 + V)
+        else:
+            self.inputs = [torch.empty(1, 3 + V + H), torch.empty(1, 3 + 2 * H + V), torch.empty(1, 3 + 2 * H + V)]
         self.hs = torch.empty(1, 3 * H)                                  # [h1, h2, h3] for the output layer
         self.y = torch.empty(1, self.p.wo.shape[1])
         # the window: alpha and beta (each (1, K, 1)), kappa as a column, (1, K, U) terms
@@ -239,9 +278,10 @@ class _OneLine:
         """Layer `layer`'s gates into self.gates, as `_Products.gates` / `_Int8Products.gates`."""
         inputs = self.inputs[layer]
         if self.int8:
-            wx, packed = self.p.layers[layer]
-            torch.cat(rest, 1, out=inputs)
-            torch.addmm(self.p.linear(inputs, packed, INT8_REDUCE_RANGE), x, wx, out=self.gates)
+            w_fp, packed, window_at = self.p.layers[layer]
+            torch.cat([r for i, r in enumerate(rest) if i != window_at], 1, out=inputs)
+            torch.cat([x, rest[window_at]], 1, out=self.pen_window)
+            torch.addmm(self.p.linear(inputs, packed, INT8_REDUCE_RANGE), self.pen_window, w_fp, out=self.gates)
         else:
             w, b = self.p.layers[layer]
             torch.cat([x, *rest], 1, out=inputs)
@@ -347,11 +387,19 @@ def product_times(rows: int, shape: tuple[int, int] = FULL_LAYER) -> dict[str, f
 INT8_TOLERANCE = 0.03    # int8 gates' rms error over the fp32 gates' spread, on probe inputs (measured: ~0.01)
 
 
+def probe_inputs(layer: int, H: int, V: int, rows: int = 1, generator=None) -> list[torch.Tensor]:
+    """Made-up inputs of layer `layer` after the pen's, in FastStep's order (WINDOW_AT):
+    hidden states (rows, H) in [-1, 1] and a window (rows, V) of one-hot-like weights."""
+    hidden = [torch.rand(rows, H, generator=generator) * 2 - 1 for _ in range(1 if layer == 0 else 2)]
+    window = torch.rand(rows, V, generator=generator).pow(8) * 1.5     # mostly near 0, a few near 1
+    return hidden[:WINDOW_AT[layer]] + [window] + hidden[WINDOW_AT[layer]:]
+
+
 def int8_error(model: HandwritingModel) -> float:
     """How far the int8 products of this model's weights are from fp32, on probe inputs:
     the largest over the layers of the gates' rms error over their standard deviation.
 
-    The probe (seeded) is what a step feeds a layer: a hidden state in [-1, 1], windows
+    The probe (seeded) is what a step feeds a layer: hidden states in [-1, 1], a window
     of one-hot-like weights, small pen offsets.
     """
     fp32 = _Products(model)
@@ -359,10 +407,10 @@ def int8_error(model: HandwritingModel) -> float:
     g = torch.Generator().manual_seed(0)
     worst = 0.0
     with torch.inference_mode():
-        for layer, (w, _) in enumerate(fp32.layers):
+        for layer in range(3):
             x = torch.randn(8, 3, generator=g) * 0.5
-            rest = torch.rand(8, w.shape[0] - 3, generator=g) * 2 - 1
-            ref, got = fp32.gates(layer, x, rest), int8.gates(layer, x, rest)
+            rest = probe_inputs(layer, model.config.hidden, model.config.alphabet_size, rows=8, generator=g)
+            ref, got = fp32.gates(layer, x, *rest), int8.gates(layer, x, *rest)
             worst = max(worst, float((got - ref).pow(2).mean().sqrt() / ref.std().clamp(min=1e-6)))
     return worst
 
@@ -393,11 +441,12 @@ def auto_plan(device: torch.device, int8_ok: bool = True, lines: int | None = No
     return (one, fastest(8, allowed | ({"bf16"} if cpu_bf16_is_faster() else set())))
 
 
-# "auto" may choose int8 where it measures faster: off for now.  With the bundled weights
-# int8 writes a little less legibly (Tesseract CER 0.064 vs 0.057 over 3 seeds of 100
-# validation lines) and joins letters less (the `joined` preset: 0.95 vs 0.79 pen lifts
-# per letter over seeds 0-3), so it is there to ask for (precision="int8"), not a default.
-AUTO_INT8 = False
+# "auto" chooses int8 where it measures clearly faster and the weights pass int8_error.
+# Since the window's rows stay fp32 (and 8-bit activations on VNNI CPUs), int8 writes as
+# legibly as fp32 within the seed-to-seed spread (Tesseract CER 0.061 against 0.059, 3
+# seeds of 100 validation lines) and joins as much (the `joined` preset 0.57 against 0.58
+# pen lifts per letter); before, with the window in int8, 0.071 against 0.058 (docs/speed.md).
+AUTO_INT8 = True
 
 
 ONNX = "onnx-int8"       # int8, with a single line's step run by ONNX Runtime (handwrite.onnx_step)

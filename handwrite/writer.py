@@ -37,10 +37,11 @@ class Writer:
     weights.  Loading takes a fraction of a second: do it once per process.
 
     precision: what the network's large matrix products run in while sampling.  "auto"
-    (default) uses bf16 for batches where a short measurement at first use shows this CPU
-    clearly faster at it, fp32 otherwise (never int8: `sampling.AUTO_INT8`); "fp32" always
-    uses fp32, so what a seed writes does not depend on the CPU; "bf16" always uses bf16;
-    "int8" always uses int8 weights (CPU only; faster with VNNI/AMX, a little less legible);
+    (default) uses int8 or bf16 where a short measurement at first use shows this CPU
+    clearly faster at it (int8 only where the weights pass its check; bf16 only for
+    batches), fp32 otherwise; "fp32" always uses fp32, so what a seed writes does not
+    depend on the CPU; "bf16" always uses bf16; "int8" always uses int8 weights for the
+    hidden states' rows (CPU only; faster with VNNI/AMX; as legible as fp32);
     "onnx-int8" is int8 with a single line's step run as one ONNX Runtime call, faster
     again for one line (needs `pip install 'handwrite-synthesis[onnx]'`; batches of lines
     run as "int8").  See docs/speed.md.

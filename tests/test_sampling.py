@@ -172,6 +172,24 @@ def test_int8_products_stay_close_to_fp32(tiny_model_parts):
     assert int8_error(model) <= INT8_TOLERANCE
 
 
+def test_int8_products_keep_the_pen_and_window_rows_fp32(tiny_model_parts):
+    # only the hidden states' rows are int8: with the hidden states at 0, a layer's gates
+    # from a large window and pen offsets are fp32's to rounding (int8 activations with
+    # one scale for the window's 4.0 would be off by far more)
+    model, _, _ = tiny_model_parts
+    fast = FastStep(model, plan=("int8", "int8"))
+    int8, fp32 = fast.products["int8"], fast.fp32
+    H, V = model.config.hidden, model.config.alphabet_size
+    g = torch.Generator().manual_seed(0)
+    for layer in range(3):
+        x = torch.randn(4, 3, generator=g) * 20
+        rest = [torch.zeros(4, H) for _ in sampling.probe_inputs(layer, H, V)]
+        rest[sampling.WINDOW_AT[layer]] = torch.rand(4, V, generator=g) * 4.0
+        torch.testing.assert_close(int8.gates(layer, x, *rest), fp32.gates(layer, x, *rest), rtol=1e-5, atol=1e-5)
+        rest = sampling.probe_inputs(layer, H, V, rows=4, generator=g)      # hidden rows: int8, close
+        assert 0 < float((int8.gates(layer, x, *rest) - fp32.gates(layer, x, *rest)).abs().max()) < 0.05
+
+
 def test_int8_lines_are_deterministic_and_finish_like_fp32(tiny_model_parts):
     model, alphabet, _ = tiny_model_parts
     codes = _codes(alphabet, "hello world", "another line", "x")
@@ -188,7 +206,6 @@ def test_int8_lines_are_deterministic_and_finish_like_fp32(tiny_model_parts):
 
 def test_auto_picks_int8_only_where_it_is_faster_and_passes_its_check(monkeypatch):
     import handwrite.sampling as sampling
-    monkeypatch.setattr(sampling, "AUTO_INT8", True)          # off by default (see AUTO_INT8)
     cpu = torch.device("cpu")
     monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: False)
     fast_int8 = {"fp32": 1.0, "bf16": 2.0, "int8": 0.3}
@@ -293,17 +310,6 @@ def test_lines_record_where_the_window_left_the_text(tiny_model_parts):
         if ln.finished:
             assert 0 < ln.left_text_at <= len(ln.offsets)
         assert ln.offsets[-1, 2] == 1 and len(ln.phi) == len(ln.offsets) - 1
-
-
-def test_auto_does_not_pick_int8_by_default(monkeypatch):
-    """int8 is asked for, not chosen: it writes a little less legibly (see AUTO_INT8)."""
-    import handwrite.sampling as sampling
-    cpu = torch.device("cpu")
-    monkeypatch.setattr(sampling, "product_times", lambda rows, shape=None: {"fp32": 1.0, "bf16": 2.0, "int8": 0.1})
-    monkeypatch.setattr(sampling, "cpu_bf16_is_faster", lambda: False)
-    assert not sampling.AUTO_INT8
-    assert step_plan("auto", cpu) == ("fp32", "fp32")
-    assert step_plan("int8", cpu) == ("int8", "int8")
 
 
 # ---- the one-line path (sampling._OneLine, sampling._OnePoint) ------------------------------
