@@ -4,6 +4,7 @@ default hand and in `cursive`, each word read back by the recognisers.
     python docs/make_capitals.py                 # writes docs/img/capitals-*.png, prints the table
     python docs/make_capitals.py --weights W     # other weights
     python docs/make_capitals.py --seeds 3       # also the mean over seeds 0-2 (pictures: seed 0)
+    python docs/make_capitals.py --precision fp32   # the same seed writes the same on every CPU
 
 A capital counts as read right when a recogniser's reading of the word starts with it.
 """
@@ -64,9 +65,10 @@ def main(argv=None) -> None:
     ap.add_argument("--styles", default="default,cursive", help="comma-separated preset names; 'default' for none")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for the pictures")
     ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; the pictures show seed 0")
+    ap.add_argument("--precision", default="auto", help="Writer precision: auto, fp32, int8, ...")
     args = ap.parse_args(argv)
     from handwrite import Writer
-    writer = Writer(args.weights)
+    writer = Writer(args.weights, precision=args.precision)
     for name in args.styles.split(","):
         totals: dict[str, list[int]] = {}
         for seed in range(args.seeds):
