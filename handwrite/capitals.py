@@ -7,7 +7,8 @@ holds few of them.  Two remedies, both applied by the writer:
   a capital X and 10 a capital Z (T: 1,307), and the network never learned their shape.
   Their capital form is their small letter made larger, so the network writes the small
   letter and the writer enlarges its strokes (`model_text`, then
-  `handwrite.letters.enlarge_letters` at `stand_in_positions` by CAPITAL_SCALE).
+  `handwrite.letters.enlarge_letters` at `stand_in_positions` by CAPITAL_SCALE, and
+  wider again by CAPITAL_WIDEN).
 """
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ import numpy as np
 STEADY_CAPITALS = 1.0          # extra bias on capitals; measured in docs/capitals.md
 STAND_INS = {"X": "x", "Z": "z"}
 CAPITAL_SCALE = 1.5            # a capital's height over the small letter's (x-height), by eye on the model's hands
+# ... and its width over the small letter's is CAPITAL_SCALE times this: the model's x starts
+# with a near-vertical stroke that Tesseract read as K in 17 of 20 seeds when only enlarged;
+# widened, the strokes lean like an X's (read right: Tesseract 3 -> 12 of 20, PP-OCR 14 -> 17;
+# Z 17 -> 19 and 19 -> 19; 1.3: 9 / 17, 1.8: 11 / 18; docs/capitals.md)
+CAPITAL_WIDEN = 1.6
 
 
 def capital_bias(text: str, extra: float = STEADY_CAPITALS) -> np.ndarray:

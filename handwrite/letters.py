@@ -66,25 +66,28 @@ def stroke_owners(points: np.ndarray, phi: np.ndarray | None):
     return spans, np.array(owners), np.array(shares)
 
 
-def _scale_part(points: np.ndarray, mine: np.ndarray, scale: float, anchor_y: float) -> np.ndarray:
+def _scale_part(points: np.ndarray, mine: np.ndarray, scale: float, anchor_y: float, widen: float = 1.0) -> np.ndarray:
     """`points`, changed in place: those in `mine` scaled about (their left edge, anchor_y),
-    every point drawn after them moved right by the width they gained."""
+    `scale` times in height and `scale * widen` times in width, every point drawn after
+    them moved right by the width they gained."""
     out = points
     xy = out[mine, :2]
     left = xy[:, 0].min()
     width = xy[:, 0].max() - left
-    out[mine, 0] = left + (xy[:, 0] - left) * scale
+    out[mine, 0] = left + (xy[:, 0] - left) * scale * widen
     out[mine, 1] = anchor_y + (xy[:, 1] - anchor_y) * scale
     after = np.arange(len(out)) > np.flatnonzero(mine)[-1]
-    out[after, 0] += width * (scale - 1)
+    out[after, 0] += width * (scale * widen - 1)
     return out
 
 
-def enlarge_letters(points: np.ndarray, phi: np.ndarray | None, positions: list[int], scale: float) -> np.ndarray:
-    """The strokes drawn for the characters at `positions` made `scale` times larger,
-    standing on the same bottom line, and everything after each moved right by the width
-    it gained.  A stroke belongs to a character when most of its points were drawn on it,
-    so a letter joined to its neighbours in one stroke is left as it is."""
+def enlarge_letters(points: np.ndarray, phi: np.ndarray | None, positions: list[int], scale: float,
+                    widen: float = 1.0) -> np.ndarray:
+    """The strokes drawn for the characters at `positions` made `scale` times taller and
+    `scale * widen` times wider, standing on the same bottom line, and everything after
+    each moved right by the width it gained.  A stroke belongs to a character when most of
+    its points were drawn on it, so a letter joined to its neighbours in one stroke is left
+    as it is."""
     owned = stroke_owners(points, phi) if positions else None
     if owned is None:
         return points
@@ -96,7 +99,7 @@ def enlarge_letters(points: np.ndarray, phi: np.ndarray | None, positions: list[
             if owner == pos and share > 0.5:
                 mine[s:e + 1] = True
         if mine.any():
-            out = _scale_part(out, mine, scale, float(out[mine, 1].max()))
+            out = _scale_part(out, mine, scale, float(out[mine, 1].max()), widen)
     return out
 
 

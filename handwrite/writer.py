@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .alphabet import Alphabet
-from .capitals import CAPITAL_SCALE, STEADY_CAPITALS, capital_bias, model_text, stand_in_positions
+from .capitals import CAPITAL_SCALE, CAPITAL_WIDEN, STEADY_CAPITALS, capital_bias, model_text, stand_in_positions
 from .choices import DEFAULT_STYLE, FREE_STYLE
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
@@ -307,7 +307,7 @@ class Writer:
         dropped (handwrite.letters)."""
         pts = self.to_page(line.offsets)
         if self._model_text(text) != text:
-            pts = enlarge_letters(pts, line.phi, stand_in_positions(text), CAPITAL_SCALE)
+            pts = enlarge_letters(pts, line.phi, stand_in_positions(text), CAPITAL_SCALE, CAPITAL_WIDEN)
         if self.even_sizes:
             pts = even_word_sizes(pts, line.phi, text)
         return drop_marks_after_stop(pts, line.phi, text)

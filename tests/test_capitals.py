@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from handwrite import Writer
-from handwrite.capitals import CAPITAL_SCALE, STAND_INS, capital_bias, model_text, stand_in_positions
+from handwrite.capitals import CAPITAL_SCALE, CAPITAL_WIDEN, STAND_INS, capital_bias, model_text, stand_in_positions
 from handwrite.letters import enlarge_letters
 from handwrite.sampling import sample_lines, sample_point
 
@@ -75,6 +75,10 @@ def test_enlarging_a_stand_in_grows_its_strokes_on_the_same_bottom_line():
     np.testing.assert_allclose(rest[:, 0], points[4:, 0] + 0.5 * 4)     # what follows moves right
     np.testing.assert_allclose(rest[:, 1], points[4:, 1])
     np.testing.assert_array_equal(out[:, 2], points[:, 2])               # the same strokes
+    wide = enlarge_letters(points, phi, [0], 1.5, widen=1.6)
+    assert np.ptp(wide[:4, 1]) == pytest.approx(1.5 * 10)                # as tall as before,
+    assert np.ptp(wide[:4, 0]) == pytest.approx(1.5 * 1.6 * 4)           # wider by widen
+    np.testing.assert_allclose(wide[4:, 0], points[4:, 0] + (1.5 * 1.6 - 1) * 4)
 
 
 def test_enlarging_leaves_letters_joined_to_others_and_bad_input_alone():
@@ -89,8 +93,8 @@ def test_enlarging_leaves_letters_joined_to_others_and_bad_input_alone():
 
 def test_the_writer_writes_stand_ins_as_larger_small_letters(tiny_model_parts, monkeypatch):
     """The network is asked for 'x'; the line keeps its text 'X' and comes out the same
-    seed's 'x' made CAPITAL_SCALE times larger (the capitals' extra bias switched off, so
-    both are drawn alike)."""
+    seed's 'x' made CAPITAL_SCALE times taller and CAPITAL_SCALE * CAPITAL_WIDEN times wider
+    (the capitals' extra bias switched off, so both are drawn alike)."""
     import handwrite.writer as writer_module
     model, alphabet, normalizer = tiny_model_parts
     writer = Writer.from_model(model, alphabet, normalizer)
@@ -106,4 +110,4 @@ def test_the_writer_writes_stand_ins_as_larger_small_letters(tiny_model_parts, m
     small = writer.write("x", style="free", seed=4)
     assert asked == ["x", "x"] and big.text == "X" and small.text == "x"
     size = lambda hw: np.ptp(hw.points[:, :2], axis=0)          # noqa: E731
-    np.testing.assert_allclose(size(big), CAPITAL_SCALE * size(small), rtol=1e-4)
+    np.testing.assert_allclose(size(big), [CAPITAL_SCALE * CAPITAL_WIDEN, CAPITAL_SCALE] * size(small), rtol=1e-4)
