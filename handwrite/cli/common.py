@@ -74,9 +74,10 @@ write_options = _options(
     click.option("--weights", type=click.Path(dir_okay=False), default=None,
                  help="Exported weights (.safetensors) instead of the bundled model."),
     click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
-                 help="Matrix products: auto uses bf16 for several lines at once where the CPU is faster "
-                      "at it; fp32 makes what a seed writes independent of the CPU; int8 is faster on "
-                      "CPUs with VNNI/AMX and a little less legible."),
+                 help="Matrix products: auto uses int8 (or bf16, for several lines at once) where a "
+                      "measurement shows the CPU clearly faster at it; fp32 makes what a seed writes "
+                      "independent of the CPU; int8 is faster on CPUs with VNNI/AMX; onnx-int8 is faster "
+                      "again for single lines (needs the onnx extra)."),
 )
 
 style_options = _options(
