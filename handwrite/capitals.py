@@ -18,7 +18,7 @@ STEADY_CAPITALS = 1.0          # extra bias on capitals; measured in docs/capita
 STAND_INS = {"X": "x", "Z": "z"}
 CAPITAL_SCALE = 1.5            # a capital's height over the small letter's (x-height), by eye on the model's hands
 # ... and its width over the small letter's is CAPITAL_SCALE times this: the model's x starts
-# with a near-vertical stroke that Tesseract read as K in 17 of 20 seeds when only enlarged;
+# with a near-vertical stroke that Tesseract read as K in 17-19 of 20 seeds when only enlarged;
 # widened, the strokes lean like an X's (read right: Tesseract 3 -> 12 of 20, PP-OCR 14 -> 17;
 # Z 17 -> 19 and 19 -> 19; 1.3: 9 / 17, 1.8: 11 / 18; docs/capitals.md)
 CAPITAL_WIDEN = 1.6
