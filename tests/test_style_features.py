@@ -154,7 +154,9 @@ def test_eval_styles_gives_every_key_on_tiny_data(style_iam, tiny_writer, monkey
     monkeypatch.setenv("HANDWRITE_CACHE", str(tmp_path / "cache"))
     # one recogniser that reads nothing: every CER is 1, whatever is written
     monkeypatch.setattr(es, "recognisers", lambda: [es.Recogniser("blind", lambda png: "")])
-    r = es.evaluate_styles(style_iam, tiny_writer, targets=2, preset_lines=2, split="all", progress=False)
+    r = es.evaluate_styles(style_iam, tiny_writer, targets=2, preset_lines=2, split="all", progress=False,
+                           precision="fp32")
+    assert r["precision"] == "fp32"
     assert r["writers"] == 3 and r["writer_lines"] == 12 and r["features"] == list(FEATURES)
     im = r["imitation"]
     assert im["writers"] == 3 and im["lines"] == 6 and im["chance_top3"] == 1.0
@@ -168,6 +170,8 @@ def test_eval_styles_gives_every_key_on_tiny_data(style_iam, tiny_writer, monkey
     json.dumps(r)                          # the --json output
     report = es.format_styles_report(r)
     assert "imitation" in report and presets()[0].name in report
+    with pytest.raises(ValueError, match="precision"):
+        es.evaluate_styles(style_iam, tiny_writer, preset_lines=0, split="all", progress=False, precision="half")
 
 
 def test_eval_styles_needs_two_writers(tmp_path, tiny_writer, monkeypatch):

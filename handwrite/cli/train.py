@@ -109,7 +109,8 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
     if styles:
         from ..training.evaluate_styles import evaluate_styles, format_styles_report
         result = checked(lambda: evaluate_styles(data, weights, bias=bias, seed=seed, split=split,
-                                                 primer_lines=primer_lines, preset_lines=preset_lines))
+                                                 primer_lines=primer_lines, preset_lines=preset_lines,
+                                                 precision=precision))
         click.echo(json.dumps(result, indent=1) if as_json else format_styles_report(result))
         return
 

@@ -167,14 +167,20 @@ def preset_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, n_
 
 def evaluate_styles(data_dir, weights=None, *, bias: float = 0.75, seed: int = 0, primer_lines: int = 1,
                     targets: int = 3, preset_lines: int = 20, split: str = "auto", cache_dir=None,
-                    progress: bool = True) -> dict:
-    """All of the module docstring's measurements; a JSON-ready dict."""
+                    progress: bool = True, precision: str | None = None) -> dict:
+    """All of the module docstring's measurements; a JSON-ready dict.  precision: what the
+    writer's sampling products run in (None: the writer's own, "auto")."""
     from .evaluate import prepare
     evalset = prepare(data_dir, weights, split=split, seed=seed, cache_dir=cache_dir, progress=progress)
+    if precision is not None:
+        from ..sampling import check_precision
+        check_precision(precision)
+        evalset.writer.precision = precision
     feats = line_features(evalset)
     ids, profiles = writer_profiles(feats, evalset.lines.writers)
     result = {
         "features": list(FEATURES), "bias": bias, "seed": seed, "split": evalset.split,
+        "precision": evalset.writer.precision,
         "data": str(data_dir), "weights": evalset.weights, "writers": len(ids), "writer_lines": len(feats),
         "writers_mean": dict(zip(FEATURES, map(float, profiles.mean(0)))),
         "writers_std": dict(zip(FEATURES, map(float, profiles.std(0)))),
