@@ -66,24 +66,22 @@ class _Layer:
     """An LSTM layer's weights in the graph (each constant once, however often it is used).
 
     From `FastStep`'s fused (in, out) matrix w, rows [pen input (3), *the rest], and bias b.
-    int8: the layer as `sampling._Int8Products` holds it (w_fp, packed, window_at): the
+    int8: the layer as `sampling._Int8Products` holds it (a `sampling._Int8Layer`): the
     hidden states' rows int8 (torch's prepacked per-column int8, unpacked here: the very
     same numbers); as there, the pen input's and the window's rows stay fp32.
     """
 
     def __init__(self, g: _Graph, w, b, int8=None):
         self.g, self.w = g, _np(w)
-        self.int8 = int8 is not None
+        self.int8 = int8
         self.b = g.const(_np(b))
-        if self.int8:
-            w_fp, packed, window_at = int8
-            q, _ = torch.ops.quantized.linear_unpack(packed)                    # (out, hidden rows)
+        if int8 is not None:
+            q, _ = torch.ops.quantized.linear_unpack(int8.packed)               # (out, hidden rows)
             scale = q.q_per_channel_scales().float().numpy()
             self.q = q.int_repr().t().numpy()                                   # (hidden rows, out)
-            self.w_fp = _np(w_fp)                                               # (3 + V, out)
+            self.w_fp = _np(int8.w_fp)                                          # (3 + V, out)
             self.scale, self.zero = g.const(scale), g.const(np.zeros(len(scale)), np.int8)
-            self.window_at, self.V = window_at, len(self.w_fp) - 3
-            self.H = self.q.shape[1] // 4
+            self.V, self.H = len(self.w_fp) - 3, self.q.shape[1] // 4
         self.made: dict = {}
 
     def _const(self, key, make) -> str:
@@ -101,13 +99,13 @@ class _Layer:
     def gates(self, x: str, rest: list[str]) -> str:
         """One step's gates (1, 4H) = [x, *rest] @ w + b."""
         g = self.g
-        if not self.int8:
+        if self.int8 is None:
             return g.op("Gemm", g.op("Concat", x, *rest, axis=1), self._const("all", lambda: self.w), self.b)
-        hidden = [r for i, r in enumerate(rest) if i != self.window_at]
+        hidden, window = self.int8.split(rest)
         inputs = g.op("Concat", *hidden, axis=1) if len(hidden) > 1 else hidden[0]
         product = g.op("DynamicQuantizeMatMul", inputs, self._const("int8", lambda: self.q), self.scale, self.zero,
                        self.b, domain="com.microsoft")
-        pen_window = g.op("Concat", x, rest[self.window_at], axis=1)
+        pen_window = g.op("Concat", x, window, axis=1)
         return g.op("Add", product, g.op("MatMul", pen_window, self._const("fp", lambda: self.w_fp)))
 
     def product(self, inputs: str, start: int, stop: int, bias: str | None = None, fp32: bool = False) -> str:
@@ -115,9 +113,9 @@ class _Layer:
         input's (+ bias): int8 products for an int8 layer unless fp32 (for many rows at
         once, where fp32 is cheap and int8 would quantize all the rows with one scale).
         An int8 range holds hidden-state rows only (not the window's)."""
-        g, int8 = self.g, self.int8 and not fp32
+        g, int8 = self.g, self.int8 is not None and not fp32
         if int8:
-            window = self.window_at * self.H                   # the window's first row after the pen's
+            window = self.int8.window_at * self.H              # the window's first row after the pen's
             if start < window + self.V and stop > window:
                 raise ValueError(f"rows [{start}, {stop}) include the window's, which stay fp32")
             shift = self.V if start >= window else 0           # the int8 rows skip the window's

@@ -104,6 +104,20 @@ def _cpu_has_vnni() -> bool:
 INT8_REDUCE_RANGE = not _cpu_has_vnni()
 
 
+@dataclass(frozen=True)
+class _Int8Layer:
+    """One layer's products for int8 (`_Int8Products`): w_fp (3 + V, out) the pen's and the
+    window's rows in fp32, packed the hidden states' rows in int8, window_at which of the
+    layer's inputs after the pen's is the window (WINDOW_AT)."""
+    w_fp: torch.Tensor
+    packed: object
+    window_at: int
+
+    def split(self, rest: list) -> tuple[list, object]:
+        """The layer's inputs after the pen's -> (the hidden states, in order; the window)."""
+        return [r for i, r in enumerate(rest) if i != self.window_at], rest[self.window_at]
+
+
 def _int8_linear(w: torch.Tensor, b: torch.Tensor):
     """Prepacked int8 weights for y = x @ w + b (w: (in, out) fp32), one scale per output."""
     wt = w.t().contiguous()
@@ -126,8 +140,7 @@ class _Int8Products:
     validation lines; docs/speed.md).  The small output layer stays fp32 (the mixture
     parameters are sampled from directly), and so does the state.
 
-    layers: per layer (w_fp (3 + V, out): the pen's and the window's rows, packed: the
-    hidden rows' int8 weights, which of the layer's other inputs is the window).
+    layers: an `_Int8Layer` per layer.
     """
 
     dtype = torch.float32
@@ -140,17 +153,18 @@ class _Int8Products:
                 start = 3 + window_at * (w.shape[1] // 4)          # the inputs before it are hidden states
                 w_fp = torch.cat([w[:3], w[start:start + V]]).contiguous()
                 hidden = torch.cat([w[3:start], w[start + V:]]).contiguous()
-                layers.append((w_fp, _int8_linear(hidden, b), window_at))
+                layers.append(_Int8Layer(w_fp, _int8_linear(hidden, b), window_at))
         self.layers = tuple(layers)
         self.wo, self.bo = fp32.wo, fp32.bo
         # the overload itself: calling the packet runs Python checks each time (~2 us a call)
         self.linear = torch.ops.quantized.linear_dynamic.default
 
     def gates(self, layer: int, x, *rest):
-        w_fp, packed, window_at = self.layers[layer]
-        hidden = [r for i, r in enumerate(rest) if i != window_at]
+        weights = self.layers[layer]
+        hidden, window = weights.split(rest)
         inputs = torch.cat(hidden, 1) if len(hidden) > 1 else hidden[0]
-        return torch.addmm(self.linear(inputs, packed, INT8_REDUCE_RANGE), torch.cat([x, rest[window_at]], 1), w_fp)
+        return torch.addmm(self.linear(inputs, weights.packed, INT8_REDUCE_RANGE), torch.cat([x, window], 1),
+                           weights.w_fp)
 
     output = _Products.output
 
@@ -279,10 +293,12 @@ class _OneLine:
         """Layer `layer`'s gates into self.gates, as `_Products.gates` / `_Int8Products.gates`."""
         inputs = self.inputs[layer]
         if self.int8:
-            w_fp, packed, window_at = self.p.layers[layer]
-            torch.cat([r for i, r in enumerate(rest) if i != window_at], 1, out=inputs)
-            torch.cat([x, rest[window_at]], 1, out=self.pen_window)
-            torch.addmm(self.p.linear(inputs, packed, INT8_REDUCE_RANGE), self.pen_window, w_fp, out=self.gates)
+            weights = self.p.layers[layer]
+            hidden, window = weights.split(rest)
+            torch.cat(hidden, 1, out=inputs)
+            torch.cat([x, window], 1, out=self.pen_window)
+            torch.addmm(self.p.linear(inputs, weights.packed, INT8_REDUCE_RANGE), self.pen_window, weights.w_fp,
+                        out=self.gates)
         else:
             w, b = self.p.layers[layer]
             torch.cat([x, *rest], 1, out=inputs)
