@@ -151,8 +151,12 @@ def load_writer(weights=None):
 
 
 def prepare(data_dir, weights=None, *, split: str = "auto", limit: int | None = None, seed: int = 0,
-            downsample: int | None = None, cache_dir=None, progress: bool = True) -> EvalSet:
+            downsample: int | None = None, cache_dir=None, progress: bool = True,
+            precision: str | None = None) -> EvalSet:
     """Load the writer and choose the lines to measure.
+
+    precision: what the writer's sampling products run in (None: the writer's own; see
+    `Writer`).
 
     split: "val" the writer-disjoint validation lines of training's split, "all" every
     line, "auto" val when the folder is the model's training data (its characters are
@@ -166,6 +170,10 @@ def prepare(data_dir, weights=None, *, split: str = "auto", limit: int | None = 
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     writer, described, model_downsample = load_writer(weights)
+    if precision is not None:
+        from ..sampling import check_precision
+        check_precision(precision)
+        writer.precision = precision
     downsample = downsample or model_downsample
     data = load_lines(data_dir, downsample=downsample, cache_dir=cache_dir, progress=progress)
     alphabet = writer.alphabet
@@ -264,11 +272,7 @@ def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = Non
     if not bias >= 0:       # also catches NaN; the writer checks the upper limit
         raise ValueError(f"bias must be >= 0, got {bias}")
     evalset = prepare(data_dir, weights, split=split, limit=limit, seed=seed, cache_dir=cache_dir,
-                      progress=progress)
-    if precision is not None:
-        from ..sampling import check_precision
-        check_precision(precision)
-        evalset.writer.precision = precision
+                      progress=progress, precision=precision)
     nll = measure_nll(evalset, progress=progress)
     result = {
         "nll_per_line": nll["nll_per_line"], "nll_per_point": nll["nll_per_point"],

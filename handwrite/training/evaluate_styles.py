@@ -171,11 +171,8 @@ def evaluate_styles(data_dir, weights=None, *, bias: float = 0.75, seed: int = 0
     """All of the module docstring's measurements; a JSON-ready dict.  precision: what the
     writer's sampling products run in (None: the writer's own, "auto")."""
     from .evaluate import prepare
-    evalset = prepare(data_dir, weights, split=split, seed=seed, cache_dir=cache_dir, progress=progress)
-    if precision is not None:
-        from ..sampling import check_precision
-        check_precision(precision)
-        evalset.writer.precision = precision
+    evalset = prepare(data_dir, weights, split=split, seed=seed, cache_dir=cache_dir, progress=progress,
+                      precision=precision)
     feats = line_features(evalset)
     ids, profiles = writer_profiles(feats, evalset.lines.writers)
     result = {
