@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import cpu
 from .choices import PRECISIONS
 from .model import HandwritingModel, State
 
@@ -85,23 +86,10 @@ class _Products:
 WINDOW_AT = (0, 1, 1)
 
 
-def _cpu_has_vnni() -> bool:
-    """Whether the CPU has AVX-512 VNNI, for which fbgemm has int32-summing int8 kernels
-    (Linux's /proc/cpuinfo; elsewhere, and for AVX2-only VNNI: assume not, the safe side)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return "avx512_vnni" in line.split()
-    except OSError:
-        pass
-    return False
-
-
 # 7-bit activations (fbgemm's default) keep its int16 sums from saturating on CPUs without
 # VNNI; with VNNI the sums are int32, and 8 bits read better: Tesseract CER 0.061 against
 # 0.067 in 7 bits (fp32 0.059; 3 seeds of the same 100 validation lines, docs/speed.md)
-INT8_REDUCE_RANGE = not _cpu_has_vnni()
+INT8_REDUCE_RANGE = not cpu.has_vnni()
 
 
 @dataclass(frozen=True)

@@ -309,3 +309,19 @@ def test_capital_weight_weighs_the_points_drawn_on_capitals(tmp_path):
     assert any(not torch.allclose(models[1.0][k], models[5.0][k]) for k in models[1.0])
     with pytest.raises(ValueError, match="capital_weight"):
         train(config(data_dir, tmp_path / "bad", max_steps=1, capital_weight=0.5), progress=False)
+
+
+@pytest.mark.parametrize("has_bf16", [False, True])
+def test_bf16_training_falls_back_to_fp32_where_the_cpu_only_emulates_it(monkeypatch, has_bf16):
+    from handwrite import cpu
+    from handwrite.training import train as train_module
+    monkeypatch.setattr(cpu, "has_bf16", lambda: has_bf16)
+    cfg = TrainConfig(data="d", out="o", bf16=True)
+    if has_bf16:
+        assert train_module.mixed_precision_here(cfg, torch.device("cpu")).bf16 is True
+    else:
+        with pytest.warns(UserWarning, match="no bf16 instructions"):
+            assert train_module.mixed_precision_here(cfg, torch.device("cpu")).bf16 is False
+    assert train_module.mixed_precision_here(cfg, torch.device("cuda")).bf16 is True     # GPUs keep it
+    fp32 = TrainConfig(data="d", out="o", bf16=False)
+    assert train_module.mixed_precision_here(fp32, torch.device("cpu")).bf16 is False

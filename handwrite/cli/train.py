@@ -27,7 +27,7 @@ from .common import checked, main
 @click.option("--downsample", type=int, default=2, show_default=True, help="Keep every N-th pen point.")
 @click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
 @click.option("--hidden", type=int, default=DEFAULT_HIDDEN, show_default=True, help="Cells per LSTM layer.")
-@click.option("--no-bf16", is_flag=True, help="Train in fp32 (slower on CPU).")
+@click.option("--no-bf16", is_flag=True, help="Train in fp32 (slower on CPUs with bf16 instructions; the default on CPUs without them).")
 @click.option("--no-samples", is_flag=True, help="Do not draw sample PNGs after each epoch.")
 @click.option("--keep-epochs", is_flag=True,
               help="Export every epoch's weights to RUN/epochs/ (to average the last few: tools/average_weights.py).")

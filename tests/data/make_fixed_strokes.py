@@ -1,7 +1,7 @@
 """Writes tests/data/fixed_strokes.npz: strokes of the bundled model for fixed seeds.
 
 Made once, before the refactor of issue #17; test_fixed_strokes.py checks that the same
-calls still give the same points bit for bit.  Rerun only when the model or the sampling
+calls still give the same points (bit for bit on the CPU kind that made it).  Rerun only when the model or the sampling
 is meant to change.
 """
 from pathlib import Path
