@@ -109,14 +109,16 @@ class HandwritingModel(nn.Module):
         return oh
 
     # ---- whole sequences (training, NLL, reading a primer) ---------------------------
-    def forward(self, x: torch.Tensor, chars: torch.Tensor, return_attention: bool = False):
+    def forward(self, x: torch.Tensor, chars: torch.Tensor, return_attention: bool = False,
+                state: State | None = None):
         """x (B, T, 3) normalised offsets, chars (B, U) codes -> mixture params (B, T, 1+6M).
 
-        With return_attention, also returns phi (B, T, U).
+        With return_attention, also returns phi (B, T, U).  state: where the reading
+        starts (e.g. after a primer's first points); None: a line's start.
         """
         onehot = self.one_hot(chars)
         positions = torch.arange(chars.shape[1], device=x.device, dtype=torch.float32)
-        h, phi, _ = self._sequence(x, onehot, positions, None, return_attention)
+        h, phi, _ = self._sequence(x, onehot, positions, state, return_attention)
         y = self.output(h)
         return (y, phi) if return_attention else y
 

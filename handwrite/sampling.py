@@ -39,6 +39,10 @@ class SampledLine:
     phi: np.ndarray          # (T - 1, U) attention weights of each step over the characters
     finished: bool           # the window passed the last character before the step cap
     left_text_at: int | None = None   # row of offsets drawn as the window left the text (None: never)
+    # (n, 3) every point the network drew for the line, from its first step to offsets' last
+    # row, as drawn: with the end of the primer's last letter, which offsets leaves out (what
+    # the network read after a primer's last point, e.g. to score the line: handwrite.likelihood)
+    drawn: np.ndarray | None = None
 
 
 
@@ -572,6 +576,13 @@ def _primer_prefix(model: HandwritingModel, strokes: torch.Tensor, p_codes: list
     return state, steps
 
 
+def primer_prefix(model: HandwritingModel, primer: tuple[np.ndarray, list[int]]) -> tuple[State, int]:
+    """(state with batch 1, points read): the primer (normalised offsets, codes) read as far
+    as every line's reading of it is the same (cached per primer and weights)."""
+    strokes = torch.from_numpy(np.asarray(primer[0], np.float32)).to(next(model.parameters()).device)
+    return _primer_prefix(model, strokes, list(primer[1]), _cache_for(model))
+
+
 def _positions(n: int, device) -> torch.Tensor:
     return torch.arange(n, dtype=torch.float32, device=device)
 
@@ -901,7 +912,10 @@ def _finish_line(record: _Record, b: int, P: int, n_chars: int, primed: bool, no
     offs[-1, 2] = 1.0                                         # the pen lifts at the end
     k = int(record.left_step[b])
     left_row = k + 1 - first_row if 0 <= k < n else None
-    return SampledLine(offs, phi, bool(record.finished[b]), left_row)
+    drawn = record.x[b, :first_row + len(offs) - 1].numpy().copy()
+    if len(drawn):
+        drawn[-1, 2] = 1.0                                    # the pen lifts at the end, as in offs
+    return SampledLine(offs, phi, bool(record.finished[b]), left_row, drawn)
 
 
 def _char_bias(char_bias, codes, P: int, U: int, dev):

@@ -12,6 +12,7 @@ from .choices import DEFAULT_STYLE, FREE_STYLE
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
 from .letters import drop_marks_after_stop, enlarge_letters, even_word_sizes, join_letters
+from .likelihood import CAPITAL_MARGIN, capital_margins
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
 from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
@@ -64,6 +65,10 @@ class Writer:
     # Extra sampling bias while the window is on a capital (handwrite.capitals): the data
     # holds few capitals, and a steadier pen writes them more legibly.  0 switches it off.
     steady_capitals: float = STEADY_CAPITALS
+    # Write a line again (up to RETRIES times, keeping the clearest attempt) while one of its
+    # capitals is less than this many nats likelier, by the network's own reading, than a
+    # rival letter in its place (handwrite.likelihood; docs/capitals.md).  0 switches it off.
+    capital_margin: float = CAPITAL_MARGIN
     # Take most of a line's shrinking from its start to its end out (letters.even_word_sizes).
     even_sizes: bool = True
 
@@ -268,6 +273,7 @@ class Writer:
         counts, per text, the lines that needed a retry and those still wrong after all.
         """
         texts = {j: layouts[j[0]][j[1]].text for j in jobs}
+        best: dict = {}
         todo = list(jobs)
         for attempt in range(RETRIES + 1):
             if not todo:
@@ -286,20 +292,35 @@ class Writer:
                     sampled += yield from _labelled(stream_lines(*args, **options), chunk)
                 else:
                     sampled += sample_lines(*args, **options)
-            again = []
-            for j, s in zip(todo, sampled):
-                pts, phi = self._on_page(s, texts[j])
-                ok = line_looks_written(s, pts, len(texts[j]))
-                if ok or j not in written or attempt == RETRIES:
-                    written[j] = (pts, phi, s.offsets)
+            again, wrong = [], []
+            on_page = [self._on_page(s, texts[j]) for j, s in zip(todo, sampled)]
+            looks = [line_looks_written(s, pts, len(texts[j])) for j, s, (pts, _) in zip(todo, sampled, on_page)]
+            shown = self._capitals_shown([(s, texts[j]) for j, s, ok in zip(todo, sampled, looks) if ok], primer)
+            for j, s, (pts, phi), ok in zip(todo, sampled, on_page, looks):
+                # (looks written, how clearly its capitals show): the best attempt is kept
+                quality = (ok, shown.pop(0) if ok else -np.inf)
+                if (j not in written or quality > best[j]
+                        or (not ok and not best[j][0] and attempt == RETRIES)):   # the last of wrong ones
+                    written[j], best[j] = (pts, phi, s.offsets), quality
                 if not ok:
+                    wrong.append(j)
+                if not ok or quality[1] < self.capital_margin:
                     again.append(j)
-            for d, _ in again:
+            for d, _ in wrong:
                 if attempt == 0:
                     stats[d]["retried"] += 1      # a line that needed at least one retry
                 if attempt == RETRIES:
                     stats[d]["failed"] += 1       # still wrong after every retry
             todo = again
+
+    def _capitals_shown(self, lines, primer) -> list[float]:
+        """For sampled lines [(SampledLine, text)]: how much likelier the network finds each
+        line's strokes under its text than with a capital replaced by a rival letter (nats,
+        handwrite.likelihood; one batched read); inf for a line not checked."""
+        if self.capital_margin <= 0:
+            return [np.inf] * len(lines)
+        return capital_margins(self.model, self.alphabet,
+                               [(s.drawn, self._model_text(text)) for s, text in lines], primer)
 
     def _on_page(self, line, text: str):
         """A sampled line as (page points, attention): baseline levelled, capital stand-ins

@@ -1,0 +1,140 @@
+"""handwrite.likelihood: the network's log-likelihood of written strokes under a text, and
+the writer writing a line again while one of its capitals reads like a rival letter."""
+import numpy as np
+import pytest
+import torch
+
+from handwrite import likelihood, writer as writer_module
+from handwrite.model import mdn_nll
+
+
+def _drawn(n=40, seed=0):
+    """Points as a line's network draws them: normalised (dx, dy, eos)."""
+    rng = np.random.default_rng(seed)
+    return np.c_[rng.normal(size=(n, 2)), rng.random(n) < 0.15].astype(np.float32)
+
+
+def _direct(model, seq, codes, scored):
+    """log p of the last `scored` points of seq, reading all of seq from a line's start."""
+    x = torch.from_numpy(seq)[None]
+    chars = torch.tensor([codes + [0]])
+    with torch.inference_mode():
+        y = model(x[:, :-1], chars)
+        mask = torch.zeros(1, len(seq) - 1)
+        mask[:, -scored:] = 1
+        return -float(mdn_nll(y, x[:, 1:], mask, model.config.output_mixtures).sum())
+
+
+def test_rivals_replace_each_capital_and_skip_what_the_alphabet_lacks(tiny_model_parts):
+    _, alphabet, _ = tiny_model_parts
+    rivals = likelihood.rival_texts("Hi Kay", alphabet)
+    assert {i for i, _ in rivals} == {0, 3}
+    assert ("hi Kay" in [t for _, t in rivals]) and ("Hi kay" in [t for _, t in rivals])
+    assert all(len(t) == 6 and t != "Hi Kay" for _, t in rivals)
+    # K's rival k comes once, though it is both its small letter and in RIVALS
+    assert [t for i, t in rivals if i == 3].count("Hi kay") == 1
+    assert likelihood.rival_texts("no capitals here", alphabet) == []
+
+
+def test_log_likelihoods_without_a_primer_read_the_line_after_a_zero_point(tiny_model_parts):
+    model, alphabet, _ = tiny_model_parts
+    lines = [_drawn(40), _drawn(25, seed=1), _drawn(40)]     # rows of different lengths, one batch
+    texts = [alphabet.encode("Kettle"), alphabet.encode("kettle"), alphabet.encode("Ke")]
+    got = likelihood.log_likelihoods(model, list(zip(lines, texts)))
+    want = [_direct(model, np.concatenate([np.zeros((1, 3), np.float32), d]), t, len(d))
+            for d, t in zip(lines, texts)]
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    assert len(set(np.round(got, 3))) == 3           # the text matters
+
+
+def test_log_likelihoods_after_a_primer_score_the_line_alone(tiny_model_parts, monkeypatch):
+    """From the primer's text-independent start: the same as reading primer and line whole."""
+    monkeypatch.setattr(likelihood, "LATE_TAIL", 0.0)      # start where the text first matters
+    likelihood._LATE.clear()
+    model, alphabet, _ = tiny_model_parts
+    primer = (_drawn(80, seed=1), alphabet.encode("some primer text "))
+    line = _drawn(30, seed=2)
+    texts = [alphabet.encode("Kettle"), alphabet.encode("lettle")]
+    got = likelihood.log_likelihoods(model, [(line, t) for t in texts], primer)
+    seq = np.concatenate([primer[0], line])
+    want = [_direct(model, seq, primer[1] + t, len(line)) for t in texts]
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    likelihood._LATE.clear()
+
+
+def test_drawn_holds_the_line_as_drawn(tiny_model_parts):
+    """SampledLine.drawn ends with the line's offsets (their zeroed start aside), and
+    without a primer it is exactly them."""
+    from handwrite.sampling import sample_lines
+    model, alphabet, normalizer = tiny_model_parts
+    codes = [alphabet.encode("hello")]
+    free = sample_lines(model, codes, seed=3, normalizer=normalizer)[0]
+    np.testing.assert_array_equal(free.drawn, free.offsets[1:])
+    primed = sample_lines(model, codes, seed=3, normalizer=normalizer,
+                          primer=(_drawn(60, seed=4), alphabet.encode("primer text ")))[0]
+    n = len(primed.offsets)
+    assert len(primed.drawn) >= n - 1
+    np.testing.assert_array_equal(primed.drawn[len(primed.drawn) - (n - 2):], primed.offsets[2:])
+
+
+def test_capital_margin_is_the_true_text_over_its_best_rival(tiny_model_parts):
+    model, alphabet, _ = tiny_model_parts
+    line = _drawn()
+    text = "Ok Go"
+    rivals = likelihood.rival_texts(text, alphabet)
+    logp = likelihood.log_likelihoods(model, [(line, alphabet.encode(t)) for t in [text] + [r for _, r in rivals]])
+    per_capital = [logp[0] - max(lp for (i, _), lp in zip(rivals, logp[1:]) if i == pos) for pos in (0, 3)]
+    margins = likelihood.capital_margins(model, alphabet, [(line, text), (line, "ok go"), (_drawn(9), "Go")])
+    assert margins[0] == pytest.approx(min(per_capital), rel=1e-5)
+    assert margins[1] == float("inf")                # no capitals: not scored
+    assert np.isfinite(margins[2]) and margins[2] != margins[0]
+
+
+@pytest.fixture
+def scripted(monkeypatch, tiny_writer):
+    """The tiny writer with every line accepted as written and capital margins given by a
+    script, one per attempt; returns (writer, calls): per call, (margin, the line's pen column)."""
+    monkeypatch.setattr(writer_module, "line_looks_written", lambda *a: True)
+    calls = []
+    margins = iter([3.0, 9.0, 5.0, 1.0])
+
+    def shown(self, lines, primer):
+        out = []
+        for line, text in lines:
+            if self.capital_margin <= 0 or not any(c.isupper() for c in text):
+                out.append(np.inf)
+                continue
+            calls.append((next(margins), self._on_page(line, text)[0][:, 2].copy()))
+            out.append(calls[-1][0])
+        return out
+    monkeypatch.setattr(writer_module.Writer, "_capitals_shown", shown)
+    return tiny_writer, calls
+
+
+def test_a_line_whose_capital_reads_like_a_rival_is_written_again_and_the_clearest_kept(scripted):
+    writer, calls = scripted
+    writer.capital_margin = 10.0                     # every scripted attempt falls short
+    hw = writer.write("Kettle", seed=1)
+    assert len(calls) == writer_module.RETRIES + 1
+    best = max(calls, key=lambda c: c[0])
+    assert best[0] == 9.0
+    np.testing.assert_array_equal(hw.lines[0].points[:, 2], best[1])
+    assert hw.info["retried_lines"] == 0             # written, only not clearly: not counted as wrong
+
+
+def test_a_clear_capital_and_a_line_without_capitals_are_written_once(scripted):
+    writer, calls = scripted
+    writer.capital_margin = 2.0                      # the first scripted margin, 3, is enough
+    writer.write_many(["Kettle", "no capitals"], seed=1)
+    assert len(calls) == 1
+    writer.capital_margin = 0.0                      # off: nothing scored
+    writer.write("Kettle", seed=1)
+    assert len(calls) == 1
+
+
+def test_the_real_check_runs_in_the_writer(tiny_writer):
+    """Unpatched: an untrained model's capitals are unclear, so lines are written again,
+    and the writing still comes out whole."""
+    tiny_writer.capital_margin = 1e9
+    hw = tiny_writer.write("Hi Kay", seed=2)
+    assert hw.text == "Hi Kay" and len(hw.lines[0].points) > 5
