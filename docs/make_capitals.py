@@ -5,7 +5,7 @@ default hand and in `cursive`, each word read back by the recognisers.
     python docs/make_capitals.py --weights W     # other weights
     python docs/make_capitals.py --seeds 3       # also the mean over seeds 0-2 (pictures: seed 0)
     python docs/make_capitals.py --precision fp32   # the same seed writes the same on every CPU
-    python docs/make_capitals.py --capital-margin 0 # without writing unclear capitals again
+    python docs/make_capitals.py --no-check        # without writing unclear capitals again
 
 A capital counts as read right when a recogniser's reading of the word starts with it.
 """
@@ -66,18 +66,18 @@ def main(argv=None) -> None:
     ap.add_argument("--styles", default="default,cursive", help="comma-separated preset names; 'default' for none")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for the pictures")
     ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1; the pictures show seed 0")
+    ap.add_argument("--first-seed", type=int, default=0, help="start the seeds here (fresh seeds for a check)")
     ap.add_argument("--precision", default="auto", help="Writer precision: auto, fp32, int8, ...")
-    ap.add_argument("--capital-margin", type=float, default=None,
-                    help="Writer.capital_margin in nats (0: off); default: the writer's")
+    ap.add_argument("--no-check", action="store_true",
+                    help="Writer.check_capitals off: unclear capitals are not written again")
     ap.add_argument("--no-pictures", action="store_true", help="print the figures only")
     args = ap.parse_args(argv)
     from handwrite import Writer
     writer = Writer(args.weights, precision=args.precision)
-    if args.capital_margin is not None:
-        writer.capital_margin = args.capital_margin
+    writer.check_capitals = not args.no_check
     for name in args.styles.split(","):
         totals: dict[str, list[int]] = {}
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows = read_capitals(writer, None if name == "default" else name, seed=seed)
             right = {k: sum(r["right"][k] for r in rows) for k in rows[0]["right"]}
             for k, v in right.items():
@@ -91,7 +91,7 @@ def main(argv=None) -> None:
                 args.out.mkdir(parents=True, exist_ok=True)
                 sheet(rows, args.out / f"capitals-{name}.png")
         if args.seeds > 1:
-            print(f"{name}, mean of {args.seeds} seeds: " + ", ".join(f"{k} {sum(v) / len(v):.2f}/26" for k, v in totals.items()))
+            print(f"{name}, mean of seeds {args.first_seed}-{args.first_seed + args.seeds - 1}: " + ", ".join(f"{k} {sum(v) / len(v):.2f}/26" for k, v in totals.items()))
 
 
 if __name__ == "__main__":

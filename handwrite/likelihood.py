@@ -4,7 +4,8 @@ A sampled capital can come out as another letter's shape: a small k for K, a bar
 for I, an E like a t.  Read back teacher-forced, the strokes are then nearly as likely
 under the text with that rival letter as under the true text.  The margin
 log p(strokes | text) - max over rivals log p(strokes | rival text) says how clearly they
-show the capital; the writer writes a line again when its margin is small (docs/capitals.md).
+show the capital; the writer writes a line again when its margin is small for a capital
+whose margin says whether it reads right (docs/capitals.md).
 """
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ from .sampling import primer_prefix
 # What a badly written capital most often reads as (docs/capitals.md): its small letter,
 # and the shapes of a bare stroke (l), a crossed one (t, F), a round one (C, O) and a k.
 RIVALS = ("l", "t", "F", "C", "O", "k")
-CAPITAL_MARGIN = 15.0     # nats; below it the writer writes the line again (Writer.capital_margin)
+# The capitals whose margin tells a misread one from one read right, and the margin (nats)
+# below which the writer writes the line again.  Over 10 seeds of the capitals gallery
+# (bundled weights): a K read as "k" had 9.5-12, one read right 21-25; an E read as "t"
+# 19.7-25.9, one read right 30-34; H less clearly (misread at 19-25, right at 21-27).
+# Other capitals' margins do not separate: I against l always 3-4 (the same stroke), Q
+# 39-54 while PP-OCR misreads nearly all, C, S and L 11-19 and read right.
+CAPITAL_MARGINS = {"E": 28.0, "H": 23.0, "K": 16.0}
 # The rows of one read start together after the primer's points up to where the window
 # puts this much weight past the primer's text (read once per primer, with no line text):
 # every row starts from the same state, so they are compared fairly, and each reads the
@@ -32,11 +39,12 @@ PREFIXES_KEPT = 8
 _LATE: "weakref.WeakKeyDictionary[HandwritingModel, OrderedDict]" = weakref.WeakKeyDictionary()
 
 
-def rival_texts(text: str, alphabet) -> list[tuple[int, str]]:
-    """(position, text with the capital there replaced by a rival) for every capital."""
+def rival_texts(text: str, alphabet, capitals=CAPITAL_MARGINS) -> list[tuple[int, str]]:
+    """(position, text with the capital there replaced by a rival) for every capital of
+    `capitals` (any capital: capitals=None)."""
     out = []
     for i, c in enumerate(text):
-        if not c.isupper():
+        if not c.isupper() or (capitals is not None and c not in capitals):
             continue
         for r in dict.fromkeys((c.lower(), *RIVALS)):     # in order, once each
             if r != c and r in alphabet:
@@ -118,13 +126,15 @@ def _read_rows(model: HandwritingModel, rows: list[tuple[np.ndarray, list[int]]]
 
 
 def capital_margins(model: HandwritingModel, alphabet, lines: list[tuple[np.ndarray, str]],
-                    primer: tuple[np.ndarray, list[int]] | None = None) -> list[float]:
-    """For each (drawn, text) written line (`SampledLine.drawn`; text: what the network was asked to write),
-    the smallest, over its capitals, of log p(strokes | text) - the best rival's; inf for a
-    line without capitals.  One batched read for all lines and rivals."""
+                    primer: tuple[np.ndarray, list[int]] | None = None, capitals=CAPITAL_MARGINS) -> list[float]:
+    """For each (drawn, text) written line (`SampledLine.drawn`; text: what the network was
+    asked to write), the smallest, over its capitals in `capitals` (None: all), of
+    log p(strokes | text) - the best rival's - the capital's margin in `capitals` (0 when
+    None): below 0, a capital is less clear than it should be; inf for a line without
+    such capitals.  One batched read for all lines and rivals."""
     rows, owners = [], []          # owners: (line, capital position or None for the true text)
     for n, (drawn, text) in enumerate(lines):
-        rivals = rival_texts(text, alphabet)
+        rivals = rival_texts(text, alphabet, capitals)
         if not rivals or len(drawn) < 1:
             continue
         for pos, t in [(None, text), *rivals]:
@@ -141,6 +151,7 @@ def capital_margins(model: HandwritingModel, alphabet, lines: list[tuple[np.ndar
             true[n] = float(lp)
         else:
             best[(n, pos)] = max(best.get((n, pos), -np.inf), float(lp))
-    for (n, _), lp in best.items():
-        margins[n] = min(margins[n], true[n] - lp)
+    for (n, pos), lp in best.items():
+        wanted = 0.0 if capitals is None else capitals[lines[n][1][pos]]
+        margins[n] = min(margins[n], true[n] - lp - wanted)
     return margins

@@ -12,13 +12,14 @@ from .choices import DEFAULT_STYLE, FREE_STYLE
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
 from .letters import drop_marks_after_stop, enlarge_letters, even_word_sizes, join_letters
-from .likelihood import CAPITAL_MARGIN, capital_margins
+from .likelihood import capital_margins
 from .model import HandwritingModel
 from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
 from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
 from .style_features import match_hand, style_features
 
 RETRIES = 3         # new seeds for a line that came out wrong
+CAPITAL_RETRIES = 5  # ... and for one whose capitals are unclear (docs/capitals.md: 3 read a little worse)
 BATCH_LINES = 64    # lines sampled together: past this, throughput stops growing and memory does not
 
 
@@ -66,9 +67,9 @@ class Writer:
     # holds few capitals, and a steadier pen writes them more legibly.  0 switches it off.
     steady_capitals: float = STEADY_CAPITALS
     # Write a line again (up to RETRIES times, keeping the clearest attempt) while one of its
-    # capitals is less than this many nats likelier, by the network's own reading, than a
-    # rival letter in its place (handwrite.likelihood; docs/capitals.md).  0 switches it off.
-    capital_margin: float = CAPITAL_MARGIN
+    # capitals E, H, K is less likely, by the network's own reading, against a rival letter
+    # in its place than a capital read right is (handwrite.likelihood; docs/capitals.md).
+    check_capitals: bool = True
     # Take most of a line's shrinking from its start to its end out (letters.even_word_sizes).
     even_sizes: bool = True
 
@@ -267,7 +268,9 @@ class Writer:
         return offsets, self.alphabet.encode(self._model_text(text) + " ")
 
     def _write_jobs(self, jobs, layouts, primer, bias, rng, written, stats, stream=False):
-        """Sample the lines `jobs` [(doc, line)], retrying failures with new seeds.
+        """Sample the lines `jobs` [(doc, line)], retrying failures with new seeds: a line
+        that came out wrong up to RETRIES times, one whose checked capitals are unclear up
+        to CAPITAL_RETRIES times; the best attempt is kept.
 
         Stores written[(doc, line)] = (page points (n, 3), phi, normalised offsets) and
         counts, per text, the lines that needed a retry and those still wrong after all.
@@ -275,49 +278,53 @@ class Writer:
         texts = {j: layouts[j[0]][j[1]].text for j in jobs}
         best: dict = {}
         todo = list(jobs)
-        for attempt in range(RETRIES + 1):
+        for attempt in range(max(RETRIES, CAPITAL_RETRIES) + 1):
             if not todo:
-                return
+                break
             if attempt and stream:
                 for j in todo:
                     yield "restart", j
-            sampled = []
-            for start in range(0, len(todo), BATCH_LINES):
-                chunk = todo[start:start + BATCH_LINES]
-                args = (self.model, [self.alphabet.encode(self._model_text(texts[j])) for j in chunk])
-                options = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
-                               normalizer=self.normalizer,
-                               char_bias=[capital_bias(texts[j], self.steady_capitals) for j in chunk])
-                if stream:
-                    sampled += yield from _labelled(stream_lines(*args, **options), chunk)
-                else:
-                    sampled += sample_lines(*args, **options)
-            again, wrong = [], []
+            sampled = yield from self._sample(todo, texts, primer, bias, rng, stream)
             on_page = [self._on_page(s, texts[j]) for j, s in zip(todo, sampled)]
             looks = [line_looks_written(s, pts, len(texts[j])) for j, s, (pts, _) in zip(todo, sampled, on_page)]
             shown = self._capitals_shown([(s, texts[j]) for j, s, ok in zip(todo, sampled, looks) if ok], primer)
+            again = []
             for j, s, (pts, phi), ok in zip(todo, sampled, on_page, looks):
-                # (looks written, how clearly its capitals show): the best attempt is kept
+                # (looks written, how clearly its capitals show): the best attempt is kept;
+                # of attempts that all came out wrong, the last
                 quality = (ok, shown.pop(0) if ok else -np.inf)
-                if (j not in written or quality > best[j]
-                        or (not ok and not best[j][0] and attempt == RETRIES)):   # the last of wrong ones
+                if j not in written or quality > best[j] or (not ok and not best[j][0]):
                     written[j], best[j] = (pts, phi, s.offsets), quality
-                if not ok:
-                    wrong.append(j)
-                if not ok or quality[1] < self.capital_margin:
+                if not ok and attempt == 0:
+                    stats[j[0]]["retried"] += 1       # a line that needed at least one retry
+                if (not ok and attempt < RETRIES) or (ok and quality[1] < 0 and attempt < CAPITAL_RETRIES):
                     again.append(j)
-            for d, _ in wrong:
-                if attempt == 0:
-                    stats[d]["retried"] += 1      # a line that needed at least one retry
-                if attempt == RETRIES:
-                    stats[d]["failed"] += 1       # still wrong after every retry
             todo = again
+        for j in jobs:
+            if not best[j][0]:
+                stats[j[0]]["failed"] += 1            # still wrong after every retry
+
+    def _sample(self, todo, texts, primer, bias, rng, stream):
+        """One attempt at the lines `todo`, in batches of BATCH_LINES: their SampledLines
+        (a generator: with `stream`, it yields the sampling steps)."""
+        sampled = []
+        for start in range(0, len(todo), BATCH_LINES):
+            chunk = todo[start:start + BATCH_LINES]
+            args = (self.model, [self.alphabet.encode(self._model_text(texts[j])) for j in chunk])
+            options = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
+                           normalizer=self.normalizer,
+                           char_bias=[capital_bias(texts[j], self.steady_capitals) for j in chunk])
+            if stream:
+                sampled += yield from _labelled(stream_lines(*args, **options), chunk)
+            else:
+                sampled += sample_lines(*args, **options)
+        return sampled
 
     def _capitals_shown(self, lines, primer) -> list[float]:
-        """For sampled lines [(SampledLine, text)]: how much likelier the network finds each
-        line's strokes under its text than with a capital replaced by a rival letter (nats,
-        handwrite.likelihood; one batched read); inf for a line not checked."""
-        if self.capital_margin <= 0:
+        """For sampled lines [(SampledLine, text)]: how much clearer, in nats, each line's
+        checked capitals are than they need to be (`likelihood.capital_margins`; one batched
+        read; below 0: write it again); inf for a line not checked."""
+        if not self.check_capitals:
             return [np.inf] * len(lines)
         return capital_margins(self.model, self.alphabet,
                                [(s.drawn, self._model_text(text)) for s, text in lines], primer)

@@ -27,13 +27,14 @@ def _direct(model, seq, codes, scored):
 
 def test_rivals_replace_each_capital_and_skip_what_the_alphabet_lacks(tiny_model_parts):
     _, alphabet, _ = tiny_model_parts
-    rivals = likelihood.rival_texts("Hi Kay", alphabet)
+    rivals = likelihood.rival_texts("Hi Kay", alphabet, capitals=None)
     assert {i for i, _ in rivals} == {0, 3}
     assert ("hi Kay" in [t for _, t in rivals]) and ("Hi kay" in [t for _, t in rivals])
     assert all(len(t) == 6 and t != "Hi Kay" for _, t in rivals)
     # K's rival k comes once, though it is both its small letter and in RIVALS
     assert [t for i, t in rivals if i == 3].count("Hi kay") == 1
     assert likelihood.rival_texts("no capitals here", alphabet) == []
+    assert {i for i, _ in likelihood.rival_texts("Hi Kay Ann", alphabet)} == {0, 3}     # checked ones only
 
 
 def test_log_likelihoods_without_a_primer_read_the_line_after_a_zero_point(tiny_model_parts):
@@ -81,10 +82,11 @@ def test_capital_margin_is_the_true_text_over_its_best_rival(tiny_model_parts):
     model, alphabet, _ = tiny_model_parts
     line = _drawn()
     text = "Ok Go"
-    rivals = likelihood.rival_texts(text, alphabet)
+    rivals = likelihood.rival_texts(text, alphabet, capitals=None)
     logp = likelihood.log_likelihoods(model, [(line, alphabet.encode(t)) for t in [text] + [r for _, r in rivals]])
     per_capital = [logp[0] - max(lp for (i, _), lp in zip(rivals, logp[1:]) if i == pos) for pos in (0, 3)]
-    margins = likelihood.capital_margins(model, alphabet, [(line, text), (line, "ok go"), (_drawn(9), "Go")])
+    margins = likelihood.capital_margins(model, alphabet, [(line, text), (line, "ok go"), (_drawn(9), "Go")],
+                                         capitals=None)
     assert margins[0] == pytest.approx(min(per_capital), rel=1e-5)
     assert margins[1] == float("inf")                # no capitals: not scored
     assert np.isfinite(margins[2]) and margins[2] != margins[0]
@@ -92,49 +94,57 @@ def test_capital_margin_is_the_true_text_over_its_best_rival(tiny_model_parts):
 
 @pytest.fixture
 def scripted(monkeypatch, tiny_writer):
-    """The tiny writer with every line accepted as written and capital margins given by a
-    script, one per attempt; returns (writer, calls): per call, (margin, the line's pen column)."""
+    """The tiny writer with every line accepted as written and capitals' clearance given by
+    a script, one per attempt (the test may replace it); returns (writer, calls, script):
+    per call, (clearance, the line's pen column)."""
     monkeypatch.setattr(writer_module, "line_looks_written", lambda *a: True)
     calls = []
-    margins = iter([3.0, 9.0, 5.0, 1.0])
+    script = [-3.0, -1.0, -2.0, -5.0, -4.0, -6.0]
 
     def shown(self, lines, primer):
         out = []
         for line, text in lines:
-            if self.capital_margin <= 0 or not any(c.isupper() for c in text):
+            if not self.check_capitals or not any(c in likelihood.CAPITAL_MARGINS for c in text):
                 out.append(np.inf)
                 continue
-            calls.append((next(margins), self._on_page(line, text)[0][:, 2].copy()))
+            calls.append((script.pop(0), self._on_page(line, text)[0][:, 2].copy()))
             out.append(calls[-1][0])
         return out
     monkeypatch.setattr(writer_module.Writer, "_capitals_shown", shown)
-    return tiny_writer, calls
+    return tiny_writer, calls, script
 
 
 def test_a_line_whose_capital_reads_like_a_rival_is_written_again_and_the_clearest_kept(scripted):
-    writer, calls = scripted
-    writer.capital_margin = 10.0                     # every scripted attempt falls short
-    hw = writer.write("Kettle", seed=1)
-    assert len(calls) == writer_module.RETRIES + 1
+    writer, calls, _ = scripted
+    hw = writer.write("Kettle", seed=1)             # every scripted attempt falls short of 0
+    assert len(calls) == writer_module.CAPITAL_RETRIES + 1
     best = max(calls, key=lambda c: c[0])
-    assert best[0] == 9.0
+    assert best[0] == -1.0
     np.testing.assert_array_equal(hw.lines[0].points[:, 2], best[1])
     assert hw.info["retried_lines"] == 0             # written, only not clearly: not counted as wrong
 
 
-def test_a_clear_capital_and_a_line_without_capitals_are_written_once(scripted):
-    writer, calls = scripted
-    writer.capital_margin = 2.0                      # the first scripted margin, 3, is enough
-    writer.write_many(["Kettle", "no capitals"], seed=1)
-    assert len(calls) == 1
-    writer.capital_margin = 0.0                      # off: nothing scored
+def test_a_clear_capital_and_a_line_without_checked_capitals_are_written_once(scripted):
+    writer, calls, script = scripted
+    script[:] = [4.0, -1.0]
+    writer.write_many(["Kettle", "Apple", "no capitals"], seed=1)
+    assert [c[0] for c in calls] == [4.0]            # clear at once; A is not a checked capital
+    writer.check_capitals = False                    # off: nothing scored
     writer.write("Kettle", seed=1)
     assert len(calls) == 1
+
+
+def test_the_clearance_is_the_margin_less_the_letters_threshold(tiny_model_parts):
+    model, alphabet, _ = tiny_model_parts
+    line = _drawn()
+    plain = likelihood.capital_margins(model, alphabet, [(line, "Kettle")], capitals=None)[0]
+    checked = likelihood.capital_margins(model, alphabet, [(line, "Kettle")])[0]
+    assert checked == pytest.approx(plain - likelihood.CAPITAL_MARGINS["K"], rel=1e-5)
+    assert likelihood.capital_margins(model, alphabet, [(line, "Apple")]) == [np.inf]
 
 
 def test_the_real_check_runs_in_the_writer(tiny_writer):
     """Unpatched: an untrained model's capitals are unclear, so lines are written again,
     and the writing still comes out whole."""
-    tiny_writer.capital_margin = 1e9
     hw = tiny_writer.write("Hi Kay", seed=2)
     assert hw.text == "Hi Kay" and len(hw.lines[0].points) > 5
