@@ -79,7 +79,7 @@ PRESETS = [
     Preset('airy', 7, 6, 0.75, slant=None, stretch=1.35),
     Preset('cursive', 3, 17, 0.35, slant=12, stretch=1.325, extra_bias=0.5, join=1.0),
     Preset('joined', 0, 1, 0.35, slant=12, stretch=1.275, extra_bias=1.25, join=1.0),
-    Preset('flowing', 3, 23, 0.55, slant=12, stretch=1.064, extra_bias=0.75, join=0.0),
+    Preset('flowing', 3, 23, 0.55, slant=12, stretch=1.064, extra_bias=1.25, join=0.0),
     Preset('small', 6, 2, 0.75, slant=None, stretch=1.0, size=0.8, extra_bias=0.75),
     Preset('large', 7, 11, 0.55, slant=None, stretch=1.0, size=1.3),
     Preset('compact', 3, 6, 0.75, slant=None, stretch=0.85),
@@ -90,7 +90,8 @@ def load_writer(weights: str | None):
     from handwrite.writer import Writer
     writer = Writer(weights, precision="fp32")     # fp32: a seed writes the same line on every CPU
     writer.steady_capitals = 0.0                   # as when PRESETS were chosen (capitals' extra bias and
-    writer.even_sizes = False                      # evening out a shrinking line came later)
+    writer.even_sizes = False                      # evening out a shrinking line and checking
+    writer.check_capitals = False                  # capitals came later)
     return writer
 
 
