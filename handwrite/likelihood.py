@@ -81,9 +81,10 @@ def _late_prefix(model: HandwritingModel, primer: tuple[np.ndarray, list[int]]) 
 ROWS_AT_ONCE = 128        # rows read together: the hidden states of a batch take B x T x 3H floats
 
 
-def log_likelihoods(model: HandwritingModel, rows: list[tuple[np.ndarray, list[int]]],
-                    primer: tuple[np.ndarray, list[int]] | None = None) -> np.ndarray:
-    """(len(rows),) log p(drawn | text) in nats, teacher-forced, for rows of (drawn, codes).
+def log_likelihoods(model: HandwritingModel, rows: list[tuple], primer: tuple[np.ndarray, list[int]] | None = None
+                    ) -> np.ndarray:
+    """(len(rows),) log p(drawn | text) in nats, teacher-forced, for rows of (drawn, codes)
+    or (drawn, codes, first): only drawn[first:] is scored (the points before are read).
 
     drawn: the normalised (n, 3) points the network drew for a line, as drawn
     (`sampling.SampledLine.drawn`), read after the primer's last point, or after a zero
@@ -97,8 +98,7 @@ def log_likelihoods(model: HandwritingModel, rows: list[tuple[np.ndarray, list[i
 
 
 @torch.inference_mode()
-def _read_rows(model: HandwritingModel, rows: list[tuple[np.ndarray, list[int]]],
-                    primer: tuple[np.ndarray, list[int]] | None = None) -> np.ndarray:
+def _read_rows(model: HandwritingModel, rows: list[tuple], primer: tuple[np.ndarray, list[int]] | None) -> np.ndarray:
     """log_likelihoods of rows read as one batch."""
     dev = next(model.parameters()).device
     B = len(rows)
@@ -109,15 +109,16 @@ def _read_rows(model: HandwritingModel, rows: list[tuple[np.ndarray, list[int]]]
         prefix, start = _late_prefix(model, primer)
         lead = torch.from_numpy(np.asarray(primer[0], np.float32)[start:]).to(dev)   # the primer still to read
         state = prefix.index(torch.zeros(B, dtype=torch.long, device=dev))
-    lines = [torch.from_numpy(np.asarray(drawn, np.float32).reshape(-1, 3)).to(dev) for drawn, _ in rows]
+    lines = [torch.from_numpy(np.asarray(row[0], np.float32).reshape(-1, 3)).to(dev) for row in rows]
     T = len(lead) + max(len(line) for line in lines)
     x = torch.zeros(B, T, 3, device=dev)
     mask = torch.zeros(B, T - 1, device=dev)
     x[:, :len(lead)] = lead
-    for b, line in enumerate(lines):
+    for b, (row, line) in enumerate(zip(rows, lines)):
+        first = row[2] if len(row) > 2 else 0
         x[b, len(lead):len(lead) + len(line)] = line
-        mask[b, len(lead) - 1:len(lead) - 1 + len(line)] = 1.0     # the line's points only, not the primer's
-    full = [p_codes + list(codes) for _, codes in rows]
+        mask[b, len(lead) - 1 + first:len(lead) - 1 + len(line)] = 1.0     # the line's points only, not the primer's
+    full = [p_codes + list(row[1]) for row in rows]
     chars = torch.zeros(B, max(map(len, full)) + 1, dtype=torch.long, device=dev)   # +1: past the end
     for b, c in enumerate(full):
         chars[b, :len(c)] = torch.tensor(c, device=dev)
@@ -125,33 +126,52 @@ def _read_rows(model: HandwritingModel, rows: list[tuple[np.ndarray, list[int]]]
     return -mdn_nll(y, x[:, 1:], mask, model.config.output_mixtures).sum(1).cpu().numpy()
 
 
-def capital_margins(model: HandwritingModel, alphabet, lines: list[tuple[np.ndarray, str]],
-                    primer: tuple[np.ndarray, list[int]] | None = None, capitals=CAPITAL_MARGINS) -> list[float]:
-    """For each (drawn, text) written line (`SampledLine.drawn`; text: what the network was
-    asked to write), the smallest, over its capitals in `capitals` (None: all), of
-    log p(strokes | text) - the best rival's - the capital's margin in `capitals` (0 when
-    None): below 0, a capital is less clear than it should be; inf for a line without
-    such capitals.  One batched read for all lines and rivals."""
-    rows, owners = [], []          # owners: (line, capital position or None for the true text)
-    for n, (drawn, text) in enumerate(lines):
-        rivals = rival_texts(text, alphabet, capitals)
-        if not rivals or len(drawn) < 1:
-            continue
-        for pos, t in [(None, text), *rivals]:
-            rows.append((drawn, alphabet.encode(t)))
-            owners.append((n, pos))
+def word_points(drawn_on: np.ndarray | None, text: str, pos: int, n: int) -> tuple[int, int]:
+    """(first, stop): the points of a line (n drawn, `SampledLine.drawn_on`) drawn for the
+    word holding text[pos]: from where the window reaches the word to where it reaches the
+    next word (the whole line when drawn_on is not known)."""
+    if drawn_on is None or len(drawn_on) != n:
+        return 0, n
+    start = text.rfind(" ", 0, pos) + 1
+    end = text.find(" ", pos)
+    at = np.flatnonzero(drawn_on >= start)
+    first = int(at[0]) if len(at) else 0
+    past = np.flatnonzero(drawn_on > end) if end >= 0 else np.zeros(0, int)
+    return first, int(past[0]) if len(past) else n
+
+
+def capital_margins(model: HandwritingModel, alphabet, lines: list[tuple], primer=None,
+                    capitals=CAPITAL_MARGINS) -> list[float]:
+    """For each written line, (drawn, text) or (drawn, text, drawn_on) (`SampledLine`;
+    text: what the network was asked to write), the smallest, over its capitals in
+    `capitals` (None: all), of log p(strokes | text) - the best rival's - the capital's
+    margin in `capitals` (0 when None): below 0, a capital is less clear than it should
+    be; inf for a line without such capitals.  With drawn_on, each capital is judged on
+    the points of its own word (its margins were measured on words written alone), and
+    the line is read only up to that word's end.  One batched read for all of them."""
+    rows, owners = [], []          # owners: (line, capital position, rival or None for the true text)
+    for n, line in enumerate(lines):
+        drawn, text = line[0], line[1]
+        drawn_on = line[2] if len(line) > 2 else None
+        for pos in dict.fromkeys(p for p, _ in rival_texts(text, alphabet, capitals)):
+            first, stop = word_points(drawn_on, text, pos, len(drawn))
+            if stop <= first:
+                continue
+            for rival in [None] + [t for p, t in rival_texts(text, alphabet, capitals) if p == pos]:
+                rows.append((drawn[:stop], alphabet.encode(text if rival is None else rival), first))
+                owners.append((n, pos, rival))
     margins = [float("inf")] * len(lines)
     if not rows:
         return margins
     logp = log_likelihoods(model, rows, primer)
-    true: dict[int, float] = {}
+    true: dict[tuple[int, int], float] = {}
     best: dict[tuple[int, int], float] = {}
-    for (n, pos), lp in zip(owners, logp):
-        if pos is None:
-            true[n] = float(lp)
+    for (n, pos, rival), lp in zip(owners, logp):
+        if rival is None:
+            true[(n, pos)] = float(lp)
         else:
             best[(n, pos)] = max(best.get((n, pos), -np.inf), float(lp))
     for (n, pos), lp in best.items():
         wanted = 0.0 if capitals is None else capitals[lines[n][1][pos]]
-        margins[n] = min(margins[n], true[n] - lp - wanted)
+        margins[n] = min(margins[n], true[(n, pos)] - lp - wanted)
     return margins

@@ -43,6 +43,9 @@ class SampledLine:
     # row, as drawn: with the end of the primer's last letter, which offsets leaves out (what
     # the network read after a primer's last point, e.g. to score the line: handwrite.likelihood)
     drawn: np.ndarray | None = None
+    # (n,) for each of drawn's points, the line character the window weighed most as it was
+    # drawn (an index into the line's own text; -1: still on the primer's text)
+    drawn_on: np.ndarray | None = None
 
 
 
@@ -915,7 +918,9 @@ def _finish_line(record: _Record, b: int, P: int, n_chars: int, primed: bool, no
     drawn = record.x[b, :first_row + len(offs) - 1].numpy().copy()
     if len(drawn):
         drawn[-1, 2] = 1.0                                    # the pen lifts at the end, as in offs
-    return SampledLine(offs, phi, bool(record.finished[b]), left_row, drawn)
+    drawn_on = record.phi[b, :len(drawn)].argmax(1).numpy() - P
+    drawn_on[drawn_on < 0] = -1
+    return SampledLine(offs, phi, bool(record.finished[b]), left_row, drawn, drawn_on)
 
 
 def _char_bias(char_bias, codes, P: int, U: int, dev):

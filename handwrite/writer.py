@@ -20,6 +20,11 @@ from .style_features import match_hand, style_features
 
 RETRIES = 3         # new seeds for a line that came out wrong
 CAPITAL_RETRIES = 5  # ... and for one whose capitals are unclear (docs/capitals.md: 3 read a little worse)
+# Only lines of at most this many words have their capitals checked: a word, a name, a
+# heading, where one letter's shape stands out.  A sentence's context carries its capitals,
+# and checking it cost too much: "Every Kettle Hums at Home." took 17x as long (its E and
+# H rarely clear; each attempt writes and reads back the whole line; benchmarks/bench_capitals.py).
+CHECKED_WORDS = 3
 BATCH_LINES = 64    # lines sampled together: past this, throughput stops growing and memory does not
 
 
@@ -66,9 +71,10 @@ class Writer:
     # Extra sampling bias while the window is on a capital (handwrite.capitals): the data
     # holds few capitals, and a steadier pen writes them more legibly.  0 switches it off.
     steady_capitals: float = STEADY_CAPITALS
-    # Write a line again (up to RETRIES times, keeping the clearest attempt) while one of its
-    # capitals E, H, K is less likely, by the network's own reading, against a rival letter
-    # in its place than a capital read right is (handwrite.likelihood; docs/capitals.md).
+    # Write a short line (CHECKED_WORDS) again, up to CAPITAL_RETRIES times, keeping the
+    # clearest attempt, while one of its capitals E, H, K is less likely, by the network's
+    # own reading, against a rival letter in its place than a capital read right is
+    # (handwrite.likelihood; docs/capitals.md).
     check_capitals: bool = True
     # Take most of a line's shrinking from its start to its end out (letters.even_word_sizes).
     even_sizes: bool = True
@@ -326,8 +332,10 @@ class Writer:
         read; below 0: write it again); inf for a line not checked."""
         if not self.check_capitals:
             return [np.inf] * len(lines)
-        return capital_margins(self.model, self.alphabet,
-                               [(s.drawn, self._model_text(text)) for s, text in lines], primer)
+        short = [len(text.split()) <= CHECKED_WORDS for _, text in lines]
+        margins = iter(capital_margins(self.model, self.alphabet, [(s.drawn, self._model_text(text), s.drawn_on)
+                                                                  for (s, text), ok in zip(lines, short) if ok], primer))
+        return [next(margins) if ok else np.inf for ok in short]
 
     def _on_page(self, line, text: str):
         """A sampled line as (page points, attention): baseline levelled, capital stand-ins

@@ -148,3 +148,41 @@ def test_the_real_check_runs_in_the_writer(tiny_writer):
     and the writing still comes out whole."""
     hw = tiny_writer.write("Hi Kay", seed=2)
     assert hw.text == "Hi Kay" and len(hw.lines[0].points) > 5
+
+
+def test_a_long_line_is_not_checked(tiny_writer, monkeypatch):
+    monkeypatch.setattr(writer_module, "line_looks_written", lambda *a: True)
+    scored = []
+    monkeypatch.setattr(writer_module, "capital_margins",
+                        lambda model, alphabet, lines, primer: scored.append([t for _, t, _ in lines]) or [-1.0] * len(lines))
+    tiny_writer.write("Kettle on the hob", seed=1)   # four words: more than CHECKED_WORDS
+    assert scored == [[]] or scored == []
+    scored.clear()
+    tiny_writer.write("Kettle on", seed=1)
+    assert scored == [["Kettle on"]] * (writer_module.CAPITAL_RETRIES + 1)
+
+
+def test_a_capital_is_judged_on_the_points_of_its_own_word():
+    drawn_on = np.array([-1, -1, 0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6])   # "Ab Cd Ef", window per point
+    text = "Ab Cd Ef"
+    assert likelihood.word_points(drawn_on, text, 0, 13) == (2, 7)     # "Ab " up to the window on "C"
+    assert likelihood.word_points(drawn_on, text, 3, 13) == (7, 11)    # "Cd ": from "C" to "E"
+    assert likelihood.word_points(drawn_on, text, 6, 13) == (11, 13)   # "Ef": to the line's end
+    assert likelihood.word_points(None, text, 3, 13) == (0, 13)        # not known: the whole line
+
+
+def test_word_scoring_reads_only_up_to_the_word(tiny_model_parts):
+    """A capital's margin with drawn_on is that of its word's points, and the line after
+    the word changes nothing."""
+    model, alphabet, _ = tiny_model_parts
+    drawn = _drawn(60)
+    text = "Kate met Ed"
+    drawn_on = np.repeat(np.arange(len(text)), 6)[:60]
+    first, stop = likelihood.word_points(drawn_on, text, 0, 60)
+    a = likelihood.capital_margins(model, alphabet, [(drawn, text, drawn_on)], capitals={"K": 0.0})[0]
+    changed = drawn.copy()
+    changed[stop:] += 1.0                            # after the word: other points
+    b = likelihood.capital_margins(model, alphabet, [(changed, text, drawn_on)], capitals={"K": 0.0})[0]
+    assert a == pytest.approx(b, rel=1e-5)
+    whole = likelihood.capital_margins(model, alphabet, [(drawn, text)], capitals={"K": 0.0})[0]
+    assert whole != pytest.approx(a, rel=1e-3)
