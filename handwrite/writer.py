@@ -20,11 +20,13 @@ from .style_features import match_hand, style_features
 
 RETRIES = 3         # new seeds for a line that came out wrong
 CAPITAL_RETRIES = 5  # ... and for one whose capitals are unclear (docs/capitals.md: 3 read a little worse)
-# Only lines of at most this many words have their capitals checked: a word, a name, a
-# heading, where one letter's shape stands out.  A sentence's context carries its capitals,
-# and checking it cost too much: "Every Kettle Hums at Home." took 17x as long (its E and
-# H rarely clear; each attempt writes and reads back the whole line; benchmarks/bench_capitals.py).
-CHECKED_WORDS = 3
+# Only lines of at most this many words have their capitals checked: a word or a name on
+# its own, where one letter's shape stands out and the gallery measured it.  Longer lines
+# cost too much: each attempt writes and reads back the whole line, and a line passes only
+# when all its checked capitals are clear, which E alone is in about 1 of 3 attempts.
+# "Every Kettle Hums" took 13x as long checked, "Every Kettle Hums at Home." 17x
+# (benchmarks/bench_capitals.py, docs/capitals.md).
+CHECKED_WORDS = 1
 BATCH_LINES = 64    # lines sampled together: past this, throughput stops growing and memory does not
 
 
@@ -71,7 +73,7 @@ class Writer:
     # Extra sampling bias while the window is on a capital (handwrite.capitals): the data
     # holds few capitals, and a steadier pen writes them more legibly.  0 switches it off.
     steady_capitals: float = STEADY_CAPITALS
-    # Write a short line (CHECKED_WORDS) again, up to CAPITAL_RETRIES times, keeping the
+    # Write a one-word line (CHECKED_WORDS) again, up to CAPITAL_RETRIES times, keeping the
     # clearest attempt, while one of its capitals E, H, K is less likely, by the network's
     # own reading, against a rival letter in its place than a capital read right is
     # (handwrite.likelihood; docs/capitals.md).

@@ -156,10 +156,10 @@ def test_a_long_line_is_not_checked(tiny_writer, monkeypatch):
     monkeypatch.setattr(writer_module, "capital_margins",
                         lambda model, alphabet, lines, primer: scored.append([t for _, t, _ in lines]) or [-1.0] * len(lines))
     tiny_writer.write("Kettle on the hob", seed=1)   # four words: more than CHECKED_WORDS
-    assert scored == [[]] or scored == []
+    assert scored in ([], [[]])
     scored.clear()
-    tiny_writer.write("Kettle on", seed=1)
-    assert scored == [["Kettle on"]] * (writer_module.CAPITAL_RETRIES + 1)
+    tiny_writer.write("Kettle", seed=1)
+    assert scored == [["Kettle"]] * (writer_module.CAPITAL_RETRIES + 1)
 
 
 def test_a_capital_is_judged_on_the_points_of_its_own_word():
