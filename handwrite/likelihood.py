@@ -9,13 +9,10 @@ whose margin says whether it reads right (docs/capitals.md).
 """
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
-
 import numpy as np
 import torch
 
-from .model import HandwritingModel, State, mdn_nll
+from .model import HandwritingModel, mdn_nll
 from .sampling import primer_prefix
 
 # What a badly written capital most often reads as (docs/capitals.md): its small letter,
@@ -29,14 +26,12 @@ RIVALS = ("l", "t", "F", "C", "O", "k")
 # 39-54 while PP-OCR misreads nearly all, C, S and L 11-19 and read right.
 CAPITAL_MARGINS = {"E": 28.0, "H": 23.0, "K": 16.0}
 # The rows of one read start together after the primer's points up to where the window
-# puts this much weight past the primer's text (read once per primer, with no line text):
+# puts this much weight past the primer's text (`sampling.primer_prefix`, cached):
 # every row starts from the same state, so they are compared fairly, and each reads the
 # last ~8 of the default primer's 454 points instead of ~315.  Against reading from where
 # the text first matters at all (1e-6), the margins of 24 gallery words moved by at most
 # 0.15 nats (0.05: 0.004), and scoring them took 7.5 s instead of 30 on one thread.
 LATE_TAIL = 0.5
-PREFIXES_KEPT = 8
-_LATE: "weakref.WeakKeyDictionary[HandwritingModel, OrderedDict]" = weakref.WeakKeyDictionary()
 
 
 def rival_texts(text: str, alphabet, capitals=CAPITAL_MARGINS) -> list[tuple[int, str]]:
@@ -52,32 +47,6 @@ def rival_texts(text: str, alphabet, capitals=CAPITAL_MARGINS) -> list[tuple[int
     return out
 
 
-def _late_prefix(model: HandwritingModel, primer: tuple[np.ndarray, list[int]]) -> tuple[State, int]:
-    """(state with batch 1, points read): the primer read, with no line text after its own,
-    up to where the window first puts LATE_TAIL of its weight past the primer's text."""
-    key = (tuple(primer[1]), np.asarray(primer[0], np.float32).tobytes())
-    kept = _LATE.setdefault(model, OrderedDict())
-    if key in kept:
-        kept.move_to_end(key)
-        return kept[key]
-    dev = next(model.parameters()).device
-    strokes = torch.from_numpy(np.asarray(primer[0], np.float32)).to(dev)
-    P = len(primer[1])
-    chars = torch.zeros(1, P + 64, dtype=torch.long, device=dev)      # the primer's text, then room
-    chars[0, :P] = torch.tensor(list(primer[1]), device=dev)
-    state, start = primer_prefix(model, primer)                       # the text-independent start
-    _, phi = model(strokes[None, start:-1], chars, return_attention=True, state=state)
-    past = phi[0, :, P:].sum(1) > LATE_TAIL
-    steps = int(past.float().argmax()) if bool(past.any()) else len(strokes) - 1 - start
-    if steps:
-        state = model.read(strokes[None, start:start + steps], model.one_hot(chars),
-                           torch.arange(P + 64, dtype=torch.float32, device=dev), state)
-    kept[key] = (state, start + steps)
-    if len(kept) > PREFIXES_KEPT:
-        kept.popitem(last=False)
-    return kept[key]
-
-
 ROWS_AT_ONCE = 128        # rows read together: the hidden states of a batch take B x T x 3H floats
 
 
@@ -89,7 +58,7 @@ def log_likelihoods(model: HandwritingModel, rows: list[tuple], primer: tuple[np
     drawn: the normalised (n, 3) points the network drew for a line, as drawn
     (`sampling.SampledLine.drawn`), read after the primer's last point, or after a zero
     point without a primer.  primer: (offsets, codes) as given to `sample_lines`; every row
-    then starts from the state after the primer's points up to `_late_prefix` and reads
+    then starts from the state after the primer's points up to LATE_TAIL and reads
     the rest of the primer before its line; only the line's points are scored.  Rows are
     read in batches of ROWS_AT_ONCE.
     """
@@ -106,7 +75,7 @@ def _read_rows(model: HandwritingModel, rows: list[tuple], primer: tuple[np.ndar
         p_codes, lead, state = [], torch.zeros(1, 3, device=dev), None    # the first input: a zero point
     else:
         p_codes = list(primer[1])
-        prefix, start = _late_prefix(model, primer)
+        prefix, start = primer_prefix(model, primer, LATE_TAIL)
         lead = torch.from_numpy(np.asarray(primer[0], np.float32)[start:]).to(dev)   # the primer still to read
         state = prefix.index(torch.zeros(B, dtype=torch.long, device=dev))
     lines = [torch.from_numpy(np.asarray(row[0], np.float32).reshape(-1, 3)).to(dev) for row in rows]
@@ -153,11 +122,14 @@ def capital_margins(model: HandwritingModel, alphabet, lines: list[tuple], prime
     for n, line in enumerate(lines):
         drawn, text = line[0], line[1]
         drawn_on = line[2] if len(line) > 2 else None
-        for pos in dict.fromkeys(p for p, _ in rival_texts(text, alphabet, capitals)):
+        by_capital: dict[int, list[str]] = {}
+        for pos, rival in rival_texts(text, alphabet, capitals):
+            by_capital.setdefault(pos, []).append(rival)
+        for pos, rivals in by_capital.items():
             first, stop = word_points(drawn_on, text, pos, len(drawn))
             if stop <= first:
                 continue
-            for rival in [None] + [t for p, t in rival_texts(text, alphabet, capitals) if p == pos]:
+            for rival in [None, *rivals]:
                 rows.append((drawn[:stop], alphabet.encode(text if rival is None else rival), first))
                 owners.append((n, pos, rival))
     margins = [float("inf")] * len(lines)

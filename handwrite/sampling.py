@@ -551,15 +551,17 @@ def _cache_for(model: HandwritingModel) -> _SamplingCache:
     return cache
 
 
-def _primer_prefix(model: HandwritingModel, strokes: torch.Tensor, p_codes: list[int], cache: _SamplingCache):
+def _primer_prefix(model: HandwritingModel, strokes: torch.Tensor, p_codes: list[int], cache: _SamplingCache,
+                   tail: float | None = None):
     """(state with batch 1, steps read): the primer read up to where a line's text could first matter.
 
     Every primed line starts by reading the same primer, teacher-forced.  Until the window
     nears the end of the primer's text, the characters after it (the line's own text) get
-    no weight (below PRIMER_TAIL) and the state is the same for every line, so that part
-    is read once per primer and weights; only the rest is read per line.
+    no weight (below `tail`; None: PRIMER_TAIL) and the state is the same for every line,
+    so that part is read once per primer and weights; only the rest is read per line.
     """
-    key = (tuple(p_codes), strokes.cpu().numpy().tobytes())
+    tail = PRIMER_TAIL if tail is None else tail
+    key = (tuple(p_codes), strokes.cpu().numpy().tobytes(), tail)
     if key in cache.prefixes:
         cache.prefixes.move_to_end(key)
         return cache.prefixes[key]
@@ -568,7 +570,7 @@ def _primer_prefix(model: HandwritingModel, strokes: torch.Tensor, p_codes: list
     chars = torch.zeros(1, P + 64, dtype=torch.long, device=dev)   # the primer's text, then room
     chars[0, :P] = torch.tensor(p_codes, device=dev)
     _, phi = model(strokes[None, :-1], chars, return_attention=True)          # (1, T-1, P+64)
-    sees_past = phi[0, :, P:].sum(1) > PRIMER_TAIL
+    sees_past = phi[0, :, P:].sum(1) > tail
     steps = int(sees_past.float().argmax()) if bool(sees_past.any()) else len(strokes) - 1
     state = model.initial_state(1, device=dev)
     if steps:
@@ -579,11 +581,14 @@ def _primer_prefix(model: HandwritingModel, strokes: torch.Tensor, p_codes: list
     return state, steps
 
 
-def primer_prefix(model: HandwritingModel, primer: tuple[np.ndarray, list[int]]) -> tuple[State, int]:
-    """(state with batch 1, points read): the primer (normalised offsets, codes) read as far
-    as every line's reading of it is the same (cached per primer and weights)."""
+def primer_prefix(model: HandwritingModel, primer: tuple[np.ndarray, list[int]],
+                  tail: float | None = None) -> tuple[State, int]:
+    """(state with batch 1, points read): the primer (normalised offsets, codes) read up to
+    where the window first puts `tail` of its weight past the primer's text (None:
+    PRIMER_TAIL, as far as every line's reading of it is the same); cached per primer,
+    tail and weights."""
     strokes = torch.from_numpy(np.asarray(primer[0], np.float32)).to(next(model.parameters()).device)
-    return _primer_prefix(model, strokes, list(primer[1]), _cache_for(model))
+    return _primer_prefix(model, strokes, list(primer[1]), _cache_for(model), tail)
 
 
 def _positions(n: int, device) -> torch.Tensor:

@@ -51,7 +51,6 @@ def test_log_likelihoods_without_a_primer_read_the_line_after_a_zero_point(tiny_
 def test_log_likelihoods_after_a_primer_score_the_line_alone(tiny_model_parts, monkeypatch):
     """From the primer's text-independent start: the same as reading primer and line whole."""
     monkeypatch.setattr(likelihood, "LATE_TAIL", 0.0)      # start where the text first matters
-    likelihood._LATE.clear()
     model, alphabet, _ = tiny_model_parts
     primer = (_drawn(80, seed=1), alphabet.encode("some primer text "))
     line = _drawn(30, seed=2)
@@ -60,7 +59,6 @@ def test_log_likelihoods_after_a_primer_score_the_line_alone(tiny_model_parts, m
     seq = np.concatenate([primer[0], line])
     want = [_direct(model, seq, primer[1] + t, len(line)) for t in texts]
     np.testing.assert_allclose(got, want, rtol=1e-4)
-    likelihood._LATE.clear()
 
 
 def test_drawn_holds_the_line_as_drawn(tiny_model_parts):
