@@ -253,3 +253,27 @@ def test_cli_prints_legibility_when_tesseract_is_there(tmp_path, tiny_weights):
     result = invoke("--data", data_dir, "--weights", tiny_weights, "--limit", 2)
     assert result.exit_code == 0, result.output
     assert "Tesseract CER: human" in result.stdout and "failures" in result.stdout
+
+
+def test_words_are_measured_by_every_recogniser_and_the_reader(tmp_path, tiny_writer, monkeypatch):
+    """measure_words: each recogniser reads both hands; missed-by-both needs the two OCRs."""
+    from handwrite.words import word_accuracy
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=2, lines_per_form=2)
+    evalset = ev.prepare(data_dir, tiny_writer, split="all", progress=False, cache_dir=tmp_path / "c")
+    texts = evalset.lines.texts
+    blind = ev.Recogniser("ppocr", lambda png: "")
+
+    class HalfReader:                      # reads the first word of each line, nothing else
+        def read_many(self, inks):
+            assert len(inks) == len(texts)
+            return [t.split()[0] for t in texts]
+    monkeypatch.setattr(ev, "recognisers", lambda: [blind])
+    monkeypatch.setattr(ev, "bundled_reader", lambda: HalfReader())
+    known = {"tesseract": (list(texts), [""] * len(texts))}
+    strokes = [hw.strokes for hw in tiny_writer.write_many(texts, seed=0)]
+    words = ev.measure_words(evalset, strokes, known, progress=False)
+    assert words["human"]["tesseract"] == 1.0 and words["generated"]["tesseract"] == 0.0
+    assert words["human"]["ppocr"] == 0.0
+    assert words["human"]["reader"] == pytest.approx(word_accuracy([t.split()[0] for t in texts], texts))
+    assert words["human"]["missed_by_both_ocr"] == 0.0      # Tesseract read every word of people's lines
+    assert words["generated"]["missed_by_both_ocr"] == 1.0

@@ -97,8 +97,11 @@ def export(checkpoint, output):
               help="With --styles: lines of a writer that prime each imitation.")
 @click.option("--preset-lines", type=click.IntRange(0, 200), default=20, show_default=True,
               help="With --styles: validation texts each preset writes (0: measure imitation only).")
+@click.option("--letters", is_flag=True,
+              help="Measure letters instead: how often the reader reads each character right in people's "
+                   "lines and in words the model writes (docs/reading.md).")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
-                 preset_lines):
+                 preset_lines, letters):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -106,6 +109,12 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
     hands instead (imitation, presets); PP-OCR (pip install rapidocr-onnxruntime) reads too.
     """
     import json
+    if letters:
+        from ..training.evaluate_letters import evaluate_letters, format_letters_report
+        result = checked(lambda: evaluate_letters(data, weights, bias=bias, seed=seed, split=split,
+                                                  precision=precision))
+        click.echo(json.dumps(result, indent=1) if as_json else format_letters_report(result))
+        return
     if styles:
         from ..training.evaluate_styles import evaluate_styles, format_styles_report
         result = checked(lambda: evaluate_styles(data, weights, bias=bias, seed=seed, split=split,

@@ -122,6 +122,35 @@ def read_line(png: bytes, pytesseract) -> str:
         return pytesseract.image_to_string(image.convert("L"), config=OCR_CONFIG).strip()
 
 
+@dataclass
+class Recogniser:
+    """A handwriting reader: a name and a function from a one-line PNG to text."""
+    name: str
+    read: object
+
+
+def recognisers() -> list[Recogniser]:
+    """Tesseract and PP-OCR (rapidocr-onnxruntime), whichever are installed."""
+    found = []
+    try:
+        tess = check_ocr()
+        found.append(Recogniser("tesseract", lambda png: read_line(png, tess)))
+    except OCRUnavailableError:
+        pass
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError:
+        return found
+    engine = RapidOCR()
+
+    def read_pp(png: bytes) -> str:
+        # recognition only: the image is already one line, and detection would split it
+        result, _ = engine(png, use_det=False, use_cls=False, use_rec=True)
+        return " ".join(r[0] for r in result or []).strip()
+    found.append(Recogniser("ppocr", read_pp))
+    return found
+
+
 # ---- what is measured ----------------------------------------------------------------------
 @dataclass
 class EvalSet:
@@ -235,14 +264,14 @@ def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytessera
                          progress: bool = True) -> dict:
     """Write every text as one line with the model; read it back when pytesseract is given.
 
-    Returns readings (None without OCR), retried_lines (lines that needed at least one
-    retry) and failed_lines (lines still wrong after every retry).
+    Returns readings (None without OCR), strokes (each line's), retried_lines (lines that
+    needed at least one retry) and failed_lines (lines still wrong after every retry).
     """
     from tqdm import tqdm
 
     from ..layout import MAX_LINE_CHARS
     writer, texts = evalset.writer, evalset.lines.texts
-    readings, retried, failed = [], 0, 0
+    readings, strokes, retried, failed = [], [], 0, 0
     desc = f"writing{' and reading' if pytesseract else ''} (bias {bias:g})"
     with tqdm(total=len(texts), desc=desc, unit="line", disable=not progress) as bar:
         for start in range(0, len(texts), GENERATE_BATCH):
@@ -253,9 +282,10 @@ def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytessera
             retried += sum(int(hw.info.get("retried_lines", 0)) for hw in docs)
             failed += sum(int(hw.info.get("failed_lines", 0)) for hw in docs)
             for hw in docs:
+                strokes.append(hw.strokes)
                 readings.append(read_line(render_line(hw.strokes), pytesseract) if pytesseract else None)
             bar.update(len(chunk))
-    return {"readings": readings, "retried_lines": retried, "failed_lines": failed}
+    return {"readings": readings, "strokes": strokes, "retried_lines": retried, "failed_lines": failed}
 
 
 def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = None, *, seed: int = 0,
@@ -301,7 +331,49 @@ def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = Non
     result.update(legibility_summary(human, generated["readings"], texts))
     for row, h, g, t in zip(result["per_line"], human, generated["readings"], texts):
         row.update(human_ocr=h, generated_ocr=g, human_cer=cer(h, t), generated_cer=cer(g, t))
+    result["words"] = measure_words(evalset, generated["strokes"], {"tesseract": (human, generated["readings"])},
+                                    progress=progress)
     return result
+
+
+def measure_words(evalset: EvalSet, generated_strokes: list, known: dict | None = None,
+                  progress: bool = True) -> dict:
+    """Words read right in the people's and the model's lines, by each recogniser and the reader.
+
+    known: recogniser name -> (human readings, generated readings) already made.  Returns
+    {"human"|"generated": {name: word accuracy, ..., "missed_by_both_ocr": share}}, with
+    "missed_by_both_ocr" only when Tesseract and PP-OCR both read.
+    """
+    from tqdm import tqdm
+
+    from ..words import missed_by_all, word_accuracy
+    texts = evalset.lines.texts
+    people = [human_strokes(evalset.lines.line(i)) for i in range(len(texts))]
+    readings = {"human": {}, "generated": {}}
+    for name, (h, g) in (known or {}).items():
+        readings["human"][name], readings["generated"][name] = h, g
+    for rec in recognisers():
+        if rec.name in readings["human"]:
+            continue
+        for side, inks in (("human", people), ("generated", generated_strokes)):
+            readings[side][rec.name] = [rec.read(render_line(s)) for s in
+                                        tqdm(inks, desc=f"{rec.name} reading {side} lines", disable=not progress)]
+    reader = bundled_reader()
+    if reader is not None:
+        readings["human"]["reader"] = reader.read_many(people)
+        readings["generated"]["reader"] = reader.read_many(generated_strokes)
+    out = {}
+    for side, by in readings.items():
+        out[side] = {name: word_accuracy(r, texts) for name, r in by.items()}
+        if {"tesseract", "ppocr"} <= set(by):
+            out[side]["missed_by_both_ocr"] = missed_by_all({k: by[k] for k in ("tesseract", "ppocr")}, texts)
+    return out
+
+
+def bundled_reader():
+    """The bundled Reader, or None where this installation has none."""
+    from ..reader import BUNDLED_READER, Reader
+    return Reader() if BUNDLED_READER.is_file() else None
 
 
 def legibility_summary(human: list[str], generated: list[str], texts: list[str]) -> dict:
@@ -327,6 +399,9 @@ def format_report(result: dict) -> str:
     if r["failure_rate"] is not None:
         out.append(f"failures    {r['failed_lines']} of {r['lines']} lines still failed after retries "
                    f"({100 * r['failure_rate']:.1f}%); {r['retried_lines']} needed a retry")
+    for side, by in (r.get("words") or {}).items():
+        shown = ", ".join(f"{k.replace('_', ' ')} {100 * v:.1f}%" for k, v in by.items())
+        out.append(f"words       {side}: {shown}")
     skipped = {k: v for k, v in r["skipped_lines"].items() if v}
     if skipped:
         out.append("skipped     " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in skipped.items()))

@@ -20,44 +20,13 @@ The ranking leaves the lines it writes or primes with out of the writers' profil
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .evaluate import OCRUnavailableError, check_ocr, corpus_cer, human_strokes, read_line, render_line
+from .evaluate import Recogniser, corpus_cer, human_strokes, recognisers, render_line
 from ..style_features import FEATURES, feature_matrix, rank_of, style_features
 
 TEXT_CHARS = (20, 60)          # lines used to prime and to write: long enough to measure a hand
 SPREAD_FEATURES = ("slant", "width_per_char", "lifts_per_char")   # the ones presets must span
-
-
-@dataclass
-class Recogniser:
-    """A handwriting reader: a name and a function from a one-line PNG to text."""
-    name: str
-    read: object
-
-
-def recognisers() -> list[Recogniser]:
-    """Tesseract and PP-OCR (rapidocr-onnxruntime), whichever are installed."""
-    found = []
-    try:
-        tess = check_ocr()
-        found.append(Recogniser("tesseract", lambda png: read_line(png, tess)))
-    except OCRUnavailableError:
-        pass
-    try:
-        from rapidocr_onnxruntime import RapidOCR
-    except ImportError:
-        return found
-    engine = RapidOCR()
-
-    def read_pp(png: bytes) -> str:
-        # recognition only: the image is already one line, and detection would split it
-        result, _ = engine(png, use_det=False, use_cls=False, use_rec=True)
-        return " ".join(r[0] for r in result or []).strip()
-    found.append(Recogniser("ppocr", read_pp))
-    return found
 
 
 def lines_by_writer(writers: list, keep=lambda i: True) -> dict:

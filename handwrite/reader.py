@@ -1,0 +1,272 @@
+"""The reader: an online handwriting recogniser that turns pen strokes back into text.
+
+It checks what the writer wrote (a word is right or wrong), and reads lines people
+record.  A line's strokes become a sequence of pen moves of equal length along the
+ink (so the speed and point density of the pen do not matter), measured in the line's
+own height (so its size does not matter); a small convolution + bidirectional LSTM
+network gives per-frame character probabilities, trained with CTC (Graves et al.,
+2006) over the synthesis model's alphabet, code 0 being CTC's blank.
+
+    from handwrite import Reader
+    reader = Reader()                       # the bundled reader, loaded on first use
+    reader.read(hw)                         # -> "Hello world"
+    reader.score(hw, "Hello world")         # -> log-probability of that text
+
+Weights load from safetensors with their settings in its metadata: no pickle.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .alphabet import Alphabet
+from .fileio import atomic_write_bytes
+from .preprocess import align_baseline, points_to_strokes
+
+FORMAT = "handwrite-reader"
+FORMAT_VERSION = "1"
+BUNDLED_READER = Path(__file__).parent / "weights" / "reader.safetensors"
+MAX_POINTS = 100_000      # more pen points than any line of handwriting: refused, not read
+MAX_JUMP = 4.0            # pen moves clipped to this many line heights (a t-bar's jump back)
+
+
+class ReaderError(ValueError):
+    """Strokes the reader cannot read, or a reader weights file it cannot load."""
+
+
+@dataclass
+class ReaderConfig:
+    alphabet: str = ""
+    spacing: float = 0.15     # one frame per this much ink, in line heights
+    channels: int = 128       # convolution channels
+    hidden: int = 128         # LSTM cells per direction
+    layers: int = 2
+    dropout: float = 0.2
+
+    @property
+    def classes(self) -> int:
+        return len(self.alphabet) + 1     # + CTC blank (code 0)
+
+
+# ---- strokes -> frames ---------------------------------------------------------------
+
+FEATURES = 5     # dx, dy, height above the line's middle, pen was lifted before, pen lifts after
+
+
+def as_strokes(ink) -> list[np.ndarray]:
+    """Strokes from a Handwriting, an (N, 3) x, y, end-of-stroke array, or a list of (n, 2) arrays."""
+    points = getattr(ink, "points", ink)
+    if isinstance(points, np.ndarray) or torch.is_tensor(points):
+        arr = np.asarray(points, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != 3:
+            raise ReaderError(f"points must have shape (N, 3) (x, y, end of stroke), not {arr.shape}")
+        strokes = points_to_strokes(arr)
+    else:
+        strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in points]
+    strokes = [s for s in strokes if len(s)]
+    n = sum(len(s) for s in strokes)
+    if n == 0:
+        raise ReaderError("no pen points to read")
+    if n > MAX_POINTS:
+        raise ReaderError(f"{n} pen points is more than one line of handwriting ({MAX_POINTS} at most)")
+    if not all(np.isfinite(s).all() for s in strokes):
+        raise ReaderError("the strokes hold non-finite coordinates (NaN or infinity)")
+    return strokes
+
+
+def _resample(stroke: np.ndarray, spacing: float) -> np.ndarray:
+    """Points every `spacing` along the stroke's ink, its first and last point kept."""
+    seg = np.linalg.norm(np.diff(stroke, axis=0), axis=1)
+    total = float(seg.sum())
+    if total < spacing:
+        return stroke[[0, -1]] if total > 0 else stroke[:1]
+    along = np.r_[0.0, np.cumsum(seg)]
+    at = np.linspace(0.0, total, int(round(total / spacing)) + 1)
+    return np.stack([np.interp(at, along, stroke[:, 0]), np.interp(at, along, stroke[:, 1])], axis=1)
+
+
+def line_height(strokes: list[np.ndarray]) -> float:
+    """The line's height without its outliers: the middle 90% of its ink's y.
+
+    Measured along the ink at even steps, so that a slow pen (many points in one
+    place) does not weigh more than a fast one.
+    """
+    y = np.concatenate([s[:, 1] for s in strokes])
+    x = np.concatenate([s[:, 0] for s in strokes])
+    extent = max(float(np.ptp(y)), float(np.ptp(x)) / 4)
+    if extent <= 0:
+        return 1.0
+    even = np.concatenate([_resample(s, extent / 200) for s in strokes])
+    lo, hi = np.percentile(even[:, 1], [5, 95])
+    span = float(hi - lo)
+    if span <= extent / 20:     # a flat line of ink (a dash): measure its length instead
+        span = float(np.ptp(even[:, 0])) / 4
+    return span if span > 0 else 1.0
+
+
+def ink_frames(ink, spacing: float) -> np.ndarray:
+    """(T, FEATURES) float32: the pen's path in steps of equal ink length, in line heights."""
+    strokes = [np.asarray(s, np.float64) for s in align_baseline([s.astype(np.float32) for s in as_strokes(ink)])]
+    scale = line_height(strokes)
+    strokes = [_resample(s / scale, spacing) for s in strokes]
+    pts = np.concatenate(strokes)
+    first = np.zeros(len(pts), np.float32)
+    last = np.zeros(len(pts), np.float32)
+    ends = np.cumsum([len(s) for s in strokes])
+    first[np.r_[0, ends[:-1]]] = 1.0
+    last[ends - 1] = 1.0
+    first[0] = 0.0
+    out = np.zeros((len(pts), FEATURES), np.float32)
+    out[1:, :2] = np.clip(np.diff(pts, axis=0), -MAX_JUMP, MAX_JUMP)
+    out[:, 2] = pts[:, 1] - np.median(pts[:, 1])
+    out[:, 3] = first
+    out[:, 4] = last
+    return out
+
+
+# ---- the network ---------------------------------------------------------------------
+
+class ReaderNet(nn.Module):
+    """Frames -> per-frame log-probabilities of each character and the blank."""
+
+    STRIDE = 2
+
+    def __init__(self, cfg: ReaderConfig):
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.channels
+        self.conv = nn.Sequential(
+            nn.Conv1d(FEATURES, c, 5, padding=2), nn.GELU(),
+            nn.Conv1d(c, c, 5, padding=2, stride=self.STRIDE), nn.GELU(),
+            nn.Conv1d(c, c, 3, padding=1), nn.GELU(),
+        )
+        self.lstm = nn.LSTM(c, cfg.hidden, num_layers=cfg.layers, bidirectional=True,
+                            batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.out = nn.Linear(2 * cfg.hidden, cfg.classes)
+
+    def frames_out(self, lengths: torch.Tensor) -> torch.Tensor:
+        return (lengths - 1) // self.STRIDE + 1
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # x: (B, T, FEATURES) padded with zeros; lengths: (B,)
+        h = self.conv(x.transpose(1, 2)).transpose(1, 2)            # (B, T', C)
+        out_len = self.frames_out(lengths)
+        packed = nn.utils.rnn.pack_padded_sequence(h, out_len.cpu(), batch_first=True, enforce_sorted=False)
+        h, _ = self.lstm(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True)
+        return self.out(self.drop(h)).log_softmax(-1), out_len      # (B, T', classes), (B,)
+
+
+def pad_frames(frames: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = torch.tensor([len(f) for f in frames], dtype=torch.long)
+    x = torch.zeros(len(frames), int(lengths.max()), FEATURES)
+    for i, f in enumerate(frames):
+        x[i, :len(f)] = torch.from_numpy(f)
+    return x, lengths
+
+
+def greedy_decode(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
+    """Best path: the likeliest class per frame, repeats merged, blanks dropped."""
+    best = log_probs.argmax(-1)
+    out = []
+    for b in range(len(best)):
+        seq = best[b, :int(lengths[b])].tolist()
+        out.append([c for i, c in enumerate(seq) if c != 0 and (i == 0 or c != seq[i - 1])])
+    return out
+
+
+# ---- loading and saving ----------------------------------------------------------------
+
+def save_reader(path, net: ReaderNet, info: dict | None = None) -> str:
+    """fp16 safetensors with the settings in its metadata; returns the file's sha256."""
+    from safetensors.torch import save
+    tensors = {k: v.detach().to(torch.float16).contiguous().cpu() for k, v in net.state_dict().items()}
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION,
+            "config": json.dumps(asdict(net.cfg)), "info": json.dumps(info or {})}
+    data = save(tensors, metadata=meta)
+    atomic_write_bytes(Path(path), data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_reader(path=None) -> tuple[ReaderNet, dict]:
+    from safetensors import SafetensorError, safe_open
+    path = Path(path) if path is not None else BUNDLED_READER
+    if not path.is_file():
+        raise ReaderError(f"{path}: no such reader weights file")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ReaderError(f"{path}: not a readable safetensors file ({e})") from None
+    if meta.get("format") != FORMAT:
+        raise ReaderError(f"{path}: not a handwrite reader file (format {meta.get('format')!r})")
+    try:
+        cfg = ReaderConfig(**json.loads(meta["config"]))
+        net = ReaderNet(cfg)
+        net.load_state_dict({k: v.float() for k, v in tensors.items()})
+    except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
+        raise ReaderError(f"{path}: the reader file does not fit this version ({e})") from None
+    return net.eval(), json.loads(meta.get("info", "{}"))
+
+
+# ---- the public reader ----------------------------------------------------------------
+
+class Reader:
+    """Reads pen strokes: `read(ink) -> str`, `score(ink, text) -> log p(text | ink)`.
+
+    ink: a Handwriting, an (N, 3) array of x, y, end-of-stroke (y down), or a list of
+    (n, 2) strokes.  Load once and reuse: the network loads on the first read.
+    """
+
+    def __init__(self, weights=None, net: ReaderNet | None = None):
+        self._path = weights
+        self._net = net
+        self.info: dict = {}
+
+    @property
+    def net(self) -> ReaderNet:
+        if self._net is None:
+            self._net, self.info = load_reader(self._path)
+        return self._net
+
+    @property
+    def alphabet(self) -> Alphabet:
+        return Alphabet(self.net.cfg.alphabet)
+
+    def _forward(self, inks) -> tuple[torch.Tensor, torch.Tensor]:
+        frames = [ink_frames(ink, self.net.cfg.spacing) for ink in inks]
+        x, lengths = pad_frames(frames)
+        with torch.inference_mode():
+            return self.net(x, lengths)
+
+    def read(self, ink) -> str:
+        return self.read_many([ink])[0]
+
+    def read_many(self, inks) -> list[str]:
+        log_probs, lengths = self._forward(inks)
+        return [self.alphabet.decode(codes) for codes in greedy_decode(log_probs, lengths)]
+
+    def score(self, ink, text: str) -> float:
+        return self.score_many([ink], [text])[0]
+
+    def score_many(self, inks, texts) -> list[float]:
+        """log p(text | ink) per pair: the CTC probability of the whole text (-inf if impossible)."""
+        if len(inks) != len(texts):
+            raise ValueError(f"{len(inks)} inks but {len(texts)} texts")
+        codes = [self.alphabet.encode(t) for t in texts]
+        if any(not c for c in codes):
+            raise ValueError("each text to score needs at least one character")
+        log_probs, lengths = self._forward(inks)
+        targets = torch.tensor([c for cs in codes for c in cs], dtype=torch.long)
+        loss = nn.functional.ctc_loss(log_probs.transpose(0, 1), targets, lengths,
+                                      torch.tensor([len(c) for c in codes]), reduction="none",
+                                      zero_infinity=False)
+        return [-float(v) for v in loss]

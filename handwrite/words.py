@@ -1,0 +1,59 @@
+"""Words right or wrong: how legibility is judged, word by word.
+
+A reading is compared with the text a word at a time, fairly: case-folded, punctuation
+stripped, and with the confusions a recogniser makes but a person reading the intended
+text never does folded together (I, l, 1 and |; 0 and O).  A word of the text counts
+as read when it is matched in an alignment of the two word sequences, so one split or
+merged word does not shift every word after it.
+"""
+from __future__ import annotations
+
+import difflib
+import string
+
+_STRIP = str.maketrans("", "", string.punctuation.replace("|", ""))
+_CONFUSED = str.maketrans({"i": "l", "1": "l", "|": "l", "0": "o"})
+
+
+def fold_word(word: str) -> str:
+    """A word as compared: 'Ill,' and 'lll' are the same word, so are '0n' and 'On'."""
+    return word.translate(_STRIP).casefold().translate(_CONFUSED)
+
+
+def words_of(text: str) -> list[str]:
+    """The folded words of a text; pure punctuation is not a word."""
+    return [w for w in (fold_word(t) for t in text.split()) if w]
+
+
+def matched_words(reading: str, text: str) -> list[bool]:
+    """For each word of `text`, whether `reading` has it (in order, by alignment)."""
+    want, got = words_of(text), words_of(reading or "")
+    hit = [False] * len(want)
+    for block in difflib.SequenceMatcher(a=want, b=got, autojunk=False).get_matching_blocks():
+        for k in range(block.size):
+            hit[block.a + k] = True
+    return hit
+
+
+def word_accuracy(readings: list[str], texts: list[str]) -> float:
+    """Share of the texts' words that the readings have."""
+    hits = [h for r, t in zip(readings, texts, strict=True) for h in matched_words(r, t)]
+    return sum(hits) / len(hits) if hits else 1.0
+
+
+def missed_by_all(readings_by: dict[str, list[str]], texts: list[str]) -> float:
+    """Share of the texts' words that NO recogniser read: a word only a machine's quirk
+    loses is read by another; one that all miss is most likely written wrong."""
+    missed = total = 0
+    for i, text in enumerate(texts):
+        per = [matched_words(readings[i], text) for readings in readings_by.values()]
+        n = len(words_of(text))
+        total += n
+        missed += sum(not any(p[k] for p in per) for k in range(n))
+    return missed / total if total else 0.0
+
+
+def misread_words(reading: str, text: str) -> list[str]:
+    """The words of `text` (as written there) that `reading` does not have."""
+    shown = [t for t in text.split() if fold_word(t)]
+    return [w for w, hit in zip(shown, matched_words(reading, text)) if not hit]

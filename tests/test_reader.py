@@ -1,0 +1,147 @@
+"""The reader: strokes -> frames, the network, its files, and learning to read toy glyphs.
+
+The toy glyphs are drawn from formulas (an o is a circle, an l an upright bar, a v a
+vee), so a tiny network learns them in a few seconds.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from handwrite.reader import (MAX_POINTS, Reader, ReaderConfig, ReaderError, ReaderNet, as_strokes, ink_frames,
+                              load_reader, save_reader)
+
+GLYPHS = "lov"
+
+
+def glyph(ch: str, x: float, rng) -> np.ndarray:
+    t = np.linspace(0, 1, 20)
+    if ch == "o":
+        pts = np.stack([x + 20 + 20 * np.cos(2 * np.pi * t), 30 + 20 * np.sin(2 * np.pi * t)], 1)
+    elif ch == "l":
+        pts = np.stack([x + 10 + 0 * t, 50 - 70 * t], 1)
+    else:
+        pts = np.stack([x + 40 * t, 10 + 40 * (1 - np.abs(2 * t - 1))], 1)
+    return pts + rng.normal(0, 1.0, pts.shape)
+
+
+def toy_line(text: str, rng) -> list[np.ndarray]:
+    strokes, x = [], 0.0
+    for ch in text:
+        if ch != " ":
+            strokes.append(glyph(ch, x, rng))
+        x += 55 if ch != " " else 45
+    return strokes
+
+
+def toy_text(rng) -> str:
+    words = ["".join(rng.choice(list(GLYPHS), size=rng.integers(1, 4))) for _ in range(rng.integers(1, 4))]
+    return " ".join(words)
+
+
+@pytest.fixture(scope="module")
+def toy_reader() -> Reader:
+    """A tiny reader trained on toy lines until it reads them."""
+    from handwrite.training.train_reader import augment_frames, ctc_batch
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    net = ReaderNet(ReaderConfig(alphabet=" " + GLYPHS, spacing=0.15, channels=32, hidden=32, layers=1,
+                                 dropout=0.0))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    alphabet = Reader(net=net).alphabet
+    for _ in range(200):
+        texts = [toy_text(rng) for _ in range(16)]
+        frames = [augment_frames(ink_frames(toy_line(t, rng), 0.15), rng, 0.1) for t in texts]
+        loss = ctc_batch(net, frames, [alphabet.encode(t) for t in texts])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return Reader(net=net.eval())
+
+
+def test_reads_toy_lines_it_never_saw(toy_reader):
+    rng = np.random.default_rng(99)
+    texts = [toy_text(rng) for _ in range(20)]
+    read = toy_reader.read_many([toy_line(t, rng) for t in texts])
+    assert sum(a == b for a, b in zip(read, texts)) >= 16, list(zip(read, texts))
+
+
+def test_score_prefers_what_is_written(toy_reader):
+    rng = np.random.default_rng(5)
+    ink = toy_line("lov ol", rng)
+    right = toy_reader.score(ink, "lov ol")
+    assert right > toy_reader.score(ink, "lvv ol") + 2
+    assert right > toy_reader.score(ink, "lov") + 2
+    assert right <= 0
+
+
+def test_frames_ignore_size_and_point_density():
+    rng = np.random.default_rng(1)
+    line = toy_line("lo vl", rng)
+    dense = []
+    for s in line:     # the same path with a point between every two
+        mid = (s[1:] + s[:-1]) / 2
+        d = np.empty((len(s) + len(mid), 2))
+        d[0::2], d[1::2] = s, mid
+        dense.append(d)
+    a = ink_frames(line, 0.15)
+    b = ink_frames([3 * s + 500 for s in dense], 0.15)
+    assert a.shape == b.shape
+    np.testing.assert_allclose(a, b, atol=5e-3)   # the middle line moves a little with the points
+
+
+def test_frames_mark_pen_lifts():
+    f = ink_frames(toy_line("l l", np.random.default_rng(2)), 0.15)
+    assert f[:, 3].sum() == 1 and f[0, 3] == 0      # the second stroke begins after one lift
+    assert f[:, 4].sum() == 2 and f[-1, 4] == 1     # each stroke's last point
+
+
+def test_handwriting_points_and_stroke_lists_read_the_same(toy_reader):
+    strokes = toy_line("ol v", np.random.default_rng(3))
+    points = np.concatenate([np.c_[s, np.r_[np.zeros(len(s) - 1), 1]] for s in strokes])
+    assert toy_reader.read(points) == toy_reader.read(strokes)
+
+
+@pytest.mark.parametrize("ink, message", [
+    ([], "no pen points"),
+    (np.zeros((0, 3)), "no pen points"),
+    (np.zeros((5, 2)), "shape"),
+    ([np.array([[0.0, 0.0], [np.nan, 1.0]])], "non-finite"),
+    ([np.zeros((MAX_POINTS + 1, 2))], "more than one line"),
+])
+def test_bad_ink_is_refused_by_name(ink, message):
+    with pytest.raises(ReaderError, match=message):
+        as_strokes(ink)
+
+
+def test_score_checks_its_texts(toy_reader):
+    ink = toy_line("lo", np.random.default_rng(4))
+    with pytest.raises(ValueError, match="1 inks but 2 texts"):
+        toy_reader.score_many([ink], ["lo", "ol"])
+    with pytest.raises(ValueError, match="unsupported character"):
+        toy_reader.score(ink, "lx")
+
+
+def test_saved_reader_reads_the_same(toy_reader, tmp_path):
+    path = tmp_path / "r.safetensors"
+    save_reader(path, toy_reader.net, {"val_cer": 0.5})
+    net, info = load_reader(path)
+    assert info == {"val_cer": 0.5}
+    rng = np.random.default_rng(7)
+    inks = [toy_line(toy_text(rng), rng) for _ in range(5)]
+    assert Reader(path).read_many(inks) == toy_reader.read_many(inks)
+
+
+def test_files_that_are_not_readers_are_refused(tmp_path):
+    from safetensors.torch import save_file
+    with pytest.raises(ReaderError, match="no such reader"):
+        load_reader(tmp_path / "missing.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file at all")
+    with pytest.raises(ReaderError, match="not a readable safetensors"):
+        load_reader(junk)
+    other = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(other), metadata={"format": "handwrite-weights"})
+    with pytest.raises(ReaderError, match="not a handwrite reader"):
+        load_reader(other)
