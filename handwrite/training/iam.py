@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..styles import parse_stroke_xml   # a lineStrokes file is also a style file
+from ..stroke_files import parse_stroke_xml   # a lineStrokes file is also a style file
 
 PLACEHOLDER_TEXTS = ("please enter transcription here",)
 
