@@ -33,9 +33,9 @@ from .style_features import mean_features, style_features
 PRESET_DIR = Path(__file__).parent / "styles"
 
 # Facts about the training data (IAM-OnDB, 800 random lines, baseline levelled):
-# the median 5th-95th percentile range of y, a robust "body height" of a written line
-# (~345 units before levelling, ~290 after), and the median distance between points once
-# every second point is dropped, as training does (0.132 body heights).
+# the median 5th-95th percentile range of y, a robust height of a written line (~345 units
+# before levelling, ~290 after; ~2.4 times `style_features.body_height` on the presets), and the median
+# distance between points once every second point is dropped, as training does (0.132 of it).
 TARGET_BODY_HEIGHT = 290.0
 TARGET_POINT_SPACING = 0.132 * TARGET_BODY_HEIGHT
 
