@@ -8,9 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .fileio import atomic_write_bytes
-from .outputs import SAVE_FORMATS
-from .request import WriteRequest, run_batch
-from .writer import BATCH_LINES
 
 LABELS = "labels.tsv"
 
@@ -26,22 +23,8 @@ def file_names(count: int, fmt: str) -> list[str]:
     return [f"{i:0{digits}d}.{fmt}" for i in range(1, count + 1)]
 
 
-def write_folder(writer, requests: list[WriteRequest], out_dir, fmt: str = "png", *, options=None,
-                 batch_size: int = BATCH_LINES, on_progress=None) -> Path:
-    """Write each request to OUT_DIR/NNNN.FMT and the labels to OUT_DIR/labels.tsv.
-
-    options: drawing options for the format (see `outputs.options_for`); on_progress(n)
-    is called after each chunk of n lines.  Everything is checked before the folder is
-    made.
-    """
-    if fmt not in SAVE_FORMATS:
-        raise ValueError(f"unknown output format {fmt!r}; use one of {', '.join(SAVE_FORMATS)}")
-    chunks = run_batch(writer, requests, batch_size)
-    return save_chunks(chunks, len(requests), out_dir, fmt, options, on_progress)
-
-
 def save_chunks(chunks, count: int, out_dir, fmt: str, options=None, on_progress=None) -> Path:
-    """The second half of `write_folder`: save the chunks `run_batch` writes, then the labels."""
+    """Save the chunks `request.run_batch` writes to OUT_DIR/NNNN.FMT, then OUT_DIR/labels.tsv."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = iter(file_names(count, fmt))

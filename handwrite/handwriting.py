@@ -1,13 +1,12 @@
 """The result of writing: pen points in page coordinates, and its renderings."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import outputs, render
+from . import outputs, render, strokes_json
 from .fileio import write_file
 from .layout import PAGE_KEYS, Sheet
 from .preprocess import points_to_strokes
@@ -168,9 +167,8 @@ class Handwriting:
         return s
 
     def to_json(self, path=None) -> str:
-        doc = {"format": "handwrite-strokes", "version": 1, "text": self.text,
-               "lines": [{"text": ln.text, "points": np.round(ln.points, 3).tolist()} for ln in self.lines]}
-        s = json.dumps(doc)
+        """The strokes as JSON (docs/api.md; `strokes_json` is the codec), to a thousandth of a unit."""
+        s = strokes_json.dumps([(ln.text, ln.points) for ln in self.lines], self.text)
         if path is not None:
             write_file(path, s.encode("utf-8"))
         return s
@@ -181,11 +179,9 @@ class Handwriting:
         s = source
         if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
             s = Path(source).read_text(encoding="utf-8")
-        doc = json.loads(s)
-        if doc.get("format") != "handwrite-strokes":
-            raise ValueError("not a handwrite strokes JSON document")
-        lines = [WrittenLine(ln["text"], np.asarray(ln["points"], np.float32).reshape(-1, 3)) for ln in doc["lines"]]
-        return cls(doc.get("text", "\n".join(ln.text for ln in lines)), lines)
+        doc = strokes_json.loads(s)
+        lines = [WrittenLine(text, points) for text, points in doc.lines]
+        return cls(doc.text if doc.text is not None else "\n".join(ln.text for ln in lines), lines)
 
     def save(self, path, **options) -> Path:
         """Write SVG, PNG, PDF, JSON, InkML or G-code, chosen by the file's extension (`handwrite.outputs`).

@@ -3,7 +3,7 @@
 One <trace> per pen stroke, one <traceGroup> per written line carrying the line's text
 as an <annotation type="truth">, coordinates in millimetres as the <traceFormat>'s
 channels declare.  `Style.from_file` reads such a file back as a hand (each annotated
-group a line of it); `styles._read_inkml` is the reader.
+group a line of it); `stroke_files.read_stroke_file` is the reader.
 """
 from __future__ import annotations
 

@@ -158,7 +158,11 @@ def sitting_line(points: np.ndarray) -> float:
 
 def body_height(line_points: list[np.ndarray | None]) -> float | None:
     """The body height (x-height) of written lines in their units: the height above each
-    line's baseline that 90% of its points stay under, over all lines.  None without points."""
+    line's baseline that 90% of its points stay under, over all lines.  None without points.
+
+    What a page's `size` (mm) means, and what NATURAL_BODY was measured with; not
+    `style_features.body_height` (the ink's 20th-80th percentile band, ~1.1-1.7 times
+    smaller depending on the hand), so the two are not interchangeable."""
     heights = [baseline_of(p) - p[:, 1] for p in line_points if p is not None and len(p) > 2]
     return float(np.percentile(np.concatenate(heights), 90)) if heights else None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style_features import body_height
+from .style_features import body_height, body_height_or_span
 
 
 # A line's shrinking is taken out when its end writes this much smaller than its start
@@ -187,7 +187,7 @@ def drop_marks_after_stop(points: np.ndarray, phi: np.ndarray | None, text: str)
     if not text.rstrip().endswith(".") or len(points) < 2:
         return points, phi
     spans = stroke_spans(points)
-    body = body_height(points[:, :2]) or float(np.ptp(points[:, 1])) or 1.0
+    body = body_height_or_span(points[:, :2])
     stop, right = None, -np.inf              # the last dot at the right end of the writing before it
     for k, (s, e) in enumerate(spans):
         xy = points[s:e + 1, :2]

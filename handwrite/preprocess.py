@@ -62,6 +62,14 @@ def offsets_to_points(offsets: np.ndarray, start=(0.0, 0.0)) -> np.ndarray:
     return pts
 
 
+def strokes_to_points(strokes: list[np.ndarray]) -> np.ndarray:
+    """List of (n_i, 2) strokes -> (N, 3) absolute x, y, eos (eos = 1 on each stroke's last point)."""
+    points = [np.c_[np.asarray(s, np.float64)[:, :2], np.zeros(len(s))] for s in strokes if len(s)]
+    for p in points:
+        p[-1, 2] = 1.0
+    return np.concatenate(points) if points else np.zeros((0, 3))
+
+
 def points_to_strokes(points: np.ndarray) -> list[np.ndarray]:
     """(N, 3) absolute x, y, eos -> list of (n_i, 2) strokes split after each eos."""
     points = np.asarray(points)

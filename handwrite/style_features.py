@@ -34,9 +34,20 @@ def body_height(points: np.ndarray) -> float:
 
     The 20th-80th percentile range of y over evenly spaced ink covers the x-height band
     in which most ink lies; ascenders and descenders hold too little of it to move it.
+    This is the library's body height of one line's ink (letters.py and the writer's
+    line sizes use it too).  Two other heights are kept apart on purpose, each tied to a
+    constant measured with it: `layout.body_height` (above the baseline, 90% of points:
+    what a page's `size` in mm means, NATURAL_BODY) and the 5th-95th percentile extent
+    that scales primers to the training data (`styles.TARGET_BODY_HEIGHT`).
     """
     lo, hi = np.percentile(points[:, 1], [20, 80])
     return float(hi - lo)
+
+
+def body_height_or_span(points: np.ndarray) -> float:
+    """`body_height`, or for ink without a body band (a dash, dots on one level) its
+    vertical span, or 1: a unit to measure by that is never 0."""
+    return body_height(points) or float(np.ptp(points[:, 1])) or 1.0
 
 
 def thin(stroke: np.ndarray, min_step: float) -> np.ndarray:
@@ -83,7 +94,7 @@ def even_strokes(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
         raise ValueError("no pen strokes to measure")
     strokes = [s.astype(np.float64) for s in align_baseline(strokes)]
     # a first body height from the raw points sets the spacing; the final one from even ink
-    rough = body_height(np.concatenate(strokes)) or float(np.ptp(np.concatenate(strokes)[:, 1])) or 1.0
+    rough = body_height_or_span(np.concatenate(strokes))
     step = RESAMPLE_STEP * rough
     even = [smooth(resample(thin(s, step), step)) for s in strokes]
     body = body_height(np.concatenate(even))

@@ -21,22 +21,21 @@ hand, and the network copies it.
 from __future__ import annotations
 
 import functools
-import json
-import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
-from .preprocess import align_baseline, strokes_to_offsets
+from . import strokes_json
+from .preprocess import align_baseline, strokes_to_offsets, strokes_to_points
+from .stroke_files import FORMAT_NAMES, parse_stroke_xml, read_stroke_file  # noqa: F401  (public here too)
 from .style_features import mean_features, style_features
 
 PRESET_DIR = Path(__file__).parent / "styles"
 
 # Facts about the training data (IAM-OnDB, 800 random lines, baseline levelled):
-# the median 5th-95th percentile range of y, a robust "body height" of a written line
-# (~345 units before levelling, ~290 after), and the median distance between points once
-# every second point is dropped, as training does (0.132 body heights).
+# the median 5th-95th percentile range of y, a robust height of a written line (~345 units
+# before levelling, ~290 after; ~2.4 times `style_features.body_height` on the presets), and the median
+# distance between points once every second point is dropped, as training does (0.132 of it).
 TARGET_BODY_HEIGHT = 290.0
 TARGET_POINT_SPACING = 0.132 * TARGET_BODY_HEIGHT
 
@@ -49,7 +48,6 @@ MAX_JOIN = 3.0                # ... and a join beyond this: it would join letter
 AUTO_JOIN, AUTO_JOIN_LIFTS = 1.0, 0.8
 MIN_POINTS, MAX_POINTS = 20, 1500
 MIN_POINTS_PER_CHAR = 3      # after resampling; IAM lines never have fewer than ~4.7
-FORMAT_NAMES = "handwrite JSON (.json), IAM-OnDB stroke XML (.xml) or InkML (.inkml)"
 
 
 class Style:
@@ -158,24 +156,9 @@ class Style:
         written lines, each a primer of the same hand; `text` then names the first).
         """
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such style file")
-        try:
-            raw = path.read_bytes()
-        except OSError as e:
-            raise ValueError(f"{path}: cannot read the style file ({e.strerror})") from None
-        if not raw.strip():
-            raise ValueError(f"{path}: the style file is empty")
-        kind = _sniff_format(path, raw)
-        info = {"source": path.name}
-        if kind == "json":
-            lines, meta = _read_json(path, raw, line)
-            name = name or meta.get("name")
-            info.update({k: v for k, v in meta.items() if k != "name"})
-        elif kind == "iam":
-            lines = [(_read_iam_xml(path, raw), None)]
-        else:
-            lines = _read_inkml(path, raw)
+        lines, meta = read_stroke_file(path, line)
+        name = name or meta.get("name")
+        info = {"source": path.name, **{k: v for k, v in meta.items() if k != "name"}}
         if text is not None:
             lines[0] = (lines[0][0], text)
         if lines[0][1] is None:
@@ -216,19 +199,11 @@ class Style:
         return cls(points_to_strokes(chosen.points), chosen.text, name)
 
     def to_json(self, path=None) -> str:
-        """This style as a handwrite strokes JSON document (what `from_file` reads), every line."""
-        lines = []
-        for strokes, text in self.lines:
-            points = []
-            for s in strokes:
-                pts = np.zeros((len(s), 3))
-                pts[:, :2] = s
-                pts[-1, 2] = 1.0
-                points.append(pts)
-            lines.append({"text": text, "points": np.round(np.concatenate(points), 2).tolist()})
-        doc = {"format": "handwrite-strokes", "version": 1, "name": self.name, "text": self.text, "lines": lines}
-        doc.update({k: v for k, v in self.info.items() if k not in doc and k != "source"})
-        s = json.dumps(doc)
+        """This style as a handwrite strokes JSON document (what `from_file` reads), every line,
+        with its name and settings (`info`), to a hundredth of a unit."""
+        meta = {"name": self.name, **{k: v for k, v in self.info.items() if k not in ("source", "name")}}
+        s = strokes_json.dumps([(text, strokes_to_points(strokes)) for strokes, text in self.lines], self.text,
+                               decimals=2, meta=meta)
         if path is not None:
             from .fileio import atomic_write_bytes
             atomic_write_bytes(Path(path), s.encode("utf-8"))
@@ -328,202 +303,6 @@ def _clean_strokes(strokes, name: str) -> list[np.ndarray]:
     if not out:
         raise ValueError(f"style {name!r}: the primer has no pen strokes")
     return out
-
-
-# ---- file formats ---------------------------------------------------------------------
-def _local(tag) -> str:
-    """Tag name without its XML namespace."""
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _sniff_format(path: Path, raw: bytes) -> str:
-    head = raw.lstrip()[:1]
-    ext = path.suffix.lower()
-    if ext == ".json" or head in (b"{", b"["):
-        return "json"
-    if head != b"<":
-        raise ValueError(f"{path}: unknown style file format; use {FORMAT_NAMES}")
-    try:
-        root = ET.fromstring(raw)
-    except (ET.ParseError, LookupError, UnicodeError) as e:   # LookupError: a bad encoding="..."
-        raise ValueError(f"{path}: unreadable XML ({e})") from None
-    tag = _local(root.tag)
-    if tag == "ink":
-        return "inkml"
-    if tag in ("WhiteboardCaptureSession", "StrokeSet"):
-        return "iam"
-    raise ValueError(f"{path}: unknown style file format (XML root <{tag}>); use {FORMAT_NAMES}")
-
-
-def _read_json(path: Path, raw: bytes, line: int | None):
-    """([(strokes, text), ...], metadata) of a handwrite strokes JSON document."""
-    from .handwriting import Handwriting
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-        hw = Handwriting.from_json(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: unreadable JSON ({e})") from None
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise ValueError(f"{path}: not a handwrite strokes JSON document "
-                         "(expected the format Handwriting.to_json writes)") from None
-    written = [ln for ln in hw.lines if len(ln.points)]
-    if not written:
-        raise ValueError(f"{path}: the document has no pen strokes")
-    if line is not None and not 0 <= line < len(written):
-        raise ValueError(f"{path}: line {line} does not exist; the document has {len(written)} written lines")
-    from .preprocess import points_to_strokes
-    chosen = written if line is None else [written[line]]
-    meta = {k: v for k, v in doc.items() if k not in ("format", "version", "text", "lines")}
-    return [(points_to_strokes(ln.points), ln.text or None) for ln in chosen], meta
-
-
-def parse_stroke_xml(path: Path) -> list[np.ndarray]:
-    """Strokes of one lineStrokes file as (n, 2) float32 arrays; raises ValueError if unusable."""
-    try:
-        root = ET.parse(path).getroot()
-    except (ET.ParseError, LookupError, UnicodeError) as e:   # LookupError: a bad encoding="..."
-        raise ValueError(f"malformed XML: {e}") from None
-    strokes = []
-    for stroke in root.iter("Stroke"):
-        pts = []
-        for p in stroke.iter("Point"):
-            try:
-                pts.append((float(p.get("x")), float(p.get("y"))))
-            except (TypeError, ValueError):
-                raise ValueError("point without numeric x/y") from None
-        if pts:
-            arr = np.asarray(pts, dtype=np.float64)
-            if not np.all(np.isfinite(arr)) or np.abs(arr).max() > 1e7:
-                raise ValueError("non-finite or huge coordinates")
-            strokes.append(arr.astype(np.float32))
-    if not strokes:
-        raise ValueError("no points")
-    return strokes
-
-
-def _read_iam_xml(path: Path, raw: bytes):
-    try:
-        return parse_stroke_xml(path)
-    except ValueError as e:
-        raise ValueError(f"{path}: unusable IAM-OnDB stroke file ({e})") from None
-
-
-_INK_VALUE = re.compile(r"""\s*([!'"]?)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[TF*?])""")
-
-
-def _read_inkml(path: Path, raw: bytes):
-    """[(strokes, transcription or None), ...]: the lines of an InkML document.
-
-    <traceGroup>s that each say what they read (an <annotation type="truth"> of their
-    own, as `Handwriting.to_inkml` writes) are one line each; otherwise every trace
-    is one line, with the document's first transcription.  Channel order comes from
-    <traceFormat> (default X, Y); trace values may be explicit, first differences (')
-    or second differences (") as the standard allows.
-    """
-    root = ET.fromstring(raw)
-    xml_id = "{http://www.w3.org/XML/1998/namespace}id"
-    formats, contexts = {}, {}        # id -> channels: [(name, orientation), ...]
-    default_format = None
-    for el in root.iter():
-        tag = _local(el.tag)
-        if tag == "traceFormat":
-            channels = [(c.get("name"), c.get("orientation", "+ve")) for c in el.iter() if _local(c.tag) == "channel"]
-            if el.get(xml_id) or el.get("id"):
-                formats[el.get(xml_id) or el.get("id")] = channels
-            if default_format is None and channels:
-                default_format = channels
-    for el in root.iter():
-        if _local(el.tag) == "context" and (el.get(xml_id) or el.get("id")):
-            inner = [c for c in el.iter() if _local(c.tag) == "traceFormat"]     # also in an <inkSource>
-            channels = formats.get((el.get("traceFormatRef") or "").lstrip("#"))
-            if inner:
-                channels = [(c.get("name"), c.get("orientation", "+ve")) for c in inner[0].iter() if _local(c.tag) == "channel"]
-            if channels:
-                contexts[el.get(xml_id) or el.get("id")] = channels
-    default_format = default_format or [("X", "+ve"), ("Y", "+ve")]
-
-    def read_traces(parent):
-        return [s for s in (read_trace(el) for el in parent.iter() if _local(el.tag) == "trace") if s is not None]
-
-    def read_trace(trace):
-        channels = contexts.get((trace.get("contextRef") or "").lstrip("#"), default_format)
-        names = [c[0] for c in channels]
-        if "X" not in names or "Y" not in names:
-            raise ValueError(f"{path}: the InkML trace format has no X and Y channels (channels: {names})")
-        ix, iy = names.index("X"), names.index("Y")
-        values = _parse_trace(trace.text or "", len(names), path)
-        if not len(values):
-            return None
-        xy = values[:, [ix, iy]]
-        if channels[ix][1] == "-ve":
-            xy[:, 0] = -xy[:, 0]
-        if channels[iy][1] == "-ve":
-            xy[:, 1] = -xy[:, 1]
-        return xy
-
-    groups = [g for g in root.iter() if _local(g.tag) == "traceGroup" and any(_local(c.tag) == "trace" for c in g)]
-    texts = [_transcription(g, own=True) for g in groups]
-    if groups and all(texts):
-        lines = [(read_traces(g), t) for g, t in zip(groups, texts)]
-        lines = [(strokes, t) for strokes, t in lines if strokes]
-    else:
-        lines = [(read_traces(root), _transcription(root))]
-    if not lines or not lines[0][0]:
-        raise ValueError(f"{path}: the InkML document has no <trace> points")
-    return lines
-
-
-def _transcription(el, own: bool = False) -> str | None:
-    """The first text annotation in an InkML element (own: among its children only)."""
-    for a in (el if own else el.iter()):
-        if _local(a.tag) == "annotation" and a.get("type") in ("truth", "transcription") and (a.text or "").strip():
-            return a.text.strip()
-    return None
-
-
-def _parse_trace(body: str, n_channels: int, path: Path) -> np.ndarray:
-    """Decode one <trace>'s points: (n, n_channels) floats."""
-    rows = []
-    mode = ["!"] * n_channels          # per channel: explicit, first or second difference
-    prev = [0.0] * n_channels
-    velocity = [0.0] * n_channels
-    for chunk in body.split(","):
-        chunk = chunk.strip()
-        if not chunk:
-            continue
-        values, pos = [], 0
-        while pos < len(chunk) and len(values) < n_channels:
-            m = _INK_VALUE.match(chunk, pos)
-            if m is None:
-                raise ValueError(f"{path}: cannot read the InkML trace point {chunk[:40]!r}")
-            prefix, token = m.groups()
-            pos = m.end()
-            c = len(values)
-            if prefix:
-                mode[c] = prefix
-            if token in ("T", "F", "?"):
-                values.append(np.nan if token == "?" else float(token == "T"))
-                continue
-            if token == "*":
-                value = prev[c] + (velocity[c] if mode[c] != "!" else 0.0)
-            else:
-                v = float(token)
-                if mode[c] == "'":
-                    velocity[c] = v
-                    value = prev[c] + v
-                elif mode[c] == '"':
-                    velocity[c] += v
-                    value = prev[c] + velocity[c]
-                else:
-                    velocity[c] = v - prev[c]
-                    value = v
-            values.append(value)
-        if len(values) < 2:
-            raise ValueError(f"{path}: InkML trace point {chunk[:40]!r} has fewer than 2 values")
-        values += [np.nan] * (n_channels - len(values))
-        prev = [v if np.isfinite(v) else p for v, p in zip(values, prev)]
-        rows.append(values)
-    return np.asarray(rows, dtype=np.float64).reshape(-1, n_channels)
 
 
 # ---- presets --------------------------------------------------------------------------

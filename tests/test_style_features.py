@@ -187,3 +187,13 @@ def test_cli_eval_styles_reports_a_missing_folder(tmp_path):
     from handwrite.cli import main
     result = CliRunner().invoke(main, ["eval", "--styles", "--data", str(tmp_path / "nope")])
     assert result.exit_code != 0 and "nope" in result.output
+
+
+def test_body_height_or_span_is_a_unit_that_is_never_zero():
+    from handwrite.style_features import body_height, body_height_or_span
+    rng = np.random.default_rng(3)
+    ink = np.c_[np.arange(50.0), rng.normal(0, 4, 50)]
+    assert body_height_or_span(ink) == body_height(ink) > 0
+    dash = np.c_[np.arange(10.0), [0.0] * 9 + [5.0]]                 # 90% of the ink on one level
+    assert body_height(dash) == 0 and body_height_or_span(dash) == 5.0
+    assert body_height_or_span(np.array([[0, 2.0], [3, 2.0]])) == 1.0

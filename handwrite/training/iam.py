@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..styles import parse_stroke_xml   # a lineStrokes file is also a style file
+from ..stroke_files import parse_stroke_xml   # a lineStrokes file is also a style file
 
 PLACEHOLDER_TEXTS = ("please enter transcription here",)
 
@@ -127,15 +127,7 @@ def read_iam(root, *, progress: bool = False, warn: bool = True) -> tuple[list[I
         )
     writers = _read_writer_ids(root)
     report = ReadReport()
-
-    by_form: dict[str, list[Path]] = collections.defaultdict(list)
-    for p in sorted(stroke_dir.glob("*/*/*.xml")):
-        form, _, num = p.stem.rpartition("-")
-        if form and num.isdigit():
-            by_form[form].append(p)
-        else:
-            report.skipped["unrecognised file names"] += 1
-
+    by_form = _stroke_files_by_form(stroke_dir, report)
     forms = sorted(by_form)
     iterator = forms
     if progress:
@@ -145,51 +137,74 @@ def read_iam(root, *, progress: bool = False, warn: bool = True) -> tuple[list[I
     lines: list[IAMLine] = []
     for form in iterator:
         files = by_form[form]
-        prefix = form.split("-")[0]
-        txt = ascii_dir / prefix / form[:7] / f"{form}.txt"
-        if not txt.is_file():
-            found = list(ascii_dir.glob(f"*/*/{form}.txt"))
-            txt = found[0] if found else txt
-        try:
-            texts = _read_transcriptions(txt) if txt.is_file() else None
-        except OSError:
-            texts = None
+        texts = _form_transcriptions(ascii_dir, form)
         if texts is None:
             report.skipped["no transcription"] += len(files)
             continue
         if len(texts) != len(files):
             report.skipped["line count mismatch"] += len(files)
             continue
-        writer = writers.get(form, form)
-        for path in files:
-            num = int(path.stem.rpartition("-")[2])
-            if not 1 <= num <= len(texts):
-                report.skipped["line count mismatch"] += 1
-                continue
-            text = texts[num - 1]
-            if text.lower().strip(" .") in PLACEHOLDER_TEXTS:
-                report.skipped["placeholder text"] += 1
-                continue
-            if "#" in text or "%" in text:
-                report.skipped["struck-out or garbled text"] += 1
-                continue
-            try:
-                strokes = parse_stroke_xml(path)
-            except (ValueError, OSError) as e:
-                reason = str(e).split(":")[0]
-                report.skipped[reason if reason in ("malformed XML", "no points") else "bad points"] += 1
-                continue
-            strokes, removed = remove_outlier_points(strokes)
-            if removed:
-                report.outlier_points += removed
-                report.lines_with_outliers += 1
-            if sum(len(s) for s in strokes) < 2:
-                report.skipped["no points"] += 1
-                continue
-            lines.append(IAMLine(path.stem, form, writer, text, strokes))
+        lines += _form_lines(form, files, texts, writers.get(form, form), report)
     report.lines = len(lines)
     if warn and (report.skipped or report.outlier_points):
         warnings.warn(f"IAM-OnDB at {root}: {report.summary()}", stacklevel=2)
     if not lines:
         raise DatasetError(f"{root}: no usable IAM-OnDB lines ({report.summary()})")
     return lines, report
+
+
+def _stroke_files_by_form(stroke_dir: Path, report: ReadReport) -> dict[str, list[Path]]:
+    """form id -> its line stroke files, in order; files named otherwise are counted as skipped."""
+    by_form: dict[str, list[Path]] = collections.defaultdict(list)
+    for p in sorted(stroke_dir.glob("*/*/*.xml")):
+        form, _, num = p.stem.rpartition("-")
+        if form and num.isdigit():
+            by_form[form].append(p)
+        else:
+            report.skipped["unrecognised file names"] += 1
+    return by_form
+
+
+def _form_transcriptions(ascii_dir: Path, form: str) -> list[str] | None:
+    """The text lines of a form, or None when its transcription is missing or unreadable."""
+    prefix = form.split("-")[0]
+    txt = ascii_dir / prefix / form[:7] / f"{form}.txt"
+    if not txt.is_file():
+        found = list(ascii_dir.glob(f"*/*/{form}.txt"))
+        txt = found[0] if found else txt
+    try:
+        return _read_transcriptions(txt) if txt.is_file() else None
+    except OSError:
+        return None
+
+
+def _form_lines(form: str, files: list[Path], texts: list[str], writer: str, report: ReadReport) -> list[IAMLine]:
+    """The usable lines of one form (skipped ones counted in `report`)."""
+    lines = []
+    for path in files:
+        num = int(path.stem.rpartition("-")[2])
+        if not 1 <= num <= len(texts):
+            report.skipped["line count mismatch"] += 1
+            continue
+        text = texts[num - 1]
+        if text.lower().strip(" .") in PLACEHOLDER_TEXTS:
+            report.skipped["placeholder text"] += 1
+            continue
+        if "#" in text or "%" in text:
+            report.skipped["struck-out or garbled text"] += 1
+            continue
+        try:
+            strokes = parse_stroke_xml(path)
+        except (ValueError, OSError) as e:
+            reason = str(e).split(":")[0]
+            report.skipped[reason if reason in ("malformed XML", "no points") else "bad points"] += 1
+            continue
+        strokes, removed = remove_outlier_points(strokes)
+        if removed:
+            report.outlier_points += removed
+            report.lines_with_outliers += 1
+        if sum(len(s) for s in strokes) < 2:
+            report.skipped["no points"] += 1
+            continue
+        lines.append(IAMLine(path.stem, form, writer, text, strokes))
+    return lines

@@ -18,111 +18,35 @@ RUN_DIR gets (from rank 0 only):
   split.json      the writer-disjoint validation split
   samples/        PNGs of fixed sentences written after each epoch
   epochs/         with --keep-epochs: every epoch's weights, exported (fp16 .safetensors)
+
+Here: the model's start, the steps and the epochs.  config.py: TrainConfig and the
+run's state and checkpoints; processes.py: devices and ranks; balance.py: which lines.
 """
 from __future__ import annotations
 
 import copy
-import datetime
-import io
 import json
 import math
 import os
 import signal
 import time
-import warnings
-from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
-from .. import cpu
 from ..alphabet import Alphabet
-from ..choices import DEVICES
 from ..model import HandwritingModel, ModelConfig, count_parameters, mdn_nll
 from ..preprocess import Normalizer
-from ..weights import (WeightsError, checkpoint_meta, export_weights, load_weights, model_from_checkpoint,
-                       save_checkpoint)
-from .dataset import SPLIT_SEED, VAL_FRACTION, LineSet, bucket_batches, load_lines, make_batch, writer_split
-
-SAMPLE_TEXTS = (
-    "The quick brown fox jumps over the lazy dog",
-    "Handwriting synthesis on a small CPU",
-    "Zebras quietly vexed by jumping wolves",
-)
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    out: str
-    epochs: int = 100
-    max_steps: int | None = None
-    batch_size: int = 64              # lines per optimiser step, all ranks together
-    lr: float = 1e-3
-    lr_decay: float = 0.97            # multiplied into the learning rate after every epoch
-    min_lr: float = 5e-5              # where the decay stops (a smaller lr than this stays as given)
-    clip: float = 3.0                 # gradient-norm clipping
-    seed: int = 0
-    downsample: int = 2               # keep every 2nd pen point (halves the cost, keeps the shapes)
-    val_fraction: float = VAL_FRACTION
-    checkpoint_minutes: float = 5.0
-    bf16: bool = True                 # mixed precision: bf16 autocast (fp16 on GPUs without bf16), loss scaling on GPUs;
-                                      # fp32 on CPUs without bf16 instructions (mixed_precision_here)
-    threads: int | None = None
-    device: str = "auto"              # auto (CUDA when present), cpu, cuda
-    samples: bool = True
-    keep_epochs: bool = False         # also export every epoch's weights to RUN/epochs/ (for averaging)
-    augment: float = 0.0              # > 0: reshape training lines at random by up to this much (dataset.augment)
-    capital_repeats: int = 1          # lines holding capital letters appear this many times per epoch (capitals are rare)
-    balance_capitals: int = 0         # > 0: list lines with rare capitals more often, so each capital is in ~this many lines
-    capital_weight: float = 1.0       # points drawn while the attention is on a capital count this many times in the loss
-    joined_repeats: int = 1           # joined-up lines (JOINED_LIFTS) appear this many times per epoch
-    resume: bool = False
-    init_weights: str | None = None   # exported .safetensors to start from (when not resuming); "bundled": the bundled model
-    model: ModelConfig | None = None  # None: the full 3x400 network
-    sample_texts: tuple = field(default=SAMPLE_TEXTS)
-
-
-class RunLog:
-    """Appends JSON events to log.jsonl; a no-op on every rank but rank 0."""
-
-    def __init__(self, path: Path, enabled: bool = True):
-        self.path = path
-        self.enabled = enabled
-
-    def write(self, **event) -> None:
-        if not self.enabled:
-            return
-        event.setdefault("time", time.time())
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(event) + "\n")
-
-
-def pick_device(name: str, local_rank: int = 0) -> torch.device:
-    """'auto' | 'cpu' | 'cuda' -> the device of this process (cuda:LOCAL_RANK on CUDA)."""
-    if name not in DEVICES:
-        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda")
-    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise ValueError("device 'cuda' asked for, but PyTorch sees no CUDA device")
-    if local_rank >= torch.cuda.device_count():
-        raise ValueError(f"local rank {local_rank} has no GPU: this machine has {torch.cuda.device_count()}")
-    return torch.device("cuda", local_rank)
-
-
-def autocast_dtype(device: torch.device) -> torch.dtype:
-    """bf16 for mixed precision, except on GPUs without native bf16 (before Ampere): fp16."""
-    if device.type != "cuda":
-        return torch.bfloat16
-    try:
-        native = torch.cuda.is_bf16_supported(including_emulation=False)
-    except TypeError:   # older PyTorch: no emulation to exclude
-        native = torch.cuda.is_bf16_supported()
-    return torch.bfloat16 if native else torch.float16
+from ..weights import checkpoint_meta, export_weights, load_weights, model_from_checkpoint, save_checkpoint
+# the pieces of a run, importable from here as they were before they had modules of their own
+from .balance import (JOINED_LIFTS, capital_balance, capital_point_weights, has_capitals,  # noqa: F401
+                      is_joined_up, repeat_lines, split_data)
+from .config import SAMPLE_TEXTS, LogWindow, Run, RunLog, TrainConfig, mixed_precision_here  # noqa: F401
+from .dataset import SPLIT_SEED, LineSet, bucket_batches, make_batch
+from .processes import (Processes, autocast_dtype, pick_device, read_checkpoint_everywhere,  # noqa: F401
+                        start_processes)
 
 
 @torch.no_grad()
@@ -154,225 +78,6 @@ def draw_samples(model, alphabet, normalizer, texts, path: Path, bias: float = 0
     from ..writer import Writer
     writer = Writer.from_model(model, alphabet, normalizer)
     writer.write("\n".join(texts), bias=bias, seed=seed).save(path)
-
-
-def read_checkpoint_everywhere(path: Path, wanted: bool, master: bool, distributed: bool,
-                               device: torch.device) -> dict | None:
-    """Rank 0 reads `path` (when wanted and present) and sends the bytes to every rank,
-    so resuming needs no shared file system.  None: start fresh."""
-    data = path.read_bytes() if master and wanted and path.is_file() else b""
-    if distributed:
-        size = torch.tensor([len(data)], dtype=torch.int64, device=device)
-        dist.broadcast(size, src=0)
-        buf = torch.empty(int(size.item()), dtype=torch.uint8, device=device)
-        if len(buf):
-            if master:
-                buf.copy_(torch.frombuffer(bytearray(data), dtype=torch.uint8))
-            dist.broadcast(buf, src=0)
-        data = buf.cpu().numpy().tobytes()
-    if not data:
-        return None
-    try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for damaged files
-        raise WeightsError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
-
-
-# pen lifts per letter at or below which a line counts as joined-up (as style_features
-# counts them: ~1.2 in print; 1,867 of IAM-OnDB's 11,031 lines are at or below 0.7)
-JOINED_LIFTS = 0.7
-
-
-def repeat_lines(idx: np.ndarray, chosen: np.ndarray, repeats: int) -> np.ndarray:
-    """`idx` with the lines where `chosen` (bool, one per entry of idx) is set listed
-    `repeats` times in all."""
-    return np.concatenate([idx] + [idx[chosen]] * (repeats - 1))
-
-
-def has_capitals(data: LineSet, idx: np.ndarray) -> np.ndarray:
-    """Per line of idx: it holds a capital letter.  Capitals are a few per cent of
-    IAM-OnDB's letters and most lines have one at most, so the model writes them worse
-    than lower case; repeating their lines balances that."""
-    return np.array([any(c.isupper() for c in data.texts[i]) for i in idx], dtype=bool)
-
-
-def capital_balance(data: LineSet, idx: np.ndarray, target: int, most: int = 10) -> np.ndarray:
-    """Per line of idx: how many times to list it so that each capital letter is in about
-    `target` lines per epoch: target / (lines of idx holding the line's rarest capital),
-    rounded up, between 1 and `most` (1 for a line without capitals).  Unlike
-    capital_repeats, which repeats every line with a capital (half of IAM-OnDB's lines,
-    the common T and I among them), this evens out the capitals themselves: E is in 191
-    lines, K in 71, Q in 16, against T's 1,128."""
-    capitals = [{c for c in data.texts[i] if c.isupper()} for i in idx]
-    lines_with = Counter(c for caps in capitals for c in caps)
-    return np.array([min(most, max(1, math.ceil(target / min(lines_with[c] for c in caps)))) if caps else 1
-                     for caps in capitals], dtype=np.int64)
-
-
-def capital_point_weights(phi: torch.Tensor, chars: torch.Tensor, alphabet, weight: float) -> torch.Tensor:
-    """(B, T) loss weights: `weight` for a point drawn while the attention's strongest
-    character is a capital, 1 elsewhere.  phi (B, T, U) the window's weights, chars (B, U)
-    the line's codes.  Capitals are a few per cent of the points even in the lines that
-    hold them, so repeating lines (capital_repeats, balance_capitals) mostly repeats lower
-    case; this puts the extra weight on the capitals' own strokes."""
-    upper = torch.tensor([False] + [c.isupper() for c in alphabet.chars], device=chars.device)  # code 0: padding
-    on_capital = upper[chars].gather(1, phi.argmax(-1))       # (B, T)
-    return 1.0 + (weight - 1.0) * on_capital.to(phi.dtype)
-
-
-def is_joined_up(data: LineSet, idx: np.ndarray) -> np.ndarray:
-    """Per line of idx: written joined-up (pen lifts per letter <= JOINED_LIFTS).  About
-    one line in six is, so the model drifts to print; repeating them balances that."""
-    def lifts(i):
-        letters = sum(1 for c in data.texts[i] if not c.isspace())
-        return float((data.line(i)[:, 2] > 0.5).sum()) / max(letters, 1)
-    return np.array([lifts(i) <= JOINED_LIFTS for i in idx], dtype=bool)
-
-
-# ---- processes: one, or one per rank under torchrun (RANK, WORLD_SIZE, LOCAL_RANK) ----
-@dataclass
-class Processes:
-    """This process's place among the ranks, and the collective calls training needs."""
-    rank: int
-    world: int
-    local_rank: int
-    device: torch.device
-    own_group: bool = False      # set up here (and so torn down here), not by the caller
-    stop_asked: bool = False     # set by SIGINT/SIGTERM
-
-    @property
-    def distributed(self) -> bool:
-        return self.world > 1
-
-    @property
-    def master(self) -> bool:
-        return self.rank == 0
-
-    def on_signal(self, signum, frame) -> None:
-        self.stop_asked = True
-
-    def barrier(self) -> None:
-        if self.distributed and self.device.type == "cuda":
-            dist.barrier(device_ids=[self.device.index])
-        elif self.distributed:
-            dist.barrier()
-
-    def agreed_stop(self) -> bool:
-        """Every rank must leave the loop at the same step: one rank's signal stops them all."""
-        if not self.distributed:
-            return self.stop_asked
-        flag = torch.tensor([float(self.stop_asked)], device=self.device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item())
-
-    def summed(self, value: float) -> float:
-        """`value` summed over the ranks."""
-        if not self.distributed:
-            return value
-        total = torch.tensor([value], dtype=torch.float64, device=self.device)
-        dist.all_reduce(total)
-        return total.item()
-
-    def close(self) -> None:
-        if not self.own_group:
-            return
-        # every rank waits here until rank 0 has written its checkpoint: a rank that
-        # tears its connections down while another still uses them can abort the other
-        try:
-            dist.monitored_barrier(timeout=datetime.timedelta(seconds=120)) if self.device.type == "cpu" else dist.barrier()
-        except RuntimeError:
-            pass    # a rank already gone: nothing left to wait for
-        dist.destroy_process_group()
-
-
-def start_processes(device_name: str) -> Processes:
-    """Join (or set up) the process group that torchrun's environment describes."""
-    if dist.is_available() and dist.is_initialized():   # the caller set up the process group
-        rank, world = dist.get_rank(), dist.get_world_size()
-    else:
-        rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    local_rank = int(os.environ.get("LOCAL_RANK", rank))
-    procs = Processes(rank, world, local_rank, pick_device(device_name, local_rank if world > 1 else 0))
-    if procs.distributed and not dist.is_initialized():
-        if procs.device.type == "cuda":
-            torch.cuda.set_device(procs.device)
-        dist.init_process_group("nccl" if procs.device.type == "cuda" else "gloo")
-        procs.own_group = True
-    return procs
-
-
-# ---- the run: data, model, optimiser -------------------------------------------------------
-@dataclass
-class LogWindow:
-    """The training steps since the last "train" log event (every 100 steps, across epochs):
-    the NLL and points of those that updated the weights, and how many did not."""
-    nll: float = 0.0
-    points: int = 0              # of the steps that updated the weights
-    processed: int = 0           # of all the steps (for points per second)
-    skipped: int = 0
-    seconds: float = 0.0         # in the steps themselves (not validation or checkpoints)
-
-
-@dataclass
-class Run:
-    """Everything one training run carries from step to step."""
-    cfg: TrainConfig
-    procs: Processes
-    out: Path
-    log: RunLog
-    train_set: LineSet
-    val_set: LineSet
-    alphabet: Alphabet
-    normalizer: Normalizer
-    model: HandwritingModel
-    optimizer: torch.optim.Optimizer
-    scaler: torch.amp.GradScaler
-    state: dict
-    window: LogWindow = field(default_factory=LogWindow)
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.out / "checkpoint.pt"
-
-    def meta(self, extra_info=None) -> str:
-        """The checkpoint metadata that `weights.checkpoint_meta` reads back."""
-        return json.dumps({"config": self.model.config.to_dict(), "alphabet": self.alphabet.chars,
-                           "normalizer": self.normalizer.to_dict(), "progress": self.state,
-                           "train_config": {k: v for k, v in asdict(self.cfg).items() if k != "model"},
-                           "info": extra_info or {}})
-
-    def write_checkpoint(self) -> None:
-        if not self.procs.master:
-            return
-        ckpt = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "meta": self.meta()}
-        if self.scaler.is_enabled():
-            ckpt["scaler"] = self.scaler.state_dict()
-        save_checkpoint(self.checkpoint_path, ckpt)
-
-
-def split_data(cfg: TrainConfig, procs: Processes, progress: bool):
-    """(all lines, train set, val set, val writers): cached preprocessing, writer-disjoint split."""
-    if procs.local_rank != 0:
-        procs.barrier()   # let local rank 0 build the preprocessing cache once per machine
-    data = load_lines(cfg.data, downsample=cfg.downsample, progress=progress and procs.master)
-    if procs.local_rank == 0:
-        procs.barrier()
-    train_idx, val_idx, val_writers = writer_split(data.writers, cfg.val_fraction, seed=SPLIT_SEED)
-    if not val_writers:
-        warnings.warn("all lines come from one writer: the validation lines share the training writer")
-    if len(train_idx) == 0:
-        raise ValueError("no training lines left after the validation split (need at least 2 usable lines)")
-    extra = []                       # chosen from the training lines as split, so the two stack
-    if cfg.capital_repeats > 1:
-        extra.append((has_capitals(data, train_idx), cfg.capital_repeats))
-    if cfg.joined_repeats > 1:
-        extra.append((is_joined_up(data, train_idx), cfg.joined_repeats))
-    base = train_idx
-    for chosen, repeats in extra:
-        train_idx = np.concatenate([train_idx, repeat_lines(base, chosen, repeats)[len(base):]])
-    if cfg.balance_capitals > 0:
-        train_idx = np.concatenate([train_idx, np.repeat(base, capital_balance(data, base, cfg.balance_capitals) - 1)])
-    return data, data.subset(train_idx), data.subset(val_idx), val_writers
 
 
 def start_model(cfg: TrainConfig, resumed: dict | None, data: LineSet, train_set: LineSet, ckpt_path: Path):
@@ -550,16 +255,6 @@ def end_epoch(run: Run, lr: float) -> None:
         except Exception as e:  # a drawing problem must not end a long run
             run.log.write(event="sample_error", error=repr(e))
         model.train()
-
-
-def mixed_precision_here(cfg: TrainConfig, device: torch.device) -> TrainConfig:
-    """cfg, in fp32 where bf16 would only be emulated: on a CPU without AVX-512 BF16 (AVX2
-    only) PyTorch's bf16 products ran ~100x slower than fp32, and training ~8x slower."""
-    if cfg.bf16 and device.type == "cpu" and not cpu.has_bf16():
-        warnings.warn("this CPU has no bf16 instructions (AVX-512 BF16): training in fp32, "
-                      "which is several times faster here", stacklevel=3)
-        return replace(cfg, bf16=False)
-    return cfg
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
