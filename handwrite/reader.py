@@ -130,6 +130,17 @@ def ink_frames(ink, spacing: float) -> np.ndarray:
     return out
 
 
+def read_ink_file(path, line: int | None = None) -> list[list[np.ndarray]]:
+    """The lines of handwriting in a stroke file (handwrite JSON, InkML, IAM-OnDB XML)."""
+    from .stroke_files import read_stroke_file
+    inks = [strokes for strokes, _ in read_stroke_file(path)[0]]
+    if line is None:
+        return inks
+    if not 0 <= line < len(inks):
+        raise ReaderError(f"{path}: line {line} does not exist; the file has {len(inks)} lines of handwriting")
+    return [inks[line]]
+
+
 # ---- the network ---------------------------------------------------------------------
 
 class ReaderNet(nn.Module):

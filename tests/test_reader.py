@@ -145,3 +145,24 @@ def test_files_that_are_not_readers_are_refused(tmp_path):
     save_file({"w": torch.zeros(2)}, str(other), metadata={"format": "handwrite-weights"})
     with pytest.raises(ReaderError, match="not a handwrite reader"):
         load_reader(other)
+
+
+def test_read_command_prints_each_line_of_a_stroke_file(toy_reader, tmp_path):
+    from click.testing import CliRunner
+
+    from conftest import stroke_xml
+    from handwrite.cli import main
+    weights = tmp_path / "toy.safetensors"
+    save_reader(weights, toy_reader.net)
+    rng = np.random.default_rng(11)
+    files = []
+    for i, text in enumerate(["lov ol", "vl"]):
+        files.append(tmp_path / f"line{i}.xml")
+        files[-1].write_text(stroke_xml([100 + 10 * s for s in toy_line(text, rng)]), encoding="latin-1")
+    result = CliRunner().invoke(main, ["read", *map(str, files), "--reader", str(weights)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["lov ol", "vl"]
+    bad = CliRunner().invoke(main, ["read", str(files[0]), "--line", "3", "--reader", str(weights)])
+    assert bad.exit_code == 2 and "line 3 does not exist" in bad.output
+    missing = CliRunner().invoke(main, ["read", str(tmp_path / "nope.json"), "--reader", str(weights)])
+    assert missing.exit_code != 0 and "nope.json" in missing.output
