@@ -123,7 +123,8 @@ def ink_frames(ink, spacing: float) -> np.ndarray:
     last[ends - 1] = 1.0
     first[0] = 0.0
     out = np.zeros((len(pts), FEATURES), np.float32)
-    out[1:, :2] = np.clip(np.diff(pts, axis=0), -MAX_JUMP, MAX_JUMP)
+    # moves in units of the spacing (most are about 1), positions in line heights
+    out[1:, :2] = np.clip(np.diff(pts, axis=0), -MAX_JUMP, MAX_JUMP) / spacing
     out[:, 2] = pts[:, 1] - np.median(pts[:, 1])
     out[:, 3] = first
     out[:, 4] = last
