@@ -57,3 +57,13 @@ def misread_words(reading: str, text: str) -> list[str]:
     """The words of `text` (as written there) that `reading` does not have."""
     shown = [t for t in text.split() if fold_word(t)]
     return [w for w, hit in zip(shown, matched_words(reading, text)) if not hit]
+
+
+AGREES = 0.5     # below this similarity, a text is not what the strokes say (a reader's slips stay above)
+
+
+def text_agrees(reading: str, text: str) -> bool:
+    """Whether a reading is close enough to a text to be the same line: a person typing
+    what they wrote passes even where the reader slips; another sentence does not."""
+    a, b = " ".join(reading.casefold().split()), " ".join(text.casefold().split())
+    return difflib.SequenceMatcher(a=a, b=b, autojunk=False).ratio() >= AGREES

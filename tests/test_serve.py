@@ -394,3 +394,37 @@ def test_the_serve_command_fails_clearly_when_the_port_is_taken(tiny_writer, mon
 def test_is_loopback(host, loopback):
     from handwrite.server import is_loopback
     assert is_loopback(host) is loopback
+
+
+# ---- reading a recorded line ------------------------------------------------------------------
+class EchoReader:
+    """Reads every line as the same text, and counts the points it was given."""
+    def __init__(self, text):
+        self.text, self.seen = text, []
+
+    def read(self, points):
+        self.seen.append(len(points))
+        return self.text
+
+
+def test_read_says_what_a_recorded_line_reads_and_whether_the_typed_text_fits(tiny_writer):
+    reader = EchoReader("the cat sat")
+    points = primer_body(["the cat sat"])["lines"][0]["points"]
+    with TestClient(create_app(tiny_writer, reader=reader)) as c:
+        r = c.post("/api/read", json={"points": points})
+        assert r.status_code == 200 and r.json() == {"text": "the cat sat", "agrees": None}
+        assert reader.seen == [len(points)]
+        assert c.post("/api/read", json={"points": points, "text": "The cat sat."}).json()["agrees"] is True
+        assert c.post("/api/read", json={"points": points, "text": "a quick brown fox"}).json()["agrees"] is False
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"points": [[0, 0]]}, 422, "points must be"),
+    ({"points": [[0, 0, 1]], "lines": 3}, 422, "unknown field"),
+    ({"points": [[0, 0, 0]] * 5001}, 413, "at most 5000"),
+    ({"points": [[0, 0, 1]], "text": 7}, 422, "text must be a string"),
+])
+def test_read_refuses_bad_lines_clearly(tiny_writer, body, status, message):
+    with TestClient(create_app(tiny_writer, reader=EchoReader("x"))) as c:
+        r = c.post("/api/read", json=body)
+        assert r.status_code == status and message in r.json()["error"]

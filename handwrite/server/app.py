@@ -26,7 +26,8 @@ from ..outputs import SAVE_FORMATS
 # the limits and helpers are importable from here, as before they had modules of their own
 from .bodies import (MAX_BODY, MAX_PRIMER_LINES, MAX_PRIMER_POINTS, MAX_RENDER_POINTS,  # noqa: F401
                      MAX_TEXT, RENDER_OPTIONS, STREAM_EVERY, WRITE_FIELDS, Prepared, Refused, bad_input,
-                     parse_primer, prepare, preset_list, read_json, render_download, result, writing_events)
+                     parse_primer, prepare, preset_list, read_body, read_json, render_download, result,
+                     writing_events)
 from .jobs import RETRY_AFTER, WAITING, EventStream, Gate, Job, sse, watch_disconnect  # noqa: F401
 
 STATIC = Path(__file__).parent / "static"
@@ -37,14 +38,29 @@ MIME = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "j
 class Endpoints:
     """The app's handlers over one gate and one writer (loaded on first use)."""
 
-    def __init__(self, writer, gate: Gate):
-        self._writer, self.gate = writer, gate
+    def __init__(self, writer, gate: Gate, reader=None):
+        self._writer, self.gate, self._reader = writer, gate, reader
 
     def writer(self):
         if self._writer is None:
             from ..writer import Writer
             self._writer = Writer()
         return self._writer
+
+    def reader(self):
+        if self._reader is None:
+            from ..reader import Reader
+            self._reader = Reader()
+        return self._reader
+
+    async def read(self, request: Request):
+        """What a recorded line says, by the reader: the pad fills in "What you wrote" with it."""
+        data = await read_json(request)
+        self.gate.admit()
+        try:
+            return JSONResponse(await run_in_threadpool(read_body, data, self.reader()))
+        finally:
+            self.gate.release()
 
     async def page(self, request: Request):
         return FileResponse(STATIC / "index.html", media_type="text/html")
@@ -116,11 +132,12 @@ def answers(handler):
     return endpoint
 
 
-def create_app(writer=None, *, waiting: int = WAITING) -> Starlette:
+def create_app(writer=None, *, waiting: int = WAITING, reader=None) -> Starlette:
     """The ASGI app.  writer: the `Writer` to write with (default: the bundled model, loaded
-    once when the app starts); waiting: requests that may queue behind the one writing."""
+    once when the app starts); waiting: requests that may queue behind the one writing;
+    reader: the `Reader` of recorded lines (default: the bundled reader, loaded on first use)."""
     gate = Gate(waiting)
-    ep = Endpoints(writer, gate)
+    ep = Endpoints(writer, gate, reader)
     routes = [
         Route("/", ep.page),
         Route("/api/styles", answers(ep.styles)),
@@ -128,6 +145,7 @@ def create_app(writer=None, *, waiting: int = WAITING) -> Starlette:
         Route("/api/write", answers(ep.write), methods=["POST"]),
         Route("/api/write/stream", answers(ep.write_stream), methods=["POST"]),
         Route("/api/render/{fmt}", answers(ep.render), methods=["POST"]),
+        Route("/api/read", answers(ep.read), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes)

@@ -100,6 +100,25 @@ def _read_line(line, what: str) -> tuple[str, np.ndarray]:
         raise Refused(422, str(e)) from None
 
 
+def read_body(data: dict, reader) -> dict:
+    """{"points": [[x, y, end_of_stroke], ...], "text"?: what the writer says it is} ->
+    {"text": the reader's reading, "agrees": whether the given text fits it (null without one)}."""
+    unknown = sorted(set(data) - {"points", "text"})
+    if unknown:
+        raise Refused(422, f"unknown field(s) {', '.join(map(repr, unknown))}; known: 'points', 'text'")
+    if isinstance(data.get("points"), list) and len(data["points"]) > MAX_PRIMER_POINTS:
+        raise Refused(413, f"the line has {len(data['points'])} points, at most {MAX_PRIMER_POINTS}")
+    typed = data.get("text")
+    if typed is not None and not isinstance(typed, str):
+        raise Refused(422, "text must be a string")
+    try:
+        reading = reader.read(strokes_json.read_points(data.get("points"), "the line"))
+    except ValueError as e:
+        raise Refused(422, str(e)) from None
+    from ..words import text_agrees
+    return {"text": reading, "agrees": None if typed is None else text_agrees(reading, typed)}
+
+
 class Prepared:
     """A checked write request: the WriteRequest, the resolved style, the settings to report."""
 

@@ -295,9 +295,38 @@ pad.addEventListener("pointermove", (e) => {
   for (const c of (events.length ? events : [e])) current.push(padPosition(c));
   drawPad();
 });
-for (const type of ["pointerup", "pointercancel"]) pad.addEventListener(type, () => { current = null; });
-$("pad-undo").addEventListener("click", () => { strokes.pop(); drawPad(); });
-$("pad-clear").addEventListener("click", () => { strokes = []; drawPad(); });
+for (const type of ["pointerup", "pointercancel"]) pad.addEventListener(type, () => { current = null; readSoon(); });
+$("pad-undo").addEventListener("click", () => { strokes.pop(); drawPad(); readSoon(); });
+$("pad-clear").addEventListener("click", () => { strokes = []; drawPad(); readSoon(); });
+
+// The reader reads the line while it is being written and fills in "What you wrote" for the
+// writer to correct; a text typed by hand is never overwritten.
+let readTimer = null, autoText = "", confirmedText = null;
+function padPoints() {
+  const points = [];
+  for (const s of strokes) s.forEach(([x, y], i) => points.push([x, y, i === s.length - 1 ? 1 : 0]));
+  return points;
+}
+async function readLine(text) {
+  const body = { points: padPoints() };
+  if (text !== undefined) body.text = text;
+  const r = await fetch("/api/read", { method: "POST", headers: { "Content-Type": "application/json" },
+                                       body: JSON.stringify(body) });
+  return r.ok ? r.json() : null;
+}
+function readSoon() {
+  clearTimeout(readTimer);
+  readTimer = setTimeout(async () => {
+    if (padPoints().length < 20) return;
+    const field = $("pad-text");
+    if (field.value.trim() && field.value !== autoText) return;
+    const read = await readLine().catch(() => null);
+    if (read && (!field.value.trim() || field.value === autoText)) {
+      field.value = autoText = read.text;
+      padStatus("Read by the reader: correct it if it is not what you wrote.");
+    }
+  }, 700);
+}
 
 function storedLines() {
   try {
@@ -311,12 +340,21 @@ function storeLines(lines) {
   refreshMine();
 }
 
-$("pad-keep").addEventListener("click", () => {
+$("pad-keep").addEventListener("click", async () => {
   const text = $("pad-text").value.trim();
-  const points = [];
-  for (const s of strokes) s.forEach(([x, y], i) => points.push([x, y, i === s.length - 1 ? 1 : 0]));
+  const points = padPoints();
   if (points.length < 20) return padStatus("Write a few words first.");
   if (text.length < 2) return padStatus("Type what you wrote.");
+  if (confirmedText !== text) {
+    // a primer whose text is not what its strokes say makes garbage: say so once
+    const read = await readLine(text).catch(() => null);
+    if (read && read.agrees === false) {
+      confirmedText = text;
+      return padStatus(`The strokes read as "${read.text}", not "${text}". Correct the text, or keep it anyway.`);
+    }
+  }
+  confirmedText = null;
+  autoText = "";
   const lines = storedLines();
   if (lines.length >= 8) return padStatus("At most 8 lines: forget some first.");
   lines.push({ text, points });
