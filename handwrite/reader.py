@@ -282,3 +282,22 @@ class Reader:
                                       torch.tensor([len(c) for c in codes]), reduction="none",
                                       zero_infinity=False)
         return [-float(v) for v in loss]
+
+
+_bundled: Reader | None = None
+
+
+def warn_if_misread(ink, text: str, where) -> None:
+    """Warn (UserWarning) when the bundled reader finds that `ink` does not say `text`: a
+    primer with the wrong text teaches the writer garbage.  Silent where no reader is installed."""
+    global _bundled
+    if not BUNDLED_READER.is_file():
+        return
+    import warnings
+
+    from .words import text_agrees
+    _bundled = _bundled or Reader()
+    reading = _bundled.read(ink)
+    if not text_agrees(reading, text):
+        warnings.warn(f"{where}: the strokes read as {reading!r}, not {text!r}; check the text given for them",
+                      UserWarning, stacklevel=3)

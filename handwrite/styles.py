@@ -161,6 +161,8 @@ class Style:
         info = {"source": path.name, **{k: v for k, v in meta.items() if k != "name"}}
         if text is not None:
             lines[0] = (lines[0][0], text)
+            from .reader import warn_if_misread     # torch loads only when a text is checked
+            warn_if_misread(lines[0][0], text, path)
         if lines[0][1] is None:
             raise ValueError(f"{path}: the file does not say what the strokes read; pass the text "
                              "(text=... in Python, --style-text on the command line)")

@@ -167,3 +167,23 @@ def test_read_command_prints_each_line_of_a_stroke_file(toy_reader, tmp_path):
     assert bad.exit_code == 2 and "line 3 does not exist" in bad.output
     missing = CliRunner().invoke(main, ["read", str(tmp_path / "nope.json"), "--reader", str(weights)])
     assert missing.exit_code != 0 and "nope.json" in missing.output
+
+
+def test_a_primer_text_that_is_not_what_the_strokes_say_is_warned_about(toy_reader, tmp_path, monkeypatch):
+    import warnings
+
+    import handwrite.reader as reader_module
+    from conftest import stroke_xml
+    from handwrite.styles import Style
+    weights = tmp_path / "toy.safetensors"
+    save_reader(weights, toy_reader.net)
+    monkeypatch.setattr(reader_module, "BUNDLED_READER", weights)
+    monkeypatch.setattr(reader_module, "_bundled", None)
+    path = tmp_path / "line.xml"
+    path.write_text(stroke_xml([100 + 10 * s for s in toy_line("lov ol vl", np.random.default_rng(12))]),
+                    encoding="latin-1")
+    with pytest.warns(UserWarning, match="read as 'lov ol vl', not 'the cat sat'"):
+        Style.from_file(path, text="the cat sat")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Style.from_file(path, text="lov ol vl")
