@@ -10,7 +10,7 @@ from pathlib import Path
 from .fileio import atomic_write_bytes
 from .outputs import SAVE_FORMATS
 from .request import WriteRequest, run_batch
-from .writer import BATCH_LINES
+from .options import BATCH_LINES
 
 LABELS = "labels.tsv"
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .options import SettingError
 from .preprocess import align_baseline, strokes_to_offsets
 from .style_features import mean_features, style_features
 
@@ -179,8 +180,8 @@ class Style:
         if text is not None:
             lines[0] = (lines[0][0], text)
         if lines[0][1] is None:
-            raise ValueError(f"{path}: the file does not say what the strokes read; pass the text "
-                             "(text=... in Python, --style-text on the command line)")
+            raise SettingError(f"{path}: the file does not say what the strokes read; pass its text "
+                               "(`style_text`)")
         try:
             return cls.from_lines([(strokes, t) for strokes, t in lines if t], name or path.stem, info)
         except ValueError as e:
