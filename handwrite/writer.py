@@ -14,13 +14,14 @@ import torch
 from .alphabet import Alphabet
 from .choices import DEFAULT_STYLE, FREE_STYLE
 from .drafts import LineDraft, Reader
+from .events import LineRestarted, Preview, WritingDone, WritingPoints, labelled  # noqa: F401 (WritingPoints: public here)
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
 from .model import HandwritingModel
 from .options import WriterOptions, check_settings
 from .pipeline import DEFAULT_PIPELINE, Pipeline, level_points, line_hand, line_height
 from .preprocess import Normalizer, offsets_to_points
-from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
+from .sampling import check_precision, run_to_end, sample_lines, stream_lines
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class Writer:
         if not (isinstance(every, int) and every >= 1):
             raise ValueError(f"every must be a positive number of steps, got {every!r}")
         events = self._writing([text], bias, style, seed, width, align, line_spacing, stream=True)
-        preview = _Preview(self.normalizer, LINE_HEIGHT * line_spacing)
+        preview = Preview(self.normalizer, LINE_HEIGHT * line_spacing)
         try:
             n = 0
             while True:
@@ -265,7 +266,7 @@ class Writer:
                             precision=self.options.precision, normalizer=self.normalizer,
                             char_bias=[self.pipeline.char_bias(texts[j], self.options) for j in chunk])
             if stream:
-                sampled += yield from _labelled(stream_lines(*args, **settings), chunk)
+                sampled += yield from labelled(stream_lines(*args, **settings), chunk)
             else:
                 sampled += sample_lines(*args, **settings)
         return [self.pipeline.shape_line(LineDraft.from_sample(j, texts[j], asked[j], s, self.normalizer),
@@ -344,77 +345,3 @@ def _with_precision(options: WriterOptions | None, precision: str | None) -> Wri
         options = options.replace(precision=precision)
     check_precision(options.precision)
     return options
-
-
-# ---- events ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SamplingProgress:
-    """Inside the writer: one sampling step of a batch of lines."""
-    lines: list               # (text, line) of each row of the batch
-    step: Step                # sampling.Step: the rows that drew and their offsets
-
-
-@dataclass(frozen=True)
-class LineRestarted:
-    """Inside the writer: the line (text, line) came out wrong and is being written again."""
-    key: tuple
-
-
-@dataclass(frozen=True)
-class WritingPoints:
-    """Points a line's pen drew since the last event (`Writer.stream`)."""
-    line: int                 # the line's index in the text as laid out (blank lines count)
-    points: np.ndarray        # (n, 3) x, y, end_of_stroke in page units: a preview, see `Writer.stream`
-    restart: bool = False     # the line is being written again (it came out wrong): drop its earlier points
-
-
-@dataclass(frozen=True)
-class WritingDone:
-    """The end of `Writer.stream`: the finished handwriting."""
-    handwriting: Handwriting
-
-
-class _Preview:
-    """The pen positions of `Writer.stream`: each line at the left of its row, as drawn."""
-
-    def __init__(self, normalizer, row: float):
-        self.normalizer, self.row = normalizer, row
-        self.pens: dict[int, np.ndarray] = {}    # line -> pen position in data units, once it draws
-        self.new: dict[int, list] = {}           # line -> page points not yet yielded
-        self.restarted: set[int] = set()
-
-    def restart(self, line: int):
-        self.pens.pop(line, None)
-        self.new.pop(line, None)
-        self.restarted.add(line)
-
-    def add(self, event: SamplingProgress):
-        step = event.step
-        offsets = self.normalizer.denormalize(step.offsets)
-        for r, (dx, dy, eos), drawing in zip(step.rows, offsets, step.drawing):
-            if not drawing:
-                continue
-            line = event.lines[r][1]
-            pen = self.pens.get(line)
-            pen = self.pens[line] = np.zeros(2) if pen is None else pen + (dx, dy)
-            self.new.setdefault(line, []).append((pen[0] * UNIT, pen[1] * UNIT + line * self.row, eos))
-
-    def flush(self):
-        for line in sorted(set(self.new) | self.restarted):
-            points = np.asarray(self.new.get(line, []), np.float32).reshape(-1, 3)
-            yield WritingPoints(line, points, line in self.restarted)
-        self.new.clear()
-        self.restarted.clear()
-
-
-def _labelled(steps, jobs):
-    """Yield a SamplingProgress for each sampling `Step` of `steps`; return what it returns."""
-    try:
-        while True:
-            try:
-                step: Step = next(steps)
-            except StopIteration as finished:
-                return finished.value
-            yield SamplingProgress(jobs, step)
-    finally:
-        steps.close()
