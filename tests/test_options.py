@@ -134,3 +134,14 @@ def test_requests_and_choices_load_without_torch():
             "heavy = [m for m in ('torch', 'handwrite.writer', 'handwrite.sampling') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_server_takes_writer_options(tiny_writer):
+    pytest.importorskip("starlette")
+    from handwrite.server.app import Refused, prepare
+    prepared = prepare({"text": "hi", "options": {"check_capitals": False}}, tiny_writer)
+    assert prepared.request.options == {"check_capitals": False}
+    assert prepared.request.writer_for(tiny_writer).options.check_capitals is False
+    with pytest.raises(Refused) as e:
+        prepare({"text": "hi", "options": {"retries": 99}}, tiny_writer)
+    assert e.value.status == 422 and "options.retries must be between 0 and 10" in e.value.message
