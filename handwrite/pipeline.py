@@ -29,7 +29,7 @@ from .preprocess import align_baseline, points_to_strokes
 if TYPE_CHECKING:
     from .sampling import SampledLine
 
-__all__ = ["Check", "LineDraft", "Pipeline", "Reader", "Step", "DEFAULT_PIPELINE",
+__all__ = ["Check", "LineDraft", "Pipeline", "Reader", "Step", "Verdict", "judge", "DEFAULT_PIPELINE",
            "LINE_STEPS", "LINE_CHECKS", "HAND_STEPS", "PAGE_STEPS"]
 
 
@@ -96,6 +96,41 @@ def line_looks_written(sampled: "SampledLine", points: np.ndarray, n_chars: int)
 def looks_written(drafts: list[LineDraft], reader: Reader) -> list[float]:
     """1 for a draft that is writing (`line_looks_written`), 0 for a runaway or a scribble."""
     return [float(line_looks_written(d.sampled, d.points, len(d.text))) for d in drafts]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the checks say of one attempt at a line."""
+    usable: bool          # every hard check passed
+    clarity: float        # the lowest soft check's score (inf without any; -inf when unusable)
+    retries: int          # attempts after which its line is no longer written again for it (-1: none)
+
+    @property
+    def rank(self) -> tuple[bool, float]:
+        """Attempts at one line compare by this: usable first, then the clearest."""
+        return self.usable, self.clarity
+
+
+def judge(drafts: list[LineDraft], checks, reader: Reader, options: WriterOptions) -> list[Verdict]:
+    """The checks' verdict on each of a batch of attempts.  Soft checks read only the
+    usable drafts, in one batch each.  An unusable line may be retried the hard checks'
+    `retries`; a usable one below 0 on a soft check that check's retries (the most, of
+    several); any other is done."""
+    hard = [c for c in checks if c.hard]
+    usable = [all(score > 0 for score in scores) for scores in zip(*[c.judge(drafts, reader) for c in hard])] \
+        if hard else [True] * len(drafts)
+    ok = [d for d, u in zip(drafts, usable) if u]
+    soft = [(iter(c.judge(ok, reader)), getattr(options, c.retries)) for c in checks if not c.hard]
+    hard_retries = max([getattr(options, c.retries) for c in hard], default=-1)
+    verdicts = []
+    for u in usable:
+        if not u:
+            verdicts.append(Verdict(False, -np.inf, hard_retries))
+            continue
+        scores = [(next(scored), retries) for scored, retries in soft]
+        verdicts.append(Verdict(True, min([s for s, _ in scores], default=np.inf),
+                                max([r for s, r in scores if s < 0], default=-1)))
+    return verdicts
 
 
 # ---- page steps ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
 from .model import HandwritingModel
 from .options import WriterOptions, check_settings
-from .pipeline import DEFAULT_PIPELINE, Pipeline, level_points, line_hand, line_height
+from .pipeline import DEFAULT_PIPELINE, Pipeline, judge, level_points, line_hand, line_height
 from .preprocess import Normalizer, offsets_to_points
 from .sampling import check_precision, run_to_end, sample_lines, stream_lines
 
@@ -237,14 +237,14 @@ class Writer:
                     yield LineRestarted(j)
             drafts = yield from self._attempt(todo, texts, primer, bias, rng, stream)
             again = []
-            for draft, (usable, clarity, retries) in zip(drafts, _judge(drafts, checks, reader, self.options)):
+            for draft, verdict in zip(drafts, judge(drafts, checks, reader, self.options)):
                 j = draft.key
                 # the best attempt is kept; of attempts that are all unusable, the last
-                if j not in best or (usable, clarity) > quality[j] or (not usable and not quality[j][0]):
-                    best[j], quality[j] = draft, (usable, clarity)
-                if not usable and attempt == 0:
+                if j not in best or verdict.rank > quality[j] or not (verdict.usable or quality[j][0]):
+                    best[j], quality[j] = draft, verdict.rank
+                if not verdict.usable and attempt == 0:
                     stats[j[0]]["retried"] += 1       # a line that needed at least one retry
-                if attempt < retries:
+                if attempt < verdict.retries:
                     again.append(j)
             todo = again
         for j in jobs:
@@ -315,28 +315,6 @@ class Writer:
         points = offsets_to_points(self.normalizer.denormalize(offsets))
         points[:, :2] *= UNIT
         return level_points(points)
-
-
-def _judge(drafts, checks, reader, options) -> list[tuple[bool, float, int]]:
-    """(usable, clarity, retries) per draft: whether every hard check passes, the lowest
-    score of the soft checks (read only for usable drafts, in one batch each; inf without
-    any), and how many attempts in all its line may be retried for: the hard checks'
-    retries when unusable, the largest retries of the soft checks it falls short of (below
-    0), else -1 (no retry)."""
-    usable = [all(s > 0 for s in scores) for scores in zip(*([c.judge(drafts, reader) for c in checks if c.hard]
-                                                             or [[1.0] * len(drafts)]))]
-    ok = [d for d, u in zip(drafts, usable) if u]
-    soft = [(c, iter(c.judge(ok, reader))) for c in checks if not c.hard]
-    out = []
-    for u in usable:
-        if not u:
-            hard_retries = max([getattr(options, c.retries) for c in checks if c.hard], default=0)
-            out.append((False, -np.inf, hard_retries))
-            continue
-        scores = [(next(it), getattr(options, c.retries)) for c, it in soft]
-        clarity = min([s for s, _ in scores], default=np.inf)
-        out.append((True, clarity, max([r for s, r in scores if s < 0], default=-1)))
-    return out
 
 
 def _with_precision(options: WriterOptions | None, precision: str | None) -> WriterOptions:

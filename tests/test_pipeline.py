@@ -147,12 +147,14 @@ def test_page_steps_can_be_switched_off():
 
 
 def test_a_check_verdict_keeps_its_own_retries():
-    from handwrite.writer import _judge
     drafts = [draft("a", *zigzag_line("a")) for _ in range(3)]
+    read = []
     hard = Check("usable", lambda ds, r: [0.0, 1.0, 1.0], hard=True)
-    soft = Check("clear", lambda ds, r: [-1.0, 2.0][:len(ds)], retries="capital_retries")
-    verdicts = _judge(drafts, [hard, soft], Reader(None, None), WriterOptions(retries=2, capital_retries=4))
-    assert verdicts == [(False, -np.inf, 2), (True, -1.0, 4), (True, 2.0, -1)]
+    soft = Check("clear", lambda ds, r: read.append(len(ds)) or [-1.0, 2.0], retries="capital_retries")
+    verdicts = pipeline.judge(drafts, [hard, soft], Reader(None, None), WriterOptions(retries=2, capital_retries=4))
+    assert [(v.usable, v.clarity, v.retries) for v in verdicts] == [(False, -np.inf, 2), (True, -1.0, 4), (True, 2.0, -1)]
+    assert read == [2]                                   # the soft check reads only the usable drafts
+    assert verdicts[1].rank > verdicts[0].rank and verdicts[2].rank > verdicts[1].rank
 
 
 def test_without_the_capital_policy_the_network_is_asked_for_the_text_as_it_is(tiny_writer, monkeypatch):
