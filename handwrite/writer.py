@@ -222,8 +222,10 @@ class Writer:
         reject, each as often as its check allows: {job: the best attempt's LineDraft}.
 
         Counts, per text, the lines that needed a retry and those still unusable after all.
-        The best attempts are kept here, per call, and merged by the caller: a line written
-        by two calls (a primer of its own, then the page's) keeps each call's best."""
+        The best attempts live in this call's own dicts, merged by the caller.  (They were
+        once stored straight into the caller's dict, tested with `j not in written` where
+        `best` was meant: a line already written by an earlier call would have raised
+        KeyError.  No caller wrote a line twice, so it never did.)"""
         texts = {j: layouts[j[0]][j[1]].text for j in jobs}
         checks = [c for c in self.pipeline.checks if c.applies(self.options)]
         reader = Reader(self, primer)
