@@ -209,9 +209,9 @@ PAGE_STEPS = (
 class Pipeline:
     """The steps a `Writer` runs, in order, and the policies that changed them.
 
-    `policies` may also prepare what the network is asked for: the text it writes
-    (`model_text`) and extra sampling bias per character (`char_bias`); the last policy
-    that has an opinion wins (today there is one, `capitals.CapitalPolicy`)."""
+    `policies` also prepare what the network is asked for: each in turn rewrites the text
+    it writes (`model_text`), and their extra sampling biases per character (`char_bias`)
+    add up (today there is one, `capitals.CapitalPolicy`)."""
     line_steps: tuple = LINE_STEPS
     checks: tuple = LINE_CHECKS
     hand_steps: tuple = HAND_STEPS
