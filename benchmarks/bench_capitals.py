@@ -1,10 +1,10 @@
-"""What checking capitals costs: `Writer.check_capitals` on and off, in one process.
+"""What checking capitals costs: `WriterOptions.check_capitals` on and off, in one process.
 
     python benchmarks/bench_capitals.py [--rounds 3] [--seeds 4]
 
 Writes, for seeds 0..N-1, with the default style: one word with a checked capital (E, H,
 K), the same in small letters, a heading and a sentence holding them (longer than
-writer.CHECKED_WORDS: not checked), as single lines, and the capitals gallery's 26 words
+WriterOptions.checked_words: not checked), as single lines, and the capitals gallery's 26 words
 (docs/make_capitals.py) as one batch.  Prints per case the mean over seeds of each seed's
 best time, check on and off, interleaved in rounds (compare the ratios; the machine may
 be shared), and how many lines were written again (the rest of the time the check costs
@@ -18,7 +18,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "docs"))
 from make_capitals import WORDS  # noqa: E402
 
-from handwrite import Writer, writer as writer_module  # noqa: E402
+from handwrite import Writer  # noqa: E402
+from handwrite.drafts import Check  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--rounds", type=int, default=3)
@@ -31,28 +32,29 @@ CASES = {"one word with E": ["Evening"],
          "heading with E, H, K": ["Every Kettle Hums"],
          "sentence with E, H, K": ["Every Kettle Hums at Home."],
          "26 gallery words, one batch": WORDS}
-writer = Writer(precision=args.precision)
-writer.write("Warm up the caches.", seed=0)
 attempts = []
-original = writer_module.Writer._capitals_shown
+base = Writer(precision=args.precision)
+original = next(c for c in base.pipeline.checks if c.name == "capitals_clear")
 
 
-def counting(self, lines, primer):
-    attempts.append(len(lines))
-    return original(self, lines, primer)
+def counting(drafts, reader):
+    attempts.append(len(drafts))
+    return original.judge(drafts, reader)
 
 
-writer_module.Writer._capitals_shown = counting
+counted = base.with_options(pipeline=base.pipeline.replacing(
+    "capitals_clear", Check("capitals_clear", counting, original.option, original.retries)))
+writers = {check: counted.with_options(check_capitals=check) for check in (True, False)}
+counted.write("Warm up the caches.", seed=0)
 best = {}
 again = {}
 for round_ in range(args.rounds):
     for name, texts in CASES.items():
         for check in (True, False):
-            writer.check_capitals = check
             for seed in range(args.seeds):
                 attempts.clear()
                 t = time.perf_counter()
-                writer.write_many(texts, seed=seed)
+                writers[check].write_many(texts, seed=seed)
                 dt = time.perf_counter() - t
                 key = (name, check, seed)
                 best[key] = min(best.get(key, float("inf")), dt)

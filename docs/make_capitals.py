@@ -69,12 +69,11 @@ def main(argv=None) -> None:
     ap.add_argument("--first-seed", type=int, default=0, help="start the seeds here (fresh seeds for a check)")
     ap.add_argument("--precision", default="auto", help="Writer precision: auto, fp32, int8, ...")
     ap.add_argument("--no-check", action="store_true",
-                    help="Writer.check_capitals off: unclear capitals are not written again")
+                    help="WriterOptions.check_capitals off: unclear capitals are not written again")
     ap.add_argument("--no-pictures", action="store_true", help="print the figures only")
     args = ap.parse_args(argv)
-    from handwrite import Writer
-    writer = Writer(args.weights, precision=args.precision)
-    writer.check_capitals = not args.no_check
+    from handwrite import Writer, WriterOptions
+    writer = Writer(args.weights, options=WriterOptions(precision=args.precision, check_capitals=not args.no_check))
     for name in args.styles.split(","):
         totals: dict[str, list[int]] = {}
         for seed in range(args.first_seed, args.first_seed + args.seeds):

@@ -9,10 +9,11 @@ and what each module may import: docs/architecture.md.
 """
 __version__ = "0.1.0"
 
-__all__ = ["Writer", "WriteRequest", "Handwriting", "Alphabet", "UnsupportedCharacterError", "Style", "__version__"]
+__all__ = ["Writer", "WriterOptions", "WriteRequest", "Handwriting", "Alphabet", "UnsupportedCharacterError", "Style", "__version__"]
 
 _LAZY = {
     "Writer": ("handwrite.writer", "Writer"),
+    "WriterOptions": ("handwrite.options", "WriterOptions"),
     "WriteRequest": ("handwrite.request", "WriteRequest"),
     "Handwriting": ("handwrite.handwriting", "Handwriting"),
     "Alphabet": ("handwrite.alphabet", "Alphabet"),

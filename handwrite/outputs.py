@@ -114,7 +114,8 @@ def options_for(fmt: OutputFormat, path, options: dict) -> dict:
     """
     given = {k: v for k, v in options.items() if v is not None and v is not False}
     if given.get("animate") and "animate" not in fmt.options:
-        raise ValueError(f"{path}: --animate needs an .svg output file")
+        from .options import SettingError
+        raise SettingError(f"{path}: `animate` needs an .svg output file")
     if given.get("background") == "none":
         given["background"] = None
     if "page" in given and "page" in fmt.options:

@@ -15,9 +15,10 @@ import numbers
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from .choices import FREE_STYLE
 from .layout import DEFAULT_WIDTH, check_align, check_paper, check_size, check_width, line_chars_for, page_size_mm
+from .options import BATCH_LINES, SettingError, WriterOptions, check_settings
 from .styles import Style, resolve_style
-from .writer import BATCH_LINES, FREE_STYLE, check_settings
 
 STYLE_HELP = "a preset index or name, or 'free'"
 
@@ -40,6 +41,11 @@ class WriteRequest:
     (`layout.DEFAULT_SIZE_MM`); without one, default the model's natural size.
     width: characters a line; default 50 (`DEFAULT_WIDTH`), or on a page what fits
     between its margins at this size (`line_width`).
+    options: changes to the writer's `WriterOptions` for this request, as a dict
+    ({"check_capitals": False}) or a WriterOptions (all of it); None keeps the writer's.
+
+    Errors about settings are `SettingError`s naming them as here (`style_text`); a
+    front end shows its own names for them (`SettingError.shown_with`).
     """
     text: str
     bias: float = 0.75
@@ -55,6 +61,7 @@ class WriteRequest:
     size: float | None = None
     paper: str = "plain"
     page_number: int | None = None
+    options: dict | WriterOptions | None = None
 
     def __post_init__(self):
         if not isinstance(self.text, str):
@@ -67,23 +74,26 @@ class WriteRequest:
         check_paper(self.paper)
         if self.page_number is not None and (isinstance(self.page_number, bool) or
                                              not isinstance(self.page_number, int) or self.page_number < 1):
-            raise ValueError(f"page_number must be a page's number (1, 2, ...), got {self.page_number!r}")
+            raise SettingError(f"`page_number` must be a page's number (1, 2, ...), got {self.page_number!r}")
         if self.page is None and (self.paper != "plain" or self.page_number is not None):
-            raise ValueError("--paper and --page-number need a --page (e.g. --page A4)")
+            raise SettingError("`paper` and `page_number` need a `page` (e.g. A4)")
         check_align(self.align)
         object.__setattr__(self, "style_file", _one_or_several(self.style_file))
         object.__setattr__(self, "style_text", _one_or_several(self.style_text))
         if isinstance(self.style_file, tuple) and self.style_text is not None and (
                 not isinstance(self.style_text, tuple) or len(self.style_text) != len(self.style_file)):
             given = len(self.style_text) if isinstance(self.style_text, tuple) else 1
-            raise ValueError(f"{len(self.style_file)} style files but {given} --style-text: give one text per "
-                             "--style-file, in order, or none when the files carry their texts")
+            raise SettingError(f"{len(self.style_file)} style files but {given} `style_text`: give one text per "
+                               "`style_file`, in order, or none when the files carry their texts")
         if isinstance(self.style_text, tuple) and not isinstance(self.style_file, tuple):
-            raise ValueError("several --style-text need as many --style-file")
+            raise SettingError("several `style_text` need as many `style_file`")
         if self.style is not None and self.style_file is not None:
-            raise ValueError("give --style or --style-file, not both")
+            raise SettingError("give `style` or `style_file`, not both")
         if self.style_text is not None and self.style_file is None:
-            raise ValueError("--style-text needs --style-file (it is the text of that file's strokes)")
+            raise SettingError("`style_text` needs `style_file` (it is the text of that file's strokes)")
+        if self.options is not None and not isinstance(self.options, WriterOptions):
+            WriterOptions.from_dict(self.options)            # names an unknown option or a bad value
+            object.__setattr__(self, "options", dict(self.options))
         if self.page is not None:
             page_size_mm(self.page)             # a bad page name is bad input, found before writing
             self.line_width()                   # ... as is a margin that leaves no room
@@ -100,10 +110,10 @@ class WriteRequest:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ValueError(f"unknown write request setting(s) {', '.join(map(repr, unknown))}; "
+            raise SettingError(f"unknown write request setting(s) {', '.join(map(repr, unknown))}; "
                              f"known: {', '.join(known)}")
         if "text" not in data:
-            raise ValueError("a write request needs a 'text'")
+            raise SettingError("a write request needs a `text`")
         for name, value in data.items():
             _check_type(name, value)
         return cls(**data)
@@ -111,6 +121,8 @@ class WriteRequest:
     def to_dict(self) -> dict:
         """Plain values: what `from_dict` reads back (a Style object is named, not copied)."""
         out = dataclasses.asdict(self)
+        if isinstance(self.options, WriterOptions):
+            out["options"] = self.options.to_dict()
         for name in ("style", "style_file"):
             if isinstance(out[name], (Style, Path)):
                 out[name] = str(out[name])
@@ -138,12 +150,17 @@ class WriteRequest:
         return chosen
 
     def run(self, writer, style=None):
-        """Write the text with `writer`: a `Handwriting`.  style: `resolved_style`, if done already."""
-        return writer.write(self.text, **self._write_options(writer, style))
+        """Write the text with `writer` (and this request's options): a `Handwriting`.
+        style: `resolved_style`, if done already."""
+        return self.writer_for(writer).write(self.text, **self._write_options(writer, style))
 
     def stream(self, writer, style=None, every: int = 8):
         """`Writer.stream` of this request: `WritingPoints` while writing, then `WritingDone`."""
-        return writer.stream(self.text, **self._write_options(writer, style), every=every)
+        return self.writer_for(writer).stream(self.text, **self._write_options(writer, style), every=every)
+
+    def writer_for(self, writer):
+        """`writer`, or the same model with this request's `options`."""
+        return writer if self.options is None else writer.with_options(self.options)
 
     def page_options(self) -> dict:
         """The drawing options that put the writing on the requested page(s) at the requested size."""
@@ -186,11 +203,12 @@ def run_batch(writer, requests: list[WriteRequest], batch_size: int = BATCH_LINE
     if not requests:
         raise ValueError("the input file has no non-empty lines")
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise SettingError(f"`batch_size` must be at least 1, got {batch_size}")
     first = requests[0]
     if any(replace(r, text=first.text) != first for r in requests):
         raise ValueError("a batch's requests must differ only in their text")
     options = first._write_options(writer)
+    writer = first.writer_for(writer)
     for n, r in enumerate(requests, 1):
         try:
             writer.prepare(r.text)
@@ -234,6 +252,7 @@ def _check_type(name: str, value) -> None:
         "style_text": value is None or isinstance(value, str) or (
             isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)),
         "page": value is None or isinstance(value, str),
+        "options": value is None or isinstance(value, (dict, WriterOptions)),
     }[name]
     if not ok:
         expected = {"text": "a string", "bias": "a number", "line_spacing": "a number",
@@ -241,5 +260,5 @@ def _check_type(name: str, value) -> None:
                     "width": "an integer", "align": "left, center or right", "style": STYLE_HELP,
                     "style_file": "a file path or a list of them", "style_text": "a string or a list of them", "page": "a page name or WxH in mm",
                     "size": "a number (mm)", "paper": "plain, lined or grid",
-                    "page_number": "a page's number"}[name]
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
+                    "page_number": "a page's number", "options": "an object of writer options"}[name]
+        raise SettingError(f"`{name}` must be {expected}, got {value!r}")

@@ -28,6 +28,7 @@ import numpy as np
 from . import strokes_json
 from .preprocess import align_baseline, strokes_to_offsets, strokes_to_points
 from .stroke_files import FORMAT_NAMES, parse_stroke_xml, read_stroke_file  # noqa: F401  (public here too)
+from .options import SettingError
 from .style_features import mean_features, style_features
 
 PRESET_DIR = Path(__file__).parent / "styles"
@@ -164,8 +165,8 @@ class Style:
             from .reader import warn_if_misread     # torch loads only when a text is checked
             warn_if_misread(lines[0][0], text, path)
         if lines[0][1] is None:
-            raise ValueError(f"{path}: the file does not say what the strokes read; pass the text "
-                             "(text=... in Python, --style-text on the command line)")
+            raise SettingError(f"{path}: the file does not say what the strokes read; pass its text "
+                               "(`style_text`)")
         try:
             return cls.from_lines([(strokes, t) for strokes, t in lines if t], name or path.stem, info)
         except ValueError as e:

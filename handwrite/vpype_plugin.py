@@ -43,23 +43,33 @@ MM = 96 / 25.4         # vpype units (px) per mm
               help="Exported weights (.safetensors) instead of the bundled model.")
 @click.option("-l", "--layer", type=vpype_cli.LayerType(accept_new=True), default=None,
               help="Target layer (the first page's, with --page) or 'new'.")
+@click.option("--option", "option", multiple=True, metavar="NAME=VALUE",
+              help="A writer option (handwrite.WriterOptions), e.g. check_capitals=false; repeat for several.")
 @vpype_cli.global_processor
 def handwrite(document: vp.Document, text, style, style_file, style_text, bias, seed, width, align, line_spacing,
-              page, margin, size, page_number, weights, layer) -> vp.Document:
+              page, margin, size, page_number, weights, layer, option) -> vp.Document:
     """Write TEXT as pen strokes (Graves' handwriting synthesis); "\\n" in TEXT starts a new line."""
+    from .options import SettingError, WriterOptions
     from .request import WriteRequest
     from .writer import Writer
 
     page_name = None if page is None else f"{page[0] / MM:.4f}x{page[1] / MM:.4f}"
     try:
+        options = {}
+        for given in option:
+            name, sep, value = given.partition("=")
+            if not sep:
+                raise SettingError(f"--option takes NAME=VALUE, got {given!r}")
+            options[name.strip()] = WriterOptions.parse(name.strip(), value)
         request = WriteRequest(text=text.replace("\\n", "\n"), bias=bias, seed=seed, width=width, align=align,
                                line_spacing=line_spacing, style=style, style_file=list(style_file) or None,
                                style_text=list(style_text) or None, page=page_name, page_margin=margin / MM,
-                               size=None if size is None else size / MM, page_number=page_number)
+                               size=None if size is None else size / MM, page_number=page_number,
+                               options=options or None)
         writer = Writer(weights)
         drawings = request.drawings(request.run(writer))
     except ValueError as e:
-        raise click.BadParameter(str(e)) from None
+        raise click.BadParameter(e.shown_with(_flag) if isinstance(e, SettingError) else str(e)) from None
     except OSError as e:
         raise click.ClickException(str(e)) from None
     first = vpype_cli.single_to_layer_id(layer, document)
@@ -74,3 +84,14 @@ def handwrite(document: vp.Document, text, style, style_file, style_text, bias, 
 
 
 handwrite.help_group = "Plugins"
+
+# settings whose flag here is not the setting's name as a flag (options.as_flag)
+_FLAGS = {"page_margin": "--margin"}
+
+
+def _flag(setting: str) -> str:
+    """How this command spells a setting of the library."""
+    from .options import as_flag
+    if setting.startswith("options."):
+        return f"--option {setting.split('.', 1)[1]}=..."
+    return _FLAGS.get(setting, as_flag(setting))

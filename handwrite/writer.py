@@ -1,33 +1,27 @@
-"""`Writer`: text in, `Handwriting` out."""
+"""`Writer`: text in, `Handwriting` out.
+
+The writer lays the text out in lines, primes the network with a style, samples the
+lines (handwrite.sampling), writes again the attempts the pipeline's checks reject and
+passes what it keeps through the pipeline's steps (handwrite.pipeline) to the layout.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from .alphabet import Alphabet
-from .capitals import CAPITAL_SCALE, CAPITAL_WIDEN, STEADY_CAPITALS, capital_bias, model_text, stand_in_positions
 from .choices import DEFAULT_STYLE, FREE_STYLE
+from .drafts import LineDraft, Reader
+from .events import LineRestarted, Preview, WritingDone, WritingPoints, labelled  # noqa: F401 (WritingPoints: public here)
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
-from .letters import drop_marks_after_stop, enlarge_letters, even_word_sizes, join_letters
-from .likelihood import capital_margins
 from .model import HandwritingModel
-from .preprocess import Normalizer, align_baseline, offsets_to_points, points_to_strokes
-from .sampling import Step, check_precision, run_to_end, sample_lines, stream_lines
-from .style_features import match_hand, style_features
-
-RETRIES = 3         # new seeds for a line that came out wrong
-CAPITAL_RETRIES = 5  # ... and for one whose capitals are unclear (docs/capitals.md: 3 read a little worse)
-# Only lines of at most this many words have their capitals checked: a word or a name on
-# its own, where one letter's shape stands out and the gallery measured it.  Longer lines
-# cost too much: each attempt writes and reads back the whole line, and a line passes only
-# when all its checked capitals are clear, which E alone is in about 1 of 3 attempts.
-# "Every Kettle Hums" took 13x as long checked, "Every Kettle Hums at Home." 17x
-# (benchmarks/bench_capitals.py, docs/capitals.md).
-CHECKED_WORDS = 1
-BATCH_LINES = 64    # lines sampled together: past this, throughput stops growing and memory does not
+from .options import WriterOptions, check_settings
+from .pipeline import DEFAULT_PIPELINE, Pipeline, judge, level_points, line_hand, line_height
+from .preprocess import Normalizer, offsets_to_points
+from .sampling import check_precision, run_to_end, sample_lines, stream_lines
 
 
 @dataclass(frozen=True)
@@ -45,50 +39,62 @@ class Writer:
     Writer() loads the bundled model; Writer("path/to/weights.safetensors") loads exported
     weights.  Loading takes a fraction of a second: do it once per process.
 
-    precision: what the network's large matrix products run in while sampling.  "auto"
-    (default) uses int8 or bf16 where a short measurement at first use shows this CPU
-    clearly faster at it (int8 only where the weights pass its check; bf16 only for
-    batches), fp32 otherwise; "fp32" always uses fp32, so what a seed writes does not
-    depend on the CPU; "bf16" always uses bf16; "int8" always uses int8 weights for the
-    hidden states' rows (CPU only; faster with VNNI/AMX; as legible as fp32);
-    "onnx-int8" is int8 with a single line's step run as one ONNX Runtime call, faster
-    again for one line (needs `pip install 'handwrite-synthesis[onnx]'`; batches of lines
-    run as "int8").  See docs/speed.md.
+    options: a `WriterOptions` (how lines are sampled, checked and reshaped; docs/api.md);
+    `with_options` gives a writer of the same model with other options.
+    precision: shorthand for options.precision, what the network's large matrix products
+    run in while sampling.  "auto" (default) uses int8 or bf16 where a short measurement
+    at first use shows this CPU clearly faster at it (int8 only where the weights pass its
+    check; bf16 only for batches), fp32 otherwise; "fp32" always uses fp32, so what a seed
+    writes does not depend on the CPU; "bf16" always uses bf16; "int8" always uses int8
+    weights for the hidden states' rows (CPU only; faster with VNNI/AMX; as legible as
+    fp32); "onnx-int8" is int8 with a single line's step run as one ONNX Runtime call,
+    faster again for one line (needs `pip install 'handwrite-synthesis[onnx]'`; batches of
+    lines run as "int8").  See docs/speed.md.
+    pipeline: the steps written lines pass (handwrite.pipeline.DEFAULT_PIPELINE).
     """
 
-    def __init__(self, weights=None, device="cpu", precision: str = "auto"):
+    def __init__(self, weights=None, device="cpu", precision: str | None = None, *,
+                 options: WriterOptions | None = None, pipeline: Pipeline = DEFAULT_PIPELINE):
         from .weights import load_weights
-        check_precision(precision)
+        options = _with_precision(options, precision)
         loaded = load_weights(weights, device=device)
-        self._setup(loaded.model, loaded.alphabet, loaded.normalizer, loaded.info, device, precision)
+        self._setup(loaded.model, loaded.alphabet, loaded.normalizer, loaded.info, device, options, pipeline)
 
     @classmethod
     def from_model(cls, model: HandwritingModel, alphabet: Alphabet, normalizer: Normalizer,
-                   info: dict | None = None, device="cpu", precision: str = "auto") -> "Writer":
-        check_precision(precision)
+                   info: dict | None = None, device="cpu", precision: str | None = None, *,
+                   options: WriterOptions | None = None, pipeline: Pipeline = DEFAULT_PIPELINE) -> "Writer":
         self = cls.__new__(cls)
-        self._setup(model, alphabet, normalizer, info or {}, device, precision)
+        self._setup(model, alphabet, normalizer, info or {}, device, _with_precision(options, precision), pipeline)
         return self
 
-    # Extra sampling bias while the window is on a capital (handwrite.capitals): the data
-    # holds few capitals, and a steadier pen writes them more legibly.  0 switches it off.
-    steady_capitals: float = STEADY_CAPITALS
-    # Write a one-word line (CHECKED_WORDS) again, up to CAPITAL_RETRIES times, keeping the
-    # clearest attempt, while one of its capitals E, H, K is less likely, by the network's
-    # own reading, against a rival letter in its place than a capital read right is
-    # (handwrite.likelihood; docs/capitals.md).
-    check_capitals: bool = True
-    # Take most of a line's shrinking from its start to its end out (letters.even_word_sizes).
-    even_sizes: bool = True
-
-    def _setup(self, model, alphabet, normalizer, info, device, precision):
+    def _setup(self, model, alphabet, normalizer, info, device, options, pipeline):
         self.model = model.eval()
         self.alphabet = alphabet
         self.normalizer = normalizer
         self.info = info
         self.device = torch.device(device)
-        self.precision = precision
+        self.options = options
+        self.pipeline = pipeline
         self._primers = {}       # preset index/name -> primer, computed once
+
+    def with_options(self, options: WriterOptions | dict | None = None, *, pipeline: Pipeline | None = None,
+                     **changes) -> "Writer":
+        """A writer of the same model (shared, not copied) with other options: these
+        `options` (a WriterOptions, or a dict of changes) and then `changes`."""
+        if isinstance(options, dict):
+            changes = {**options, **changes}
+            options = None
+        new = self.options if options is None else options
+        new = new.replace(**changes) if changes else new
+        check_precision(new.precision)
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__, options=new, pipeline=pipeline or self.pipeline)
+        return other
+
+    @property
+    def precision(self) -> str:
+        return self.options.precision
 
     # ---- text checks ------------------------------------------------------------------
     def prepare(self, text: str) -> str:
@@ -144,107 +150,142 @@ class Writer:
         """
         if not (isinstance(every, int) and every >= 1):
             raise ValueError(f"every must be a positive number of steps, got {every!r}")
-        steps = self._writing([text], bias, style, seed, width, align, line_spacing, stream=True)
-        row = LINE_HEIGHT * line_spacing
-        pens: dict[int, np.ndarray] = {}         # line -> pen position in data units, once it draws
-        new: dict[int, list] = {}                # line -> page points not yet yielded
-        restarted: set[int] = set()
-
-        def flush():
-            for line in sorted(set(new) | restarted):
-                yield WritingPoints(line, np.asarray(new.get(line, []), np.float32).reshape(-1, 3), line in restarted)
-            new.clear()
-            restarted.clear()
+        events = self._writing([text], bias, style, seed, width, align, line_spacing, stream=True)
+        preview = Preview(self.normalizer, LINE_HEIGHT * line_spacing)
         try:
             n = 0
             while True:
                 try:
-                    kind, payload = next(steps)
+                    event = next(events)
                 except StopIteration as finished:
                     docs = finished.value
                     break
-                if kind == "restart":                     # the line came out wrong: written again
-                    _, line = payload
-                    pens.pop(line, None)
-                    new.pop(line, None)
-                    restarted.add(line)
+                if isinstance(event, LineRestarted):
+                    preview.restart(event.key[1])
                     continue
-                jobs, step = payload
-                offsets = self.normalizer.denormalize(step.offsets)
-                for r, (dx, dy, eos), drawing in zip(step.rows, offsets, step.drawing):
-                    if not drawing:
-                        continue
-                    line = jobs[r][1]
-                    pen = pens.get(line)
-                    pen = pens[line] = np.zeros(2) if pen is None else pen + (dx, dy)
-                    new.setdefault(line, []).append((pen[0] * UNIT, pen[1] * UNIT + line * row, eos))
+                preview.add(event)
                 n += 1
                 if n % every == 0:
-                    yield from flush()
-            yield from flush()
+                    yield from preview.flush()
+            yield from preview.flush()
             yield WritingDone(docs[0])
         finally:
-            steps.close()
+            events.close()
 
     def _writing(self, texts, bias, style, seed, width, align, line_spacing, stream: bool):
-        """`write_many` as a generator returning its list of Handwriting; with `stream`, it yields
-        ("step", (jobs, sampling.Step)) for every sampling step and ("restart", job) when a
+        """`write_many` as a generator returning its list of Handwriting; with `stream`, it
+        yields a `SamplingProgress` for every sampling step and a `LineRestarted` when a
         line is written again."""
         check_settings(bias=bias, seed=seed, line_spacing=line_spacing)
-        prepared = [self.prepare(t) for t in texts]
-        layouts = [split_text(t, width) for t in prepared]
+        layouts = [split_text(self.prepare(t), width) for t in texts]
         rng = np.random.default_rng(seed)
-        primer = self._primer(style)
         stats = [{"retried": 0, "failed": 0} for _ in layouts]     # per text: lines retried / failed
+        drafts = yield from self._write_pages(layouts, self._primer(style), bias, rng, stats, stream)
+        settings = {"bias": bias, "seed": seed, "style": None if style is None else str(style),
+                    "align": align, "line_spacing": line_spacing}
+        return [self._handwriting(lines, {i: drafts[(d, i)] for i in range(len(lines)) if (d, i) in drafts},
+                                  {**settings, "retried_lines": stats[d]["retried"], "failed_lines": stats[d]["failed"]})
+                for d, lines in enumerate(layouts)]
 
-        # Lines of one page should look like one hand.  With a style every line is primed
-        # with it; with "free", each page's first line is written without a primer and then
-        # primes the page's other lines.
-        # A style of several lines primes the lines with each of them in turn.  Either way
-        # every written line is then reshaped to the slant and letter width of its primer
-        # (style_features.match_hand): the network copies those only partly.
-        written: dict[tuple[int, int], tuple] = {}
-        hands: dict[tuple[int, int], dict] = {}
-        join = 0.0
+    def _write_pages(self, layouts, primer, bias, rng, stats, stream):
+        """Every line with text, written and in its page's hand: {(text, line): LineDraft}.
+
+        Lines of one page should look like one hand.  With a style every line is primed
+        with it (a style of several lines primes the lines with each in turn); with "free",
+        each page's first line is written without a primer and then primes the page's
+        other lines.  Either way every other line then passes the HAND_STEPS with its
+        primer's hand: the network copies slant and letter width only partly."""
+        drafts, hands, join = {}, {}, 0.0
         if primer is not None:
             jobs = [(d, i) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
             for k, one in enumerate(primer.primers):
-                yield from self._write_jobs(jobs[k::len(primer.primers)], layouts, one, bias + primer.extra_bias,
-                                            rng, written, stats, stream)
-            hands = {j: primer.features for j in jobs}
-            join = primer.join
+                drafts.update((yield from self._write_lines(jobs[k::len(primer.primers)], layouts, one,
+                                                            bias + primer.extra_bias, rng, stats, stream)))
+            hands, join = {j: primer.features for j in jobs}, primer.join
         else:
             firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
-            yield from self._write_jobs(firsts, layouts, None, bias, rng, written, stats, stream)
+            drafts.update((yield from self._write_lines(firsts, layouts, None, bias, rng, stats, stream)))
             for d, first in firsts:
                 rest = [(d, i) for i, ln in enumerate(layouts[d]) if ln.text and i != first]
                 if rest:
-                    own = self._own_primer(written[(d, first)][2], layouts[d][first].text)
-                    yield from self._write_jobs(rest, layouts, own, bias, rng, written, stats, stream)
-                    hand = line_hand(written[(d, first)][0], layouts[d][first].text)
+                    lead = drafts[(d, first)]
+                    own = (lead.offsets, self.alphabet.encode(lead.model_text + " "))
+                    drafts.update((yield from self._write_lines(rest, layouts, own, bias, rng, stats, stream)))
+                    hand = line_hand(lead.points, lead.text)
                     hands.update({j: hand for j in rest if hand is not None})
-        for (d, i), hand in hands.items():
-            pts, phi, offs = written[(d, i)]
-            pts = match_hand(pts, layouts[d][i].text, hand)
-            if join:
-                pts = join_letters(pts, phi, layouts[d][i].text, join)
-            written[(d, i)] = (pts, phi, offs)
+        for j, hand in hands.items():
+            drafts[j] = self.pipeline.finish_line(replace(drafts[j], hand=hand, join=join), self.options)
+        return drafts
 
-        docs = []
-        for d, lines in enumerate(layouts):
-            points = [written[(d, i)][0] if (d, i) in written else None for i in range(len(lines))]
-            points = _same_size(points, [ln.text for ln in lines])
-            placed = place_lines(points, align=align, line_height=_line_height(points) * line_spacing)
-            lines_out = [WrittenLine(ln.text, p if p is not None else np.zeros((0, 3), np.float32),
-                                     written[(d, i)][1] if (d, i) in written else None)
-                         for i, (ln, p) in enumerate(zip(lines, placed))]
-            hw = Handwriting("\n".join(ln.text for ln in lines), lines_out,
-                             {"bias": bias, "seed": seed, "style": None if style is None else str(style),
-                              "align": align, "line_spacing": line_spacing,
-                              "retried_lines": stats[d]["retried"], "failed_lines": stats[d]["failed"]})
-            hw.source = self     # lets plots re-run the model over the written strokes
-            docs.append(hw)
-        return docs
+    def _write_lines(self, jobs, layouts, primer, bias, rng, stats, stream=False):
+        """Sample the lines `jobs` [(text, line)] and write again those the pipeline's checks
+        reject, each as often as its check allows: {job: the best attempt's LineDraft}.
+
+        Counts, per text, the lines that needed a retry and those still unusable after all.
+        The best attempts live in this call's own dicts, merged by the caller.  (They were
+        once stored straight into the caller's dict, tested with `j not in written` where
+        `best` was meant: a line already written by an earlier call would have raised
+        KeyError.  No caller wrote a line twice, so it never did.)"""
+        texts = {j: layouts[j[0]][j[1]].text for j in jobs}
+        checks = [c for c in self.pipeline.checks if c.applies(self.options)]
+        reader = Reader(self, primer)
+        best, quality = {}, {}
+        todo = list(jobs)
+        for attempt in range(max([getattr(self.options, c.retries) for c in checks], default=0) + 1):
+            if not todo:
+                break
+            if attempt and stream:
+                for j in todo:
+                    yield LineRestarted(j)
+            drafts = yield from self._attempt(todo, texts, primer, bias, rng, stream)
+            again = []
+            for draft, verdict in zip(drafts, judge(drafts, checks, reader, self.options)):
+                j = draft.key
+                # the best attempt is kept; of attempts that are all unusable, the last
+                if j not in best or verdict.rank > quality[j] or not (verdict.usable or quality[j][0]):
+                    best[j], quality[j] = draft, verdict.rank
+                if not verdict.usable and attempt == 0:
+                    stats[j[0]]["retried"] += 1       # a line that needed at least one retry
+                if attempt < verdict.retries:
+                    again.append(j)
+            todo = again
+        for j in jobs:
+            if not quality[j][0]:
+                stats[j[0]]["failed"] += 1            # still unusable after every retry
+        return best
+
+    def _attempt(self, todo, texts, primer, bias, rng, stream):
+        """One attempt at the lines `todo`, sampled in batches of options.batch_lines and
+        passed through the pipeline's LINE_STEPS: their LineDrafts (a generator: with
+        `stream`, it yields the sampling steps)."""
+        asked = {j: self.pipeline.model_text(texts[j], self.alphabet, self.options) for j in todo}
+        sampled = []
+        size = self.options.batch_lines
+        for start in range(0, len(todo), size):
+            chunk = todo[start:start + size]
+            args = (self.model, [self.alphabet.encode(asked[j]) for j in chunk])
+            settings = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer,
+                            precision=self.options.precision, normalizer=self.normalizer,
+                            char_bias=[self.pipeline.char_bias(texts[j], self.options) for j in chunk])
+            if stream:
+                sampled += yield from labelled(stream_lines(*args, **settings), chunk)
+            else:
+                sampled += sample_lines(*args, **settings)
+        return [self.pipeline.shape_line(LineDraft.from_sample(j, texts[j], asked[j], s, self.normalizer),
+                                         self.options) for j, s in zip(todo, sampled)]
+
+    def _handwriting(self, lines, drafts: dict, info: dict) -> Handwriting:
+        """One text's lines (layout.Line) and drafts {line: LineDraft} through the
+        PAGE_STEPS and onto the page."""
+        points = self.pipeline.finish_page([drafts[i].points if i in drafts else None for i in range(len(lines))],
+                                           [ln.text for ln in lines], self.options)
+        placed = place_lines(points, align=info["align"], line_height=line_height(points) * info["line_spacing"])
+        written = [WrittenLine(ln.text, p if p is not None else np.zeros((0, 3), np.float32),
+                               drafts[i].phi if i in drafts else None)
+                   for i, (ln, p) in enumerate(zip(lines, placed))]
+        hw = Handwriting("\n".join(ln.text for ln in lines), written, info)
+        hw.source = self     # lets plots re-run the model over the written strokes
+        return hw
 
     # ---- internals ----------------------------------------------------------------------
     def _primer(self, style):
@@ -271,208 +312,16 @@ class Writer:
             self._primers[key] = primer
         return primer
 
-    def _own_primer(self, offsets: np.ndarray, text: str):
-        """A line this writer just wrote, as the primer for the rest of its page."""
-        return offsets, self.alphabet.encode(self._model_text(text) + " ")
-
-    def _write_jobs(self, jobs, layouts, primer, bias, rng, written, stats, stream=False):
-        """Sample the lines `jobs` [(doc, line)], retrying failures with new seeds: a line
-        that came out wrong up to RETRIES times, one whose checked capitals are unclear up
-        to CAPITAL_RETRIES times; the best attempt is kept.
-
-        Stores written[(doc, line)] = (page points (n, 3), phi, normalised offsets) and
-        counts, per text, the lines that needed a retry and those still wrong after all.
-        """
-        texts = {j: layouts[j[0]][j[1]].text for j in jobs}
-        best: dict = {}
-        todo = list(jobs)
-        for attempt in range(max(RETRIES, CAPITAL_RETRIES) + 1):
-            if not todo:
-                break
-            if attempt and stream:
-                for j in todo:
-                    yield "restart", j
-            sampled = yield from self._sample(todo, texts, primer, bias, rng, stream)
-            on_page = [self._on_page(s, texts[j]) for j, s in zip(todo, sampled)]
-            looks = [line_looks_written(s, pts, len(texts[j])) for j, s, (pts, _) in zip(todo, sampled, on_page)]
-            shown = self._capitals_shown([(s, texts[j]) for j, s, ok in zip(todo, sampled, looks) if ok], primer)
-            again = []
-            for j, s, (pts, phi), ok in zip(todo, sampled, on_page, looks):
-                # (looks written, how clearly its capitals show): the best attempt is kept;
-                # of attempts that all came out wrong, the last
-                quality = (ok, shown.pop(0) if ok else -np.inf)
-                if j not in written or quality > best[j] or (not ok and not best[j][0]):
-                    written[j], best[j] = (pts, phi, s.offsets), quality
-                if not ok and attempt == 0:
-                    stats[j[0]]["retried"] += 1       # a line that needed at least one retry
-                if (not ok and attempt < RETRIES) or (ok and quality[1] < 0 and attempt < CAPITAL_RETRIES):
-                    again.append(j)
-            todo = again
-        for j in jobs:
-            if not best[j][0]:
-                stats[j[0]]["failed"] += 1            # still wrong after every retry
-
-    def _sample(self, todo, texts, primer, bias, rng, stream):
-        """One attempt at the lines `todo`, in batches of BATCH_LINES: their SampledLines
-        (a generator: with `stream`, it yields the sampling steps)."""
-        sampled = []
-        for start in range(0, len(todo), BATCH_LINES):
-            chunk = todo[start:start + BATCH_LINES]
-            args = (self.model, [self.alphabet.encode(self._model_text(texts[j])) for j in chunk])
-            options = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer, precision=self.precision,
-                           normalizer=self.normalizer,
-                           char_bias=[capital_bias(texts[j], self.steady_capitals) for j in chunk])
-            if stream:
-                sampled += yield from _labelled(stream_lines(*args, **options), chunk)
-            else:
-                sampled += sample_lines(*args, **options)
-        return sampled
-
-    def _capitals_shown(self, lines, primer) -> list[float]:
-        """For sampled lines [(SampledLine, text)]: how much clearer, in nats, each line's
-        checked capitals are than they need to be (`likelihood.capital_margins`; one batched
-        read; below 0: write it again); inf for a line not checked."""
-        if not self.check_capitals:
-            return [np.inf] * len(lines)
-        short = [len(text.split()) <= CHECKED_WORDS for _, text in lines]
-        margins = iter(capital_margins(self.model, self.alphabet, [(s.drawn, self._model_text(text), s.drawn_on)
-                                                                  for (s, text), ok in zip(lines, short) if ok], primer))
-        return [next(margins) if ok else np.inf for ok in short]
-
-    def _on_page(self, line, text: str):
-        """A sampled line as (page points, attention): baseline levelled, capital stand-ins
-        enlarged, a shrinking of its letters taken out, made-up marks after a final stop
-        dropped (handwrite.letters)."""
-        pts = self.to_page(line.offsets)
-        if self._model_text(text) != text:
-            pts = enlarge_letters(pts, line.phi, stand_in_positions(text), CAPITAL_SCALE, CAPITAL_WIDEN)
-        if self.even_sizes:
-            pts = even_word_sizes(pts, line.phi, text)
-        return drop_marks_after_stop(pts, line.phi, text)
-
-    def _model_text(self, text: str) -> str:
-        """What the network writes for `text`: capitals it never learned as their small
-        letters, enlarged afterwards (handwrite.capitals)."""
-        stand_in = model_text(text)
-        return stand_in if all(c in self.alphabet for c in stand_in) else text
-
     def to_page(self, offsets: np.ndarray) -> np.ndarray:
         """Normalised offsets (T, 3) -> (T, 3) points in page units, baseline made horizontal."""
-        pts = offsets_to_points(self.normalizer.denormalize(offsets))
-        pts[:, :2] *= UNIT
-        strokes = align_baseline(points_to_strokes(pts))
-        out = pts.copy()
-        out[:, :2] = np.concatenate(strokes)
-        return out
+        points = offsets_to_points(self.normalizer.denormalize(offsets))
+        points[:, :2] *= UNIT
+        return level_points(points)
 
 
-@dataclass(frozen=True)
-class WritingPoints:
-    """Points a line's pen drew since the last event (`Writer.stream`)."""
-    line: int                 # the line's index in the text as laid out (blank lines count)
-    points: np.ndarray        # (n, 3) x, y, end_of_stroke in page units: a preview, see `Writer.stream`
-    restart: bool = False     # the line is being written again (it came out wrong): drop its earlier points
-
-
-@dataclass(frozen=True)
-class WritingDone:
-    """The end of `Writer.stream`: the finished handwriting."""
-    handwriting: Handwriting
-
-
-def _labelled(steps, jobs):
-    """Yield ("step", (jobs, step)) for each sampling `Step` of `steps`; return what it returns."""
-    try:
-        while True:
-            try:
-                step: Step = next(steps)
-            except StopIteration as finished:
-                return finished.value
-            yield "step", (jobs, step)
-    finally:
-        steps.close()
-
-
-def check_settings(*, bias: float = 0.75, seed: int | None = None, line_spacing: float = 1.0) -> None:
-    """ValueError for a bias, seed or line spacing the writer cannot use."""
-    if not (0 <= bias <= 10):  # also False for NaN
-        raise ValueError(f"bias must be between 0 and 10, got {bias}")
-    if not (0 < line_spacing < 100):
-        raise ValueError(f"line_spacing must be a positive number below 100, got {line_spacing}")
-    if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-
-
-def _same_size(lines: list, texts: list[str]) -> list:
-    """Scale lines whose hand came out larger or smaller than the page's back to its size.
-
-    A line's size is judged two ways, each against the page's median: the height of its
-    body (the middle 60% of its points) and its width per character.  Either alone depends
-    on the letters ("This is it" is all ascenders and narrow letters: tall body, small
-    width); a line is rescaled only when both agree that it strays.
-    """
-    sizes = {}
-    for i, (p, text) in enumerate(zip(lines, texts)):
-        if p is not None and len(p) > 2 and text.strip():
-            sizes[i] = (_body_height(p), float(np.ptp(p[:, 0])) / len(text))
-    if len(sizes) < 2:
-        return lines
-    target_h = float(np.median([h for h, _ in sizes.values()]))
-    target_w = float(np.median([w for _, w in sizes.values()]))
-    out = list(lines)
-    for i, (h, w) in sizes.items():
-        if h <= 0 or w <= 0:
-            continue
-        rh, rw = h / target_h, w / target_w
-        if (rh > 1.15 and rw > 1.15) or (rh < 0.87 and rw < 0.87):
-            p = lines[i].copy()
-            c = p[:, :2].mean(0)
-            p[:, :2] = (p[:, :2] - c) / float(np.sqrt(rh * rw)) + c
-            out[i] = p
-    return out
-
-
-def line_hand(points: np.ndarray, text: str) -> dict | None:
-    """The style features of one written line, or None when it has nothing to measure."""
-    try:
-        return style_features(points_to_strokes(points), text)
-    except ValueError:
-        return None
-
-
-def _line_height(lines: list) -> float:
-    """Baseline-to-baseline distance: LINE_HEIGHT, or more for a large hand, so that
-    ascenders and descenders of neighbouring lines do not collide."""
-    from .layout import baseline_of
-    lines = [p for p in lines if p is not None and len(p) > 2]
-    if not lines:
-        return LINE_HEIGHT
-    ascent = np.median([baseline_of(p) - np.percentile(p[:, 1], 0.5) for p in lines])
-    descent = np.median([np.percentile(p[:, 1], 99.5) - baseline_of(p) for p in lines])
-    return max(LINE_HEIGHT, 1.15 * float(ascent + descent))
-
-
-def _body_height(points: np.ndarray) -> float:
-    lo, hi = np.percentile(points[:, 1], [20, 80])
-    return float(hi - lo)
-
-
-def line_looks_written(sampled, points: np.ndarray, n_chars: int) -> bool:
-    """Heuristic check that a sampled line is writing, not a runaway or a scribble."""
-    if not sampled.finished:
-        return False                      # the window never passed the last character (stuck)
-    steps = len(sampled.offsets)
-    if steps > 20 * n_chars + 40:
-        return False                      # far more points than letters need (runaway)
-    if steps < 3 * n_chars:
-        return False                      # too few points to have written every letter
-    # the window should dwell on every character in turn: a well-written line puts its
-    # largest weight on each character (measured: all of them, moving one at a time)
-    focus = sampled.phi.argmax(axis=1) if len(sampled.phi) else np.zeros(0, int)
-    if len(np.unique(focus)) < 0.8 * n_chars or (len(focus) > 1 and np.diff(focus).max() > 3):
-        return False                      # the window skipped characters
-    width = float(points[:, 0].max() - points[:, 0].min())
-    height = float(points[:, 1].max() - points[:, 1].min())
-    if height > 120 or width > 40 * n_chars + 60:
-        return False                      # strokes wandering off the line
-    return True
+def _with_precision(options: WriterOptions | None, precision: str | None) -> WriterOptions:
+    options = options or WriterOptions()
+    if precision is not None:
+        options = options.replace(precision=precision)
+    check_precision(options.precision)
+    return options

@@ -105,7 +105,7 @@ def test_the_writer_writes_stand_ins_as_larger_small_letters(tiny_model_parts, m
         asked.extend(alphabet.decode(c) for c in codes)
         return real(model, codes, **options)
     monkeypatch.setattr(writer_module, "sample_lines", spy)
-    writer.steady_capitals = 0.0
+    writer = writer.with_options(steady_capitals=0.0)
     big = writer.write("X", style="free", seed=4)
     small = writer.write("x", style="free", seed=4)
     assert asked == ["x", "x"] and big.text == "X" and small.text == "x"

@@ -228,7 +228,7 @@ def test_a_writer_whose_lines_never_finish_still_returns_in_bounded_steps(tiny_w
         assert run["primer_steps"] <= primer_cap
     total = sum(r["steps"] + r["primer_steps"] for r in runs)
     # linear in the text: a few capped passes per attempt, a bounded number of attempts
-    assert total <= (writer_module.RETRIES + 1) * 3 * (_cap(len(text)) + primer_cap), runs
+    assert total <= (tiny_writer.options.retries + 1) * 3 * (_cap(len(text)) + primer_cap), runs
 
 
 # ---- damaged files -----------------------------------------------------------------------------

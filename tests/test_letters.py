@@ -171,11 +171,10 @@ def test_dots_and_strokes_that_go_back_stay_lifts():
 
 
 def test_the_writer_evens_sizes_unless_told_not_to(tiny_writer, monkeypatch):
-    import handwrite.writer as writer_module
+    import handwrite.letters as letters_module
     seen = []
-    monkeypatch.setattr(writer_module, "even_word_sizes", lambda pts, phi, text: seen.append(text) or pts)
+    monkeypatch.setattr(letters_module, "even_word_sizes", lambda pts, phi, text: seen.append(text) or pts)
     tiny_writer.write("a shrinking line", seed=0, style="free")
     assert seen == ["a shrinking line"]
-    tiny_writer.even_sizes = False
-    tiny_writer.write("a shrinking line", seed=0, style="free")
+    tiny_writer.with_options(even_sizes=False).write("a shrinking line", seed=0, style="free")
     assert seen == ["a shrinking line"]

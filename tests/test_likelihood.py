@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from handwrite import likelihood, writer as writer_module
+from handwrite import capitals, likelihood, pipeline
+from handwrite.drafts import Check
 from handwrite.model import mdn_nll
 
 
@@ -95,27 +96,28 @@ def scripted(monkeypatch, tiny_writer):
     """The tiny writer with every line accepted as written and capitals' clearance given by
     a script, one per attempt (the test may replace it); returns (writer, calls, script):
     per call, (clearance, the line's pen column)."""
-    monkeypatch.setattr(writer_module, "line_looks_written", lambda *a: True)
+    monkeypatch.setattr(pipeline, "line_looks_written", lambda *a: True)
     calls = []
     script = [-3.0, -1.0, -2.0, -5.0, -4.0, -6.0]
 
-    def shown(self, lines, primer):
+    def shown(drafts, reader):
         out = []
-        for line, text in lines:
-            if not self.check_capitals or not any(c in likelihood.CAPITAL_MARGINS for c in text):
+        for draft in drafts:
+            if not any(c in likelihood.CAPITAL_MARGINS for c in draft.text):
                 out.append(np.inf)
                 continue
-            calls.append((script.pop(0), self._on_page(line, text)[0][:, 2].copy()))
+            calls.append((script.pop(0), draft.points[:, 2].copy()))
             out.append(calls[-1][0])
         return out
-    monkeypatch.setattr(writer_module.Writer, "_capitals_shown", shown)
-    return tiny_writer, calls, script
+    scripted_check = Check("capitals_clear", shown, "check_capitals", retries="capital_retries")
+    writer = tiny_writer.with_options(pipeline=tiny_writer.pipeline.replacing("capitals_clear", scripted_check))
+    return writer, calls, script
 
 
 def test_a_line_whose_capital_reads_like_a_rival_is_written_again_and_the_clearest_kept(scripted):
     writer, calls, _ = scripted
     hw = writer.write("Kettle", seed=1)             # every scripted attempt falls short of 0
-    assert len(calls) == writer_module.CAPITAL_RETRIES + 1
+    assert len(calls) == writer.options.capital_retries + 1
     best = max(calls, key=lambda c: c[0])
     assert best[0] == -1.0
     np.testing.assert_array_equal(hw.lines[0].points[:, 2], best[1])
@@ -127,9 +129,12 @@ def test_a_clear_capital_and_a_line_without_checked_capitals_are_written_once(sc
     script[:] = [4.0, -1.0]
     writer.write_many(["Kettle", "Apple", "no capitals"], seed=1)
     assert [c[0] for c in calls] == [4.0]            # clear at once; A is not a checked capital
-    writer.check_capitals = False                    # off: nothing scored
-    writer.write("Kettle", seed=1)
+    writer.with_options(check_capitals=False).write("Kettle", seed=1)     # off: nothing scored
     assert len(calls) == 1
+    calls.clear()
+    script[:] = [-1.0, -2.0, 3.0]
+    writer.with_options(capital_retries=1).write("Kettle", seed=1)
+    assert [c[0] for c in calls] == [-1.0, -2.0]     # written again only once
 
 
 def test_the_clearance_is_the_margin_less_the_letters_threshold(tiny_model_parts):
@@ -149,15 +154,18 @@ def test_the_real_check_runs_in_the_writer(tiny_writer):
 
 
 def test_a_long_line_is_not_checked(tiny_writer, monkeypatch):
-    monkeypatch.setattr(writer_module, "line_looks_written", lambda *a: True)
+    monkeypatch.setattr(pipeline, "line_looks_written", lambda *a: True)
     scored = []
-    monkeypatch.setattr(writer_module, "capital_margins",
+    monkeypatch.setattr(capitals, "capital_margins",
                         lambda model, alphabet, lines, primer: scored.append([t for _, t, _ in lines]) or [-1.0] * len(lines))
     tiny_writer.write("Kettle on the hob", seed=1)   # four words: more than CHECKED_WORDS
     assert scored in ([], [[]])
     scored.clear()
     tiny_writer.write("Kettle", seed=1)
-    assert scored == [["Kettle"]] * (writer_module.CAPITAL_RETRIES + 1)
+    assert scored == [["Kettle"]] * (tiny_writer.options.capital_retries + 1)
+    scored.clear()
+    tiny_writer.with_options(checked_words=4).write("Kettle on the hob", seed=1)
+    assert scored == [["Kettle on the hob"]] * (tiny_writer.options.capital_retries + 1)
 
 
 def test_a_capital_is_judged_on_the_points_of_its_own_word():

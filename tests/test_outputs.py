@@ -71,7 +71,7 @@ def test_options_for_keeps_what_the_format_takes():
     assert "dpi" not in outputs.options_for(fmt["svg"], "a.svg", given)
     assert outputs.options_for(fmt["json"], "a.json", given) == {}
     assert outputs.options_for(fmt["gcode"], "a.gcode", given) == {}
-    with pytest.raises(ValueError, match="--animate needs an .svg"):
+    with pytest.raises(ValueError, match="animate needs an .svg"):
         outputs.options_for(fmt["png"], "a.png", {"animate": True})
 
 

@@ -173,7 +173,7 @@ def test_the_request_carries_the_page_settings():
     # the line width follows the page at the size, unless given
     assert r.line_width() == line_chars_for("A4", 20.0, 3.0) < WriteRequest("hi", page="A4").line_width()
     assert WriteRequest("hi").line_width() == 50 and WriteRequest("hi", page="A4", width=30).line_width() == 30
-    for kw, msg in [({"paper": "lined"}, "need a --page"), ({"page_number": 1}, "need a --page"),
+    for kw, msg in [({"paper": "lined"}, "need a page"), ({"page_number": 1}, "need a page"),
                     ({"page": "A4", "paper": "dots"}, "paper must be one of"),
                     ({"page": "A4", "page_number": 0}, "page_number must be"), ({"size": 99}, "size")]:
         with pytest.raises(ValueError, match=msg):

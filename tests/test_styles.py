@@ -244,7 +244,7 @@ def test_unreadable_or_unknown_files(tmp_path, name, content, msg):
 def test_iam_xml_without_text_asks_for_it(tmp_path, strokes):
     path = tmp_path / "line.xml"
     path.write_text(stroke_xml(strokes), encoding="latin-1")
-    with pytest.raises(ValueError, match="line.xml: the file does not say what the strokes read.*--style-text"):
+    with pytest.raises(ValueError, match="line.xml: the file does not say what the strokes read.*style_text"):
         Style.from_file(path)
 
 
@@ -430,7 +430,7 @@ def test_from_files_joins_lines_of_every_format(tmp_path, strokes, tiny_model_pa
     assert set(style.hand) >= {"slant", "width_per_char", "lifts_per_char", "size"}
     with pytest.raises(ValueError, match="2 style files but 1 texts"):
         Style.from_files([xml, ink], texts=[TEXT])
-    with pytest.raises(ValueError, match="--style-text"):
+    with pytest.raises(ValueError, match="style_text"):
         Style.from_files([xml, js])          # the IAM file does not say what it reads
     with pytest.raises(ValueError, match="no style files"):
         Style.from_files([])

@@ -48,3 +48,13 @@ def test_without_a_page_the_writing_goes_on_the_target_layer(tmp_path, weights):
 def test_bad_input_is_a_usage_error(tmp_path, weights):
     r = vpype("handwrite", "--weights", weights, "--style", "nosuch", "hi", "stat", cwd=tmp_path)
     assert r.returncode != 0 and "no preset style named 'nosuch'" in r.stderr
+
+
+def test_writer_options_and_their_errors_in_vpype_s_words(tmp_path, weights):
+    r = vpype("handwrite", "--weights", weights, "--seed", "1", "--option", "check_capitals=false",
+              "--option", "retries=0", "hi", "stat", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = vpype("handwrite", "--weights", weights, "--option", "retries=lots", "hi", "stat", cwd=tmp_path)
+    assert r.returncode != 0 and "--option retries=... must be an integer" in r.stderr
+    r = vpype("handwrite", "--weights", weights, "--style-text", "x", "hi", "stat", cwd=tmp_path)
+    assert r.returncode != 0 and "--style-text needs --style-file" in r.stderr

@@ -85,17 +85,17 @@ def test_json_round_trip(tiny_writer, tmp_path):
 
 
 def test_failed_lines_are_retried_and_counted(tiny_writer, monkeypatch):
-    import handwrite.writer as w
+    import handwrite.pipeline as pipeline
     calls = []
 
     def never_ok(sampled, points, n):
         calls.append(n)
         return False
-    monkeypatch.setattr(w, "line_looks_written", never_ok)
+    monkeypatch.setattr(pipeline, "line_looks_written", never_ok)
     hw = tiny_writer.write("abc", seed=0)
     assert hw.info["failed_lines"] == 1
     assert hw.info["retried_lines"] == 1             # one line, retried several times
-    assert len(calls) == w.RETRIES + 1
+    assert len(calls) == tiny_writer.options.retries + 1
     docs = tiny_writer.write_many(["ab", "cd\nef"], seed=0)
     assert [d.info["failed_lines"] for d in docs] == [1, 2]   # counted per text
     assert len(hw.points) > 0      # the last try is still returned, not dropped
@@ -128,13 +128,13 @@ def _sampled(n_chars, steps_per_char=10, skip=False, finished=True, tall=False):
     ({"tall": True}, False),                 # strokes wander off the line
 ])
 def test_line_check(case, ok):
-    from handwrite.writer import line_looks_written
+    from handwrite.pipeline import line_looks_written
     sampled, points = _sampled(12, **case)
     assert line_looks_written(sampled, points, 12) is ok
 
 
 def test_lines_are_resized_only_when_height_and_width_agree():
-    from handwrite.writer import _same_size
+    from handwrite.pipeline import same_size
     rng = np.random.default_rng(0)
 
     def line(n_chars, height, width_per_char):
@@ -144,9 +144,9 @@ def test_lines_are_resized_only_when_height_and_width_agree():
     texts = ["abcdefghij"] * 4
     normal = [line(10, 10, 5) for _ in range(3)]
     big = line(10, 20, 10)                      # twice the size both ways: a hand that grew
-    out = _same_size(normal + [big], texts)
+    out = same_size(normal + [big], texts)
     assert np.ptp(out[3][:, 1]) == pytest.approx(np.ptp(big[:, 1]) / 2, rel=0.1)
     assert all(o is n for o, n in zip(out[:3], normal))
     tall_narrow = line(10, 16, 4)               # tall body, narrow letters: "This is it", same hand
-    out = _same_size(normal + [tall_narrow], texts)
+    out = same_size(normal + [tall_narrow], texts)
     assert out[3] is tall_narrow

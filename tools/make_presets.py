@@ -87,12 +87,11 @@ PRESETS = [
 
 
 def load_writer(weights: str | None):
-    from handwrite.writer import Writer
-    writer = Writer(weights, precision="fp32")     # fp32: a seed writes the same line on every CPU
-    writer.steady_capitals = 0.0                   # as when PRESETS were chosen (capitals' extra bias and
-    writer.even_sizes = False                      # evening out a shrinking line and checking
-    writer.check_capitals = False                  # capitals came later)
-    return writer
+    from handwrite import Writer, WriterOptions
+    # fp32: a seed writes the same line on every CPU; the rest as when PRESETS were chosen
+    # (capitals' extra bias, evening out a shrinking line and checking capitals came later)
+    return Writer(weights, options=WriterOptions(precision="fp32", steady_capitals=0.0, even_sizes=False,
+                                                 check_capitals=False))
 
 
 def free_lines(writer, seed: int, bias: float) -> list[tuple[np.ndarray, bool]]:

@@ -49,11 +49,22 @@ def fail(message: str, code: int = EXIT_BAD_INPUT):
 
 
 def checked(call, code: int = EXIT_BAD_INPUT, errors=(OSError, ValueError)):
-    """call(), or exit with `code` and the message of a library error."""
+    """call(), or exit with `code` and the message of a library error (settings it names
+    shown as this command line's options)."""
     try:
         return call()
     except errors as e:
-        fail(str(e), code)
+        from ..options import SettingError
+        fail(e.shown_with(cli_name) if isinstance(e, SettingError) else str(e), code)
+
+
+def cli_name(setting: str) -> str:
+    """How the command line spells a setting of the library: style_text -> --style-text,
+    options.retries -> --option retries=..."""
+    from ..options import as_flag
+    if setting.startswith("options."):
+        return f"--option {setting.split('.', 1)[1]}=..."
+    return as_flag(setting)
 
 
 def _options(*options):
@@ -78,6 +89,9 @@ write_options = _options(
                       "measurement shows the CPU clearly faster at it; fp32 makes what a seed writes "
                       "independent of the CPU; int8 is faster on CPUs with VNNI/AMX; onnx-int8 is faster "
                       "again for single lines (needs the onnx extra)."),
+    click.option("--option", "option", multiple=True, metavar="NAME=VALUE",
+                 help="A writer option (handwrite.WriterOptions, docs/api.md), e.g. check_capitals=false "
+                      "or retries=1; repeat for several."),
 )
 
 style_options = _options(
@@ -104,10 +118,26 @@ def read_text(text):
     return sys.stdin.read() if text is None or text == "-" else text
 
 
-def make_request(text: str, **settings):
-    """The WriteRequest of the parsed options; options left unset keep the library's defaults."""
+def make_request(text: str, option=(), **settings):
+    """The WriteRequest of the parsed options; options left unset keep the library's defaults.
+    option: the --option NAME=VALUE texts, the request's writer options."""
     from ..request import WriteRequest
-    return checked(lambda: WriteRequest(text=text, **{k: v for k, v in settings.items() if v is not None}))
+    settings = {k: v for k, v in settings.items() if v is not None}
+    if option:
+        settings["options"] = checked(lambda: writer_options(option))
+    return checked(lambda: WriteRequest(text=text, **settings))
+
+
+def writer_options(texts) -> dict:
+    """{name: value} of --option NAME=VALUE texts (a SettingError for a bad one)."""
+    from ..options import SettingError, WriterOptions
+    out = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise SettingError(f"--option takes NAME=VALUE, got {text!r}; names: {', '.join(WriterOptions.names())}")
+        out[name.strip()] = WriterOptions.parse(name.strip(), value)
+    return out
 
 
 def load_writer(weights, precision="auto"):

@@ -30,7 +30,7 @@ MAX_PRIMER_POINTS = 5000     # points of one recorded primer line, as recorded (
 MAX_RENDER_POINTS = 200_000  # points sent back for a download (413 beyond)
 STREAM_EVERY = 4             # sampling steps per streamed event
 DECIMALS = 2                 # of the points sent to the browser
-WRITE_FIELDS = ("text", "bias", "style", "seed", "width", "align", "line_spacing", "primer")
+WRITE_FIELDS = ("text", "bias", "style", "seed", "width", "align", "line_spacing", "primer", "options")
 RENDER_OPTIONS = ("color", "stroke_width", "background", "dpi", "page", "page_margin", "margin")
 
 

@@ -200,9 +200,7 @@ def prepare(data_dir, weights=None, *, split: str = "auto", limit: int | None = 
         raise ValueError(f"limit must be at least 1, got {limit}")
     writer, described, model_downsample = load_writer(weights)
     if precision is not None:
-        from ..sampling import check_precision
-        check_precision(precision)
-        writer.precision = precision
+        writer = writer.with_options(precision=precision)
     downsample = downsample or model_downsample
     data = load_lines(data_dir, downsample=downsample, cache_dir=cache_dir, progress=progress)
     alphabet = writer.alphabet
