@@ -18,7 +18,6 @@ PENDING = {
     "handwrite/sampling.py",                  # being split into a package (engineer A)
     "handwrite/sampling.py::_sample_lines",
     "handwrite/onnx_step.py",                 # (engineer A)
-    "handwrite/writer.py",                    # (engineer B)
 }
 
 

@@ -19,7 +19,6 @@ the human reading instead of redoing them.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,19 +26,13 @@ import numpy as np
 
 from ..alphabet import TYPOGRAPHIC
 from ..choices import EVAL_SPLITS
-from ..render import RenderOptions, svg_to_png, to_svg
+# the recognisers live in .ocr; these names are imported from here too
+from .ocr import (OCR_CONFIG, OCR_RENDER, OCRUnavailableError, Recogniser, check_ocr, read_line,  # noqa: F401
+                  recognisers, render_line)
 
 DEFAULT_DOWNSAMPLE = 2                         # training's default; exported weights do not record it
-OCR_CONFIG = "--psm 7"                         # Tesseract: the image is one line of text
-# One look for every line read: a ~3 px pen at the writer's own size (~35 px lines).
-# Chosen on human lines only; scale 1-2 and pen 2-5 px all gave human CER 0.26-0.33.
-OCR_RENDER = RenderOptions(color="black", stroke_width=3.0, background="white", scale=1.0, margin=20.0)
 GENERATE_BATCH = 16
 PREPROCESSING = "offsets downsampled by {d}, normalised by the model's per-axis mean/std"
-
-
-class OCRUnavailableError(RuntimeError):
-    """Tesseract (the program or the pytesseract package) cannot be used."""
 
 
 # ---- character error rate ----------------------------------------------------------------
@@ -84,71 +77,6 @@ def corpus_cer(hypotheses: list[str], references: list[str]) -> float:
     if chars == 0:
         raise ValueError("the references are empty: CER is undefined")
     return sum(edit_distance(normalize_text(h), r) for h, r in zip(hypotheses, refs)) / chars
-
-
-# ---- OCR -----------------------------------------------------------------------------------
-def check_ocr():
-    """The pytesseract module, once Tesseract is known to run with English data."""
-    try:
-        import pytesseract
-    except ImportError:
-        raise OCRUnavailableError(
-            "Tesseract OCR is not available: the pytesseract package is not installed "
-            "(pip install 'handwrite-synthesis[ocr]')") from None
-    try:
-        pytesseract.get_tesseract_version()
-        languages = pytesseract.get_languages(config="")
-    except (pytesseract.TesseractNotFoundError, OSError):
-        raise OCRUnavailableError(
-            "Tesseract OCR is not available: the tesseract program is not installed or not on PATH "
-            "(Debian/Ubuntu: apt-get install tesseract-ocr; macOS: brew install tesseract)") from None
-    except pytesseract.TesseractError as e:
-        raise OCRUnavailableError(f"Tesseract OCR does not run: {e}") from None
-    if "eng" not in languages:
-        raise OCRUnavailableError(
-            "Tesseract OCR has no English language data (Debian/Ubuntu: apt-get install tesseract-ocr-eng)")
-    return pytesseract
-
-
-def render_line(strokes) -> bytes:
-    """PNG of one line of strokes (page units), drawn the same way for people and model."""
-    return svg_to_png(to_svg(strokes, OCR_RENDER))
-
-
-def read_line(png: bytes, pytesseract) -> str:
-    """Tesseract's reading of a one-line PNG."""
-    from PIL import Image
-    with Image.open(io.BytesIO(png)) as image:
-        return pytesseract.image_to_string(image.convert("L"), config=OCR_CONFIG).strip()
-
-
-@dataclass
-class Recogniser:
-    """A handwriting reader: a name and a function from a one-line PNG to text."""
-    name: str
-    read: object
-
-
-def recognisers() -> list[Recogniser]:
-    """Tesseract and PP-OCR (rapidocr-onnxruntime), whichever are installed."""
-    found = []
-    try:
-        tess = check_ocr()
-        found.append(Recogniser("tesseract", lambda png: read_line(png, tess)))
-    except OCRUnavailableError:
-        pass
-    try:
-        from rapidocr_onnxruntime import RapidOCR
-    except ImportError:
-        return found
-    engine = RapidOCR()
-
-    def read_pp(png: bytes) -> str:
-        # recognition only: the image is already one line, and detection would split it
-        result, _ = engine(png, use_det=False, use_cls=False, use_rec=True)
-        return " ".join(r[0] for r in result or []).strip()
-    found.append(Recogniser("ppocr", read_pp))
-    return found
 
 
 # ---- what is measured ----------------------------------------------------------------------

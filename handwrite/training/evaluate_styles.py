@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evaluate import Recogniser, corpus_cer, human_strokes, recognisers, render_line
+from .evaluate import corpus_cer, human_strokes
+from .ocr import Recogniser, recognisers, render_line
 from ..style_features import FEATURES, feature_matrix, rank_of, style_features
 
 TEXT_CHARS = (20, 60)          # lines used to prime and to write: long enough to measure a hand

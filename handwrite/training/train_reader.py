@@ -140,7 +140,6 @@ def _usable(data: FrameSet, alphabet: Alphabet) -> np.ndarray:
 
 def train_reader(cfg: ReaderTrainConfig, progress: bool = True) -> dict:
     """Train (or resume) a reader; returns the last epoch's figures."""
-    from tqdm import tqdm
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
@@ -170,32 +169,10 @@ def train_reader(cfg: ReaderTrainConfig, progress: bool = True) -> dict:
                                     "config": json.dumps(asdict(cfg.model))})
 
     lengths = np.array([len(data.frames[i]) for i in train_idx])
-    last_save, result = time.monotonic(), {}
+    result = {}
     try:
         while state["epoch"] < cfg.epochs:
-            epoch = state["epoch"]
-            batches = bucket_batches(lengths, cfg.batch_size, cfg.seed, epoch)
-            skip = state.pop("batch_in_epoch", 0)
-            bar = tqdm(batches[skip:], desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress,
-                       unit="batch", initial=skip, total=len(batches))
-            for k, b in enumerate(bar, start=skip):
-                rows = train_idx[b]
-                rng = np.random.default_rng([cfg.seed, epoch, int(rows[0])])
-                frames = [augment_frames(data.frames[i], rng, cfg.augment) for i in rows]
-                loss = ctc_batch(net, frames, [alphabet.encode(data.texts[i]) for i in rows])
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-                opt.step()
-                state["step"] += 1
-                state["batch_in_epoch"] = k + 1
-                bar.set_postfix(loss=f"{float(loss):.2f}")
-                if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
-                    checkpoint()
-                    last_save = time.monotonic()
-                if cfg.max_steps and state["step"] >= cfg.max_steps:
-                    break
-            state.pop("batch_in_epoch", None)
+            _train_epoch(net, opt, data, train_idx, lengths, alphabet, state, cfg, checkpoint, progress)
             result = _end_epoch(net, opt, data, val_idx, alphabet, state, cfg, out)
             checkpoint()
             if cfg.max_steps and state["step"] >= cfg.max_steps:
@@ -204,6 +181,34 @@ def train_reader(cfg: ReaderTrainConfig, progress: bool = True) -> dict:
         checkpoint()     # resumes at the batch after the last one done
         raise
     return result
+
+
+def _train_epoch(net, opt, data, train_idx, lengths, alphabet, state, cfg, checkpoint, progress: bool) -> None:
+    """One epoch's batches (from the one after the last done, when resuming), checkpointed now and then."""
+    from tqdm import tqdm
+    epoch, last_save = state["epoch"], time.monotonic()
+    batches = bucket_batches(lengths, cfg.batch_size, cfg.seed, epoch)
+    skip = state.pop("batch_in_epoch", 0)
+    bar = tqdm(batches[skip:], desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress,
+               unit="batch", initial=skip, total=len(batches))
+    for k, b in enumerate(bar, start=skip):
+        rows = train_idx[b]
+        rng = np.random.default_rng([cfg.seed, epoch, int(rows[0])])
+        frames = [augment_frames(data.frames[i], rng, cfg.augment) for i in rows]
+        loss = ctc_batch(net, frames, [alphabet.encode(data.texts[i]) for i in rows])
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        state["step"] += 1
+        state["batch_in_epoch"] = k + 1
+        bar.set_postfix(loss=f"{float(loss):.2f}")
+        if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
+            checkpoint()
+            last_save = time.monotonic()
+        if cfg.max_steps and state["step"] >= cfg.max_steps:
+            break
+    state.pop("batch_in_epoch", None)
 
 
 def _end_epoch(net, opt, data, val_idx, alphabet, state, cfg, out: Path) -> dict:
