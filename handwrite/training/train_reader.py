@@ -202,7 +202,7 @@ def _train_epoch(net, opt, data, train_idx, lengths, alphabet, state, cfg, check
         opt.step()
         state["step"] += 1
         state["batch_in_epoch"] = k + 1
-        bar.set_postfix(loss=f"{float(loss):.2f}")
+        bar.set_postfix(loss=f"{loss.item():.2f}")
         if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
             checkpoint()
             last_save = time.monotonic()
