@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .choices import DEFAULT_HIDDEN
+from .mixture import attention_window
 from .recurrence import attention_sequence, lstm_sequence
 
 
@@ -93,14 +94,7 @@ class HandwritingModel(nn.Module):
     # ---- the attention window -------------------------------------------------------
     def _window(self, h1, kappa, onehot, positions):
         """h1 (B, H), kappa (B, K), onehot (B, U, V) -> window (B, V), kappa, phi (B, U)."""
-        K = self.config.window_mixtures
-        a_hat, b_hat, k_hat = self.attention(h1).float().split(K, dim=-1)
-        alpha, beta = torch.exp(a_hat), torch.exp(b_hat)
-        kappa = kappa + self.config.kappa_step * F.softplus(k_hat)
-        # (B, K, 1) against (U,) -> (B, K, U) -> sum over K -> (B, U)
-        phi = (alpha.unsqueeze(-1) * torch.exp(-beta.unsqueeze(-1) * (kappa.unsqueeze(-1) - positions) ** 2)).sum(1)
-        window = torch.bmm(phi.unsqueeze(1).to(onehot.dtype), onehot).squeeze(1)
-        return window, kappa, phi
+        return attention_window(self.attention(h1).float(), kappa, self.config.kappa_step, onehot, positions)
 
     def one_hot(self, chars: torch.Tensor) -> torch.Tensor:
         """(B, U) int codes (0 = padding) -> (B, U, V) float one-hots with padding all zero."""
