@@ -148,11 +148,18 @@ def test_auto_is_a_rule_per_cpu_kind(kind, one, batches):
     assert auto_plan(cpu_kind=kind, hidden=INT8_MIN_HIDDEN - 1) == ("fp32", fallback)
 
 
+def test_auto_on_bf16_cpus_takes_bf16_for_large_batches_only():
+    from handwrite.sampling.plan import BF16_MIN_LINES
+    assert auto_plan(BF16_MIN_LINES - 1, cpu_kind="avx512-bf16") == ("int8", "int8")
+    assert auto_plan(BF16_MIN_LINES, cpu_kind="avx512-bf16") == ("int8", "bf16")
+    assert auto_plan(2, cpu_kind="avx512-bf16", int8_ok=lambda: False) == ("fp32", "bf16")
+
+
 def test_auto_does_not_time_anything_and_repeats(monkeypatch):
     # the same flags give the same plan: nothing measured, so no noise to flip it
     from handwrite import cpu as cpu_flags
     monkeypatch.setattr(cpu_flags, "flags", lambda: frozenset({"avx2", "avx512_vnni", "avx512_bf16"}))
-    plans = {step_plan("auto", torch.device("cpu"), lines=n) for n in (3, 3, 3)}
+    plans = {step_plan("auto", torch.device("cpu"), lines=n) for n in (64, 64, 64)}
     assert plans == {("int8", "bf16")}
     monkeypatch.setattr(cpu_flags, "flags", lambda: frozenset({"avx2"}))
     assert step_plan("auto", torch.device("cpu"), lines=1) == ("fp32", "fp32")

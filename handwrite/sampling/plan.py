@@ -8,11 +8,15 @@ single row is left.  Both names are keys of `registry.KERNELS`.
 model, so a machine, seed and settings write the same strokes in every process.  Per
 CPU kind, what the benchmarks measured fastest (docs/speed.md):
 
-    CPU kind       one line   batches   measured
-    amx            int8       int8      Intel Xeon, AVX-512 VNNI + AMX: bf16 no faster at 8 rows
-    avx512-bf16    int8       bf16      AMD EPYC, AVX-512 VNNI + BF16: write_many bf16 1.2x int8
-    avx512-vnni    int8       int8      (VNNI without bf16: as the Xeon without its AMX)
-    avx2           fp32       fp32      AMD EPYC AVX2: int8 no faster, bf16 emulated (0.01x)
+    CPU kind       one line   batches                      measured on
+    amx            int8       int8                         Intel Xeon, AVX-512 VNNI + AMX
+    avx512-bf16    int8       int8; bf16 from 32 lines     AMD EPYC, AVX-512 VNNI + BF16
+    avx512-vnni    int8       int8                         (as the Xeon, without bf16)
+    avx2           fp32       fp32                         AMD EPYC, AVX2 only
+
+(The Xeon's bf16 products were no faster than fp32 at 8 rows on one thread; on the
+EPYC bf16 overtakes int8 between 16 and 32 lines (`write_many`); without VNNI, torch's
+int8 was no faster than fp32 and bf16 is emulated, 100x slower.)
 
 int8 only where the model passes its quality check (`products.int8_error`) and has at
 least INT8_MIN_HIDDEN cells per layer (a small network spends more on quantizing the
@@ -34,6 +38,7 @@ PLAIN = "plain"          # the unfused `HandwritingModel.step` (sample_lines(fas
 INT8_MIN_HIDDEN = 128    # cells per layer below which int8 is not chosen (the bundled network: 400)
 
 BATCH_PRECISION = {"amx": "int8", "avx512-bf16": "bf16", "avx512-vnni": "int8", "avx2": "fp32"}
+BF16_MIN_LINES = 32      # on "avx512-bf16" CPUs, smaller batches run int8 (where the model allows)
 
 
 def check_precision(precision: str) -> None:
@@ -55,6 +60,8 @@ def auto_plan(lines: int | None = None, *, int8_ok=lambda: True, hidden: int = 4
     if lines is not None and lines < 2:
         return (one, one)                # the batch only shrinks: batches never come
     batch = BATCH_PRECISION.get(kind, "fp32")
+    if batch == "bf16" and int8 and lines is not None and lines < BF16_MIN_LINES:
+        batch = "int8"
     return (one, one if batch == "int8" else batch)
 
 
