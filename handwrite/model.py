@@ -127,8 +127,7 @@ class HandwritingModel(nn.Module):
     def _sequence(self, x, onehot, positions, state: State | None, return_attention: bool):
         """-> [h1, h2, h3] (B, T, 3H), phi (B, T, U) or None, final State.  state None: zeros."""
         # the fused path on CPUs (GPUs: cuDNN's LSTMs are faster), except to read one line
-        # without gradients, where the plain loop's fewer writes per step win (181 against
-        # 223 ms for the default style's primer; from 16 lines on the fused path is 1.2-2x)
+        # without gradients, where the plain loop's fewer writes per step win (docs/speed.md)
         one_line_read = x.shape[0] == 1 and not torch.is_grad_enabled()
         if self.fused_recurrence and x.device.type == "cpu" and not one_line_read:
             return self._sequence_fused(x, onehot, positions, state, return_attention)
@@ -164,8 +163,8 @@ class HandwritingModel(nn.Module):
     def _lstm_layer(lstm: nn.LSTM, inp, h0, c0):
         """nn.LSTM's maths on time-major inp (T, B, in) -> (T, B, H), c_T.
 
-        Under autocast: one bf16 input product, then the fused recurrence (1.3x nn.LSTM's
-        bf16 speed here); in fp32, oneDNN's nn.LSTM is the faster (1.3x the fused one)."""
+        Under autocast: one bf16 input product, then the fused recurrence (faster than
+        nn.LSTM's bf16); in fp32, oneDNN's nn.LSTM is the faster (docs/speed.md)."""
         if not torch.is_autocast_enabled(inp.device.type):
             out, (_, c_n) = lstm(inp.transpose(0, 1), (h0[None], c0[None]))
             return out.transpose(0, 1), c_n[0]

@@ -406,3 +406,14 @@ def test_onnx_int8_names_what_to_install_and_runs_on_cpus_only(monkeypatch):
     assert step_plan("onnx-int8", torch.device("cpu")) == ("onnx-int8", "int8")     # batches: torch's int8
     with pytest.raises(ValueError, match="CPUs only"):
         step_plan("onnx-int8", torch.device("cuda"))
+
+
+@pytest.mark.parametrize("flags, kind", [
+    (set(), "avx2"), ({"avx2"}, "avx2"), ({"avx2", "avx512_vnni"}, "avx512-vnni"),
+    ({"avx512_vnni", "avx512_bf16"}, "avx512-bf16"), ({"avx512_vnni", "avx512_bf16", "amx_bf16"}, "amx")])
+def test_cpu_kind_and_int8_branches_come_from_the_flags(monkeypatch, flags, kind):
+    from handwrite import cpu
+    monkeypatch.setattr(cpu, "flags", lambda: frozenset(flags))
+    assert cpu.kind() == kind
+    without_vnni = "avx512_vnni" not in flags           # int16 sums: 7-bit activations, unsigned ONNX weights
+    assert cpu.int8_reduce_range() is without_vnni and cpu.onnx_unsigned_weights() is without_vnni

@@ -16,7 +16,7 @@ CPU kind, what the benchmarks measured fastest (docs/speed.md):
 
 (The Xeon's bf16 products were no faster than fp32 at 8 rows on one thread; on the
 EPYC bf16 overtakes int8 between 16 and 32 lines (`write_many`); without VNNI, torch's
-int8 was no faster than fp32 and bf16 is emulated, 100x slower.)
+int8 was no faster than fp32, and bf16 is emulated, far slower.)
 
 int8 only where the model passes its quality check (`products.int8_error`) and has at
 least INT8_MIN_HIDDEN cells per layer (a small network spends more on quantizing the
@@ -24,7 +24,7 @@ activations than on its products); otherwise fp32 in its place.  A GPU runs fp32
 
 "fastest" is auto with onnx-int8 for a single line where onnx and onnxruntime are
 installed: faster per line on every CPU kind measured, but its first line builds two
-graphs (~0.5 s), so it pays in long-running processes (serve, batch, dataset making).
+graphs, so it pays in long-running processes (serve, batch, dataset making).
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class _SamplingCache:
         return self.fast_steps[plan]
 
     def onnx_step(self, model: HandwritingModel):
-        """The ONNX Runtime sessions of the int8 step and read, built at first use (~0.4 s)."""
+        """The ONNX Runtime sessions of the int8 step and read, built at first use."""
         if self._onnx_step is None:
             from ..onnx_step import OnnxStep
             self._onnx_step = OnnxStep(self.fast_step(model, ("int8", "int8")))
