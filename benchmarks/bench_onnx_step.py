@@ -97,7 +97,7 @@ def loop_in_graph(make):
         points(step)
 
 
-makers = {f"torch _OneLine {k}": (lambda k=k: _OneLine(fast[k], model.initial_state(1), onehot, positions))
+makers = {f"torch _OneLine {k}": (lambda k=k: _OneLine(fast[k], model, model.initial_state(1), onehot, positions))
           for k in fast}
 makers.update({f"ONNX Runtime {k}": (lambda k=k: ort[k].line(model.initial_state(1), onehot, positions))
                for k in ort})

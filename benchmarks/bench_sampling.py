@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import timeit  # noqa: E402
 
 from handwrite.layout import split_text  # noqa: E402
-from handwrite import sampling  # noqa: E402
+from handwrite import cpu, sampling  # noqa: E402
 from handwrite.sampling import FastStep, sample_lines  # noqa: E402
 from handwrite.writer import DEFAULT_STYLE, Writer  # noqa: E402
 
@@ -139,9 +139,9 @@ if HAS_ONNX:
     print(f"40-char line, handwrite onnx-int8 step: {t_onnx / n_onnx * 1e3:6.3f} ms/step, {t_onnx:6.2f} s/line ({n_onnx} steps)")
 print(f"speed-up per step vs eager reference: fp32 {ratio:.1f}x, int8 {ratio8:.1f}x, onnx-int8 {onnx_note} "
       f"(target >= 3x: {'met' if max(ratio, ratio8, ratio_onnx) >= 3 else 'NOT met'})")
-plan = sampling.step_plan("auto", torch.device("cpu"), shape=sampling.layer_shape(model),
+plan = sampling.step_plan("auto", torch.device("cpu"), hidden=model.config.hidden,
                           int8_ok=lambda: sampling._cache_for(model).int8_ok(model))
-print(f"auto on this CPU: {plan[0]} for one line, {plan[1]} for batches "
+print(f"auto on this CPU ({cpu.kind()}): {plan[0]} for one line, {plan[1]} for batches "
       f"(int8 check: error {sampling.int8_error(model):.4f}, tolerance {sampling.INT8_TOLERANCE})")
 
 # the floor: a step's five matrix products alone (fp32, the same weights), which every
@@ -163,7 +163,7 @@ print(f"the same products with int8 layer weights: {t_mm8 / steps * 1e3:6.3f} ms
 
 # 2. a primed line, as Writer writes by default, starts by reading the style's primer: the
 # straightforward port reads it point by point for every line; handwrite reads the part no
-# line text can change once per style, and the rest as one sequence (sampling._primer_prefix)
+# line text can change once per style, and the rest as one sequence (sampling.primer._primer_prefix)
 primer = writer._primer(DEFAULT_STYLE).primers[0]      # the first line's primer
 t_ref_p = timeit(lambda: ref.write(codes, seed=0, primer=primer, max_steps=0), repeat=3)
 def fresh():
@@ -171,7 +171,7 @@ def fresh():
     sample_lines(model, [codes], seed=0, primer=primer, max_steps=1)
 t_first = timeit(fresh, repeat=3)
 t_again = timeit(lambda: sample_lines(model, [codes], seed=0, primer=primer, max_steps=1), repeat=3)
-# int8 reads a single line's primer with its int8 products, step by step (sampling._OneLine.read)
+# int8 reads a single line's primer with its int8 products, step by step (sampling.kernels._OneLine.read)
 t_again8 = timeit(lambda: sample_lines(model, [codes], seed=0, primer=primer, max_steps=1, precision="int8"), repeat=3)
 print(f"reading the default style's primer ({len(primer[0])} points): eager reference {t_ref_p * 1e3:.0f} ms per line; "
       f"handwrite {t_first * 1e3:.0f} ms the first time, then {t_again * 1e3:.0f} ms per line "
@@ -214,19 +214,19 @@ texts = [f"Line {i}: the quick brown fox jumps over a lazy dog" for i in range(6
 rates = {}
 for name, precision in (("fp32", "fp32"), ("auto before int8", "auto"), ("auto", "auto")):
     w = Writer(args.weights, precision=precision)
-    saved = sampling._int8_may_pay
+    saved = sampling.plan.auto_plan
     if name == "auto before int8":
-        sampling._int8_may_pay = lambda shape: False
+        sampling.plan.auto_plan = lambda lines=None, **kw: saved(lines, **{**kw, "int8_ok": lambda: False})
     try:
         # best of two: one run of ~8 s on a shared 2-core machine moved by 25% (session 4)
         t = timeit(lambda: w.write_many(texts, seed=0), repeat=2, warmup=0)
     finally:
-        sampling._int8_may_pay = saved
+        sampling.plan.auto_plan = saved
     rates[name] = len(texts) / t
     print(f"write_many, {len(texts)} lines of ~50 characters, {name}: {t:.1f} s, {rates[name]:.1f} lines/s")
 print(f"auto now: {rates['auto'] / rates['auto before int8']:.2f}x the lines per second of the auto before "
       f"(target >= 1, no slower), {rates['auto'] / rates['fp32']:.1f}x fp32 "
-      f"(bf16 faster on this CPU: {sampling.cpu_bf16_is_faster()})")
+      f"(this CPU's kind: {cpu.kind()})")
 
 # 4. what a user waits for: Writer.write end to end (default style, layout included)
 ends = {}

@@ -30,3 +30,32 @@ def has_vnni() -> bool:
 def has_bf16() -> bool:
     """AVX-512 BF16: bf16 products in hardware (elsewhere PyTorch emulates them)."""
     return "avx512_bf16" in flags() or "amx_bf16" in flags()
+
+
+def has_amx() -> bool:
+    """AMX tiles for bf16 (Intel Xeon since Sapphire Rapids)."""
+    return "amx_bf16" in flags()
+
+
+def kind() -> str:
+    """What the sampling kernels care about, from the most capable down: "amx", "avx512-bf16"
+    (bf16 products, no AMX: AMD EPYC since Zen 4), "avx512-vnni" (int8 sums in int32, no
+    bf16), or "avx2" (anything else, including CPUs whose flags cannot be read)."""
+    if has_amx():
+        return "amx"
+    if "avx512_bf16" in flags():
+        return "avx512-bf16"
+    return "avx512-vnni" if has_vnni() else "avx2"
+
+
+def int8_reduce_range() -> bool:
+    """Whether torch's int8 products should quantize activations to 7 bits: on CPUs without
+    VNNI, where fbgemm sums pairs of u8 x s8 products in int16, 8 bits could saturate."""
+    return not has_vnni()
+
+
+def onnx_unsigned_weights() -> bool:
+    """Whether the ONNX int8 graph should hold its weights as uint8 (zero point 128): on
+    CPUs without VNNI, ONNX Runtime's u8 x s8 kernel sums in int16 and saturates; its
+    u8 x u8 kernel widens first."""
+    return not has_vnni()

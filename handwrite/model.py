@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .choices import DEFAULT_HIDDEN
+from .mixture import attention_window
 from .recurrence import attention_sequence, lstm_sequence
 
 
@@ -93,14 +94,7 @@ class HandwritingModel(nn.Module):
     # ---- the attention window -------------------------------------------------------
     def _window(self, h1, kappa, onehot, positions):
         """h1 (B, H), kappa (B, K), onehot (B, U, V) -> window (B, V), kappa, phi (B, U)."""
-        K = self.config.window_mixtures
-        a_hat, b_hat, k_hat = self.attention(h1).float().split(K, dim=-1)
-        alpha, beta = torch.exp(a_hat), torch.exp(b_hat)
-        kappa = kappa + self.config.kappa_step * F.softplus(k_hat)
-        # (B, K, 1) against (U,) -> (B, K, U) -> sum over K -> (B, U)
-        phi = (alpha.unsqueeze(-1) * torch.exp(-beta.unsqueeze(-1) * (kappa.unsqueeze(-1) - positions) ** 2)).sum(1)
-        window = torch.bmm(phi.unsqueeze(1).to(onehot.dtype), onehot).squeeze(1)
-        return window, kappa, phi
+        return attention_window(self.attention(h1).float(), kappa, self.config.kappa_step, onehot, positions)
 
     def one_hot(self, chars: torch.Tensor) -> torch.Tensor:
         """(B, U) int codes (0 = padding) -> (B, U, V) float one-hots with padding all zero."""
@@ -133,8 +127,7 @@ class HandwritingModel(nn.Module):
     def _sequence(self, x, onehot, positions, state: State | None, return_attention: bool):
         """-> [h1, h2, h3] (B, T, 3H), phi (B, T, U) or None, final State.  state None: zeros."""
         # the fused path on CPUs (GPUs: cuDNN's LSTMs are faster), except to read one line
-        # without gradients, where the plain loop's fewer writes per step win (181 against
-        # 223 ms for the default style's primer; from 16 lines on the fused path is 1.2-2x)
+        # without gradients, where the plain loop's fewer writes per step win (docs/speed.md)
         one_line_read = x.shape[0] == 1 and not torch.is_grad_enabled()
         if self.fused_recurrence and x.device.type == "cpu" and not one_line_read:
             return self._sequence_fused(x, onehot, positions, state, return_attention)
@@ -170,8 +163,8 @@ class HandwritingModel(nn.Module):
     def _lstm_layer(lstm: nn.LSTM, inp, h0, c0):
         """nn.LSTM's maths on time-major inp (T, B, in) -> (T, B, H), c_T.
 
-        Under autocast: one bf16 input product, then the fused recurrence (1.3x nn.LSTM's
-        bf16 speed here); in fp32, oneDNN's nn.LSTM is the faster (1.3x the fused one)."""
+        Under autocast: one bf16 input product, then the fused recurrence (faster than
+        nn.LSTM's bf16); in fp32, oneDNN's nn.LSTM is the faster (docs/speed.md)."""
         if not torch.is_autocast_enabled(inp.device.type):
             out, (_, c_n) = lstm(inp.transpose(0, 1), (h0[None], c0[None]))
             return out.transpose(0, 1), c_n[0]

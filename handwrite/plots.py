@@ -106,6 +106,7 @@ def predict_line(writer, line, *, bias: float = 0.0) -> LineMixtures:
     """
     import torch
 
+    from .mixture import biased_sigmas, biased_weights
     from .model import split_params
 
     points = np.asarray(line.points, dtype=np.float32)
@@ -120,16 +121,15 @@ def predict_line(writer, line, *, bias: float = 0.0) -> LineMixtures:
     param = next(model.parameters())
     with torch.inference_mode():
         y = model(torch.from_numpy(x).to(param)[None], torch.tensor([codes], device=param.device))
-    eos_logit, pi, mx, my, lsx, lsy, rho_hat = (t[0, :-1].float().cpu().numpy()
+    eos_logit, pi, mx, my, lsx, lsy, rho_hat = (t[0, :-1].float().cpu()
                                                  for t in split_params(y, model.config.output_mixtures))
     std, mean = writer.normalizer.std, writer.normalizer.mean
-    logits = pi * (1 + bias)
-    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-    weights /= weights.sum(axis=1, keepdims=True)
-    steps = np.stack([mx, my], axis=-1) * std + mean                  # model units
+    weights = biased_weights(pi, bias).numpy()                        # as sampling draws them
+    steps = torch.stack([mx, my], -1).numpy() * std + mean            # model units
     means = points[:-1, None, :2] + steps * UNIT
-    sigmas = np.exp(np.stack([lsx, lsy], axis=-1) - bias) * std * UNIT
-    return LineMixtures(points, weights, means, sigmas, np.tanh(rho_hat), 1 / (1 + np.exp(-eos_logit)))
+    sigmas = biased_sigmas(torch.stack([lsx, lsy], -1), bias).numpy() * std * UNIT
+    return LineMixtures(points, weights, means, sigmas, torch.tanh(rho_hat).numpy(),
+                        torch.sigmoid(eos_logit).numpy())
 
 
 def density_grid(mixtures: list[LineMixtures], extent, cell: float) -> np.ndarray:

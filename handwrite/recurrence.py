@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 
 
-# exp of anything below about -87 is a denormal or 0, which x86 CPUs compute ~50x slower than
-# a normal result (measured: 590 us against 12 us for the (64, 10, 40) window bumps, most of
-# whose positions are far from the window); e^-87 = 1.6e-38 weighs nothing next to any
-# character the window is on, and its gradient as little
+# exp of anything below about -87 is a denormal or 0, which x86 CPUs compute many times slower
+# than a normal result (most of the window bumps' positions are far from the window;
+# docs/speed.md); e^-87 = 1.6e-38 weighs nothing next to any character the window is on,
+# and its gradient as little
 EXP_FLOOR = -87.0
 
 

@@ -42,14 +42,13 @@ class Writer:
     options: a `WriterOptions` (how lines are sampled, checked and reshaped; docs/api.md);
     `with_options` gives a writer of the same model with other options.
     precision: shorthand for options.precision, what the network's large matrix products
-    run in while sampling.  "auto" (default) uses int8 or bf16 where a short measurement
-    at first use shows this CPU clearly faster at it (int8 only where the weights pass its
-    check; bf16 only for batches), fp32 otherwise; "fp32" always uses fp32, so what a seed
-    writes does not depend on the CPU; "bf16" always uses bf16; "int8" always uses int8
-    weights for the hidden states' rows (CPU only; faster with VNNI/AMX; as legible as
-    fp32); "onnx-int8" is int8 with a single line's step run as one ONNX Runtime call,
-    faster again for one line (needs `pip install 'handwrite-synthesis[onnx]'`; batches of
-    lines run as "int8").  See docs/speed.md.
+    run in while sampling.  "auto" (default) picks by the CPU's kind and the batch size, a
+    fixed rule (so a seed writes the same strokes in every process on one machine): int8 or
+    bf16 where the CPU has the instructions for them, fp32 otherwise; "fastest" is auto with
+    onnx-int8 for single lines where ONNX Runtime is installed (for long-running processes);
+    "fp32" always uses fp32, so what a seed writes does not depend on the CPU; "bf16", "int8"
+    and "onnx-int8" (int8 with a single line's step as one ONNX Runtime call; needs
+    `pip install 'handwrite-synthesis[onnx]'`) always use that.  See docs/speed.md.
     pipeline: the steps written lines pass (handwrite.pipeline.DEFAULT_PIPELINE).
     """
 

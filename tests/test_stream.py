@@ -37,7 +37,7 @@ def test_points_come_per_line_as_they_are_drawn(tiny_writer):
 def test_closing_the_stream_stops_the_sampling(tiny_writer, monkeypatch):
     calls = []
     real, real_one = sampling.sample_point, sampling._OnePoint.__call__      # batches, and one line
-    monkeypatch.setattr(sampling, "sample_point", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(sampling.stepper, "sample_point", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(sampling._OnePoint, "__call__", lambda *a: calls.append(1) or real_one(*a))
     threads = torch.get_num_threads()
     stream = tiny_writer.stream("a text of a few words to write", seed=0, style="free")

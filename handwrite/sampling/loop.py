@@ -1,0 +1,215 @@
+"""The sampling loop: step every line, draw its points, stop lines as they end.
+
+`sample_lines` (all at once) and `stream_lines` (a `Step` per step) are the public
+entries; `_sample_lines` is the loop, kernel-agnostic: the kernel comes from
+`registry.KERNELS` through the plan, and is used only through `stepper.Stepper`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..model import HandwritingModel
+from .finish import SampledLine, _finish_line
+from .plan import PLAIN, step_plan
+from .points import draw_noise
+from .primer import _cache_for, _start
+from .registry import stepper_for
+from .stopping import MIN_STEPS, STEPS_PER_CHAR, _Lines, _track_line_ends
+
+
+class _Record:
+    """What each line wrote, in batch order; steps are copied in from a buffer when lines stop."""
+
+    def __init__(self, B: int, cap: int, U: int, dev):
+        self.x = torch.zeros(B, cap, 3, device=dev)
+        self.phi = torch.zeros(B, cap, U, device=dev)
+        self.n_steps = torch.zeros(B, dtype=torch.long, device=dev)
+        self.finished = torch.zeros(B, dtype=torch.bool, device=dev)
+        self.left_step = torch.full((B,), -1, dtype=torch.long, device=dev)
+        self.written_steps = torch.zeros(B, dtype=torch.long, device=dev)
+        self._xs, self._phis, self._start = [], [], 0
+
+    def add(self, x, phi) -> None:
+        self._xs.append(x)
+        self._phis.append(phi)
+
+    def flush(self, rows, upto: int) -> None:
+        """Copy the buffered steps (up to step `upto`) of the lines in `rows` into the record."""
+        if self._xs:
+            self.x[rows, self._start:upto] = torch.stack(self._xs, 1)
+            self.phi[rows, self._start:upto] = torch.stack(self._phis, 1)
+            self._xs.clear()
+            self._phis.clear()
+        self._start = upto
+
+    def stop(self, lines: _Lines, stop, done, step: int) -> None:
+        rows = lines.rows
+        self.finished[rows[done]] = True
+        self.n_steps[rows[stop]] = step + 1
+        self.written_steps[rows[stop]] = torch.where(lines.written[stop], lines.written_at[stop], step + 1)
+
+    def cpu(self) -> "_Record":
+        for name in ("x", "phi", "n_steps", "finished", "left_step", "written_steps"):
+            setattr(self, name, getattr(self, name).cpu())
+        return self
+
+
+@dataclass
+class Step:
+    """What one sampling step drew, for those watching the lines being written (`stream_lines`)."""
+    rows: np.ndarray         # (n,) the lines (indices into `codes`) still being written
+    offsets: np.ndarray      # (n, 3) each one's new point: normalised (dx, dy, eos)
+    drawing: np.ndarray      # (n,) bool: the point is part of the line's text (not the primer's end,
+                             # not the made-up letters after the text; `SampledLine` cuts those)
+
+
+def _char_bias(char_bias, codes, P: int, U: int, dev):
+    """(B, U) extra bias per text position (the primer's positions get none), or None."""
+    if char_bias is None or not any(b is not None and np.any(b) for b in char_bias):
+        return None
+    if len(char_bias) != len(codes):
+        raise ValueError(f"char_bias needs one entry per line: {len(char_bias)} for {len(codes)} lines")
+    out = torch.zeros(len(codes), U)
+    for b, (extra, line) in enumerate(zip(char_bias, codes)):
+        if extra is None:
+            continue
+        extra = torch.as_tensor(np.asarray(extra, np.float32))
+        if extra.shape != (len(line),):
+            raise ValueError(f"char_bias of line {b} needs one number per character: {tuple(extra.shape)} for {len(line)}")
+        out[b, P:P + len(line)] = extra
+    return out.to(dev)
+
+
+def _step(lines: _Lines, x, phi, P: int) -> Step:
+    drawing = ~lines.written
+    if P:
+        drawing = drawing & (phi.argmax(dim=1) >= P)     # the window has reached the line's own text
+    return Step(lines.rows.cpu().numpy(), x.cpu().numpy(), drawing.cpu().numpy())
+
+
+def _plan(model, precision: str, fast: bool, dev, lines: int, cache) -> tuple[str, str]:
+    if not fast:
+        return (PLAIN, PLAIN)
+    return step_plan(precision, dev, lines=lines, int8_ok=lambda: cache.int8_ok(model), hidden=model.config.hidden)
+
+
+@torch.inference_mode()
+def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
+                  seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
+                  max_steps: int | None = None, fast: bool = True, precision: str = "auto",
+                  normalizer=None, char_bias: list | None = None, stream: bool = False):
+    """See `sample_lines`; a generator (of a `Step` per step when `stream`) returning its lines.
+
+    primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
+    reads them first and each line's text is then primer text + " " + line text.
+    fast=False uses the plain `HandwritingModel.step` (for tests and benchmarks).
+    precision: a name of `choices.PRECISIONS`: "fp32", "bf16", "int8" (what the fused
+    step's large products run in), "onnx-int8" (int8, a single line's step as one ONNX
+    Runtime call; needs onnx and onnxruntime), "auto" (by the CPU's kind: `plan`) or
+    "fastest" (auto, with onnx-int8 for one line where installed).
+    normalizer: the weights' `Normalizer`, so the end-of-line rule measures the writing in
+    the data's units (without it, normalised offsets stand in for them).
+    char_bias: per line, one number per character of its text (or None): extra bias while
+    the window is on that character (the writer steadies capitals with it).
+    """
+    if not codes or any(len(c) == 0 for c in codes):
+        raise ValueError("every line needs at least one character")
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, (1,)))
+    generator = torch.Generator().manual_seed(int(seed))
+    dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
+    cache = _cache_for(model)
+    B = len(codes)
+    plan = _plan(model, precision, fast, dev, B, cache)
+    P = len(primer[1]) if primer is not None else 0
+
+    # ---- 1. the texts, and the primer read ----
+    start = _start(model, codes, primer, cache, dev)
+    stepper = stepper_for(model, cache, plan, start)
+    line_lengths = start.lengths - P
+    caps = (line_lengths * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
+    if max_steps is not None:
+        caps = caps.clamp(max=max(1, int(max_steps)))
+    noise = draw_noise(generator, B, int(caps.max())).to(dev)    # drawn on the CPU: same strokes anywhere
+    lines = _Lines(noise, start.lengths, caps, start.x, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev))
+    record = _Record(B, int(caps.max()), start.onehot.shape[1], dev)
+
+    # ---- 2. step by step until every line has stopped ----
+    yield from _steps(stepper, start.x, lines, record, bias, model.config.output_mixtures, P,
+                      judge_tails=normalizer is not None, stream=stream)
+
+    # ---- 3. each line cut to its own writing ----
+    record.cpu()
+    line_lengths = line_lengths.cpu()
+    return [_finish_line(record, b, P, int(line_lengths[b]), primer is not None, normalizer) for b in range(B)]
+
+
+def _steps(stepper, x, lines: _Lines, record: _Record, bias: float, mixtures: int, P: int, *,
+           judge_tails: bool, stream: bool):
+    """The step loop (a generator: a `Step` per step when `stream`), filling `record`."""
+    advance = stepper.drawer(x, lines, bias, mixtures)
+    any_ending, min_cap = False, int(lines.caps.min())          # lets most steps skip the end checks
+    for step in range(int(lines.caps.max())):
+        x, phi = advance(step, x)
+        record.add(x, phi)
+        left = lines.left_text(phi)
+        pen_up = x[:, 2] > 0.5
+        if not any_ending and step + 1 < min_cap and not bool(left.any()):
+            lines.pen_up = pen_up                  # the common step: every line still mid-text
+            if stream:
+                yield _step(lines, x, phi, P)
+            continue
+        done, stop = _track_line_ends(lines, record, step, left, pen_up, judge_tails)
+        any_ending = True
+        if stream:
+            yield _step(lines, x, phi, P)
+        if stop.any():
+            record.flush(lines.rows, step + 1)
+            record.stop(lines, stop, done, step)
+            keep = (~stop).nonzero().squeeze(1)
+            lines.keep(keep)
+            if not len(lines.rows):
+                break
+            stepper = stepper.keep(keep)
+            advance = stepper.drawer(x[keep], lines, bias, mixtures)
+            x = x[keep]
+            any_ending, min_cap = bool(lines.ending.any()), int(lines.caps.min())
+
+
+def sample_lines(model, codes, **kwargs) -> list[SampledLine]:
+    """Sample one line of handwriting per code list, all lines as one batch.
+
+    Runs on one CPU thread: a step's operations are too small to gain from more, and
+    handing work between threads costs milliseconds per step whenever another process
+    is using a core (docs/speed.md).  The setting is torch's, for the whole process: it
+    is put back when the call returns.
+    """
+    return run_to_end(stream_lines(model, codes, **kwargs, stream=False))
+
+
+def run_to_end(generator):
+    """Drive a generator to its end, dropping what it yields: its return value."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as done:
+            return done.value
+
+
+def stream_lines(model, codes, *, stream: bool = True, **kwargs):
+    """`sample_lines` as a generator: yields a `Step` per sampling step, and returns the
+    list of `SampledLine` (`yield from` gives it).  Same draws, same lines, for the same
+    arguments; closing the generator stops the sampling.  stream=False yields nothing.
+
+    torch runs on one thread (see `sample_lines`) until the generator ends, also
+    while it is paused between steps.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return (yield from _sample_lines(model, codes, stream=stream, **kwargs))
+    finally:
+        torch.set_num_threads(threads)

@@ -1,0 +1,73 @@
+"""The one registry of sampling kernels, by precision name (`KERNELS`).
+
+A `Kernel` builds a `Stepper` for a batch of lines from where they start (`primer._Start`:
+texts, state after the primer's shared prefix).  The loop asks the plan
+(`plan.step_plan`) for a name per batch size and the registry for the kernel; it never
+looks at which class it got.
+
+To add a kernel: write a class with the four `Stepper` methods, a builder function
+(model, cache, plan, start, lines) -> Stepper, and an entry here; if users may ask for
+it by name, add the name to `choices.PRECISIONS`.  Test it against the reference
+(`reference.reference_lines`) as tests/test_sampling_kernels.py does for the others.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .kernels import _Batch, _OneLine
+from .onnx_kernel import onnx_line
+from .plan import ONNX, PLAIN
+from .stepper import Stepper
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """name: the precision name; products: what the fused step's large products run in
+    for it (`products.KINDS`; the plain step: fp32); build(model, cache, plan, start, lines):
+    a stepper of `lines` rows from `start`, the primer's rest not read yet."""
+    name: str
+    products: str
+    build: Callable[..., Stepper]
+
+
+def products_plan(plan: tuple[str, str]) -> tuple[str, str]:
+    """A plan of kernel names -> the fused step's plan of products."""
+    return tuple(KERNELS[name].products for name in plan)
+
+
+def _plain(model, cache, plan, start, lines: int) -> Stepper:
+    return _Batch(model.step, model, start.state, start.onehot, start.positions)
+
+
+def _fused(model, cache, plan, start, lines: int) -> Stepper:
+    fast = cache.fast_step(model, products_plan(plan))
+    on_cpu = start.x.device.type == "cpu"
+    if lines == 1 and on_cpu and fast.kind(1) in _OneLine.KINDS:
+        return _OneLine(fast, model, start.state, start.onehot, start.positions)
+    return _Batch(fast, model, start.state, start.onehot, start.positions,
+                  bf16_read=on_cpu and fast.uses_bf16(lines))
+
+
+def _onnx(model, cache, plan, start, lines: int) -> Stepper:
+    if lines > 1 or start.x.device.type != "cpu":
+        return _fused(model, cache, plan, start, lines)          # batches: torch's int8 products
+    fast = cache.fast_step(model, ("int8", "int8"))
+    return onnx_line(cache.onnx_step(model), fast, model, start.state, start.onehot, start.positions)
+
+
+KERNELS: dict[str, Kernel] = {kernel.name: kernel for kernel in (
+    Kernel(PLAIN, "fp32", _plain),
+    Kernel("fp32", "fp32", _fused),
+    Kernel("bf16", "bf16", _fused),
+    Kernel("int8", "int8", _fused),
+    Kernel(ONNX, "int8", _onnx),
+)}
+
+
+def stepper_for(model, cache, plan: tuple[str, str], start) -> Stepper:
+    """The stepper of plan's kernel for start's batch, with the primer's rest read."""
+    lines = start.onehot.shape[0]
+    stepper = KERNELS[plan[lines > 1]].build(model, cache, plan, start, lines)
+    stepper.read(start.rest)
+    return stepper
