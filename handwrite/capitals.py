@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .drafts import Check, LineDraft, Reader, Step
+from .drafts import Check, CheckContext, LineDraft, Step
 from .letters import enlarge_letters
 from .likelihood import capital_margins
 from .options import WriterOptions
@@ -57,14 +57,14 @@ def enlarge_stand_ins(draft: LineDraft, options: WriterOptions) -> LineDraft:
     return replace(draft, points=points)
 
 
-def capitals_clear(drafts: list[LineDraft], reader: Reader) -> list[float]:
+def capitals_clear(drafts: list[LineDraft], context: CheckContext) -> list[float]:
     """For usable drafts: how much clearer, in nats, each line's checked capitals are than
     they need to be (`likelihood.capital_margins`; one batched read; below 0: write it
     again); inf for a line not checked (more than `checked_words` words, no E, H or K)."""
-    writer = reader.writer
+    writer = context.writer
     short = [len(d.text.split()) <= writer.options.checked_words for d in drafts]
     lines = [(d.sampled.drawn, d.model_text, d.sampled.drawn_on) for d, ok in zip(drafts, short) if ok]
-    margins = iter(capital_margins(writer.model, writer.alphabet, lines, reader.primer))
+    margins = iter(capital_margins(writer.model, writer.alphabet, lines, context.primer))
     return [next(margins) if ok else np.inf for ok in short]
 
 

@@ -56,13 +56,13 @@ class Step:
 
 @dataclass(frozen=True)
 class Check:
-    """A named judgement of a batch of drafts: judge(drafts, reader) -> one score per draft.
+    """A named judgement of a batch of drafts: judge(drafts, context) -> one score per draft.
 
     A hard check (`retries` names `WriterOptions.retries`) says whether a draft is usable
     at all (score > 0); a failed one is written again and, if it never passes, counted as
     failed.  A soft check scores usable drafts: below 0 the line is written again, up to
-    its own retries, and the highest-scoring attempt is kept.  `reader` is the writer and
-    the primer the lines were written with (`Reader`)."""
+    its own retries, and the highest-scoring attempt is kept.  `context` is the writer and
+    the primer the lines were written with (`CheckContext`)."""
     name: str
     judge: Callable
     option: str | None = None
@@ -74,7 +74,7 @@ class Check:
 
 
 @dataclass(frozen=True)
-class Reader:
+class CheckContext:
     """What a check may read a draft with: the writer (model, alphabet, options) and the
     primer its lines were written after."""
     writer: object

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import letters, style_features
 from .capitals import CapitalPolicy
-from .drafts import Check, LineDraft, Reader, Step
+from .drafts import Check, CheckContext, LineDraft, Step
 from .layout import LINE_HEIGHT, baseline_of
 from .options import WriterOptions
 from .preprocess import align_baseline, points_to_strokes
@@ -29,7 +29,7 @@ from .preprocess import align_baseline, points_to_strokes
 if TYPE_CHECKING:
     from .sampling import SampledLine
 
-__all__ = ["Check", "LineDraft", "Pipeline", "Reader", "Step", "Verdict", "judge", "DEFAULT_PIPELINE",
+__all__ = ["Check", "LineDraft", "Pipeline", "CheckContext", "Step", "Verdict", "judge", "DEFAULT_PIPELINE",
            "LINE_STEPS", "LINE_CHECKS", "HAND_STEPS", "PAGE_STEPS"]
 
 
@@ -93,7 +93,7 @@ def line_looks_written(sampled: "SampledLine", points: np.ndarray, n_chars: int)
     return True
 
 
-def looks_written(drafts: list[LineDraft], reader: Reader) -> list[float]:
+def looks_written(drafts: list[LineDraft], context: CheckContext) -> list[float]:
     """1 for a draft that is writing (`line_looks_written`), 0 for a runaway or a scribble."""
     return [float(line_looks_written(d.sampled, d.points, len(d.text))) for d in drafts]
 
@@ -111,16 +111,16 @@ class Verdict:
         return self.usable, self.clarity
 
 
-def judge(drafts: list[LineDraft], checks, reader: Reader, options: WriterOptions) -> list[Verdict]:
+def judge(drafts: list[LineDraft], checks, context: CheckContext, options: WriterOptions) -> list[Verdict]:
     """The checks' verdict on each of a batch of attempts.  Soft checks read only the
     usable drafts, in one batch each.  An unusable line may be retried the hard checks'
     `retries`; a usable one below 0 on a soft check that check's retries (the most, of
     several); any other is done."""
     hard = [c for c in checks if c.hard]
-    usable = [all(score > 0 for score in scores) for scores in zip(*[c.judge(drafts, reader) for c in hard])] \
+    usable = [all(score > 0 for score in scores) for scores in zip(*[c.judge(drafts, context) for c in hard])] \
         if hard else [True] * len(drafts)
     ok = [d for d, u in zip(drafts, usable) if u]
-    soft = [(iter(c.judge(ok, reader)), getattr(options, c.retries)) for c in checks if not c.hard]
+    soft = [(iter(c.judge(ok, context)), getattr(options, c.retries)) for c in checks if not c.hard]
     hard_retries = max([getattr(options, c.retries) for c in hard], default=-1)
     verdicts = []
     for u in usable:

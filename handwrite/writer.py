@@ -13,7 +13,7 @@ import torch
 
 from .alphabet import Alphabet
 from .choices import DEFAULT_STYLE, FREE_STYLE
-from .drafts import LineDraft, Reader
+from .drafts import CheckContext, LineDraft
 from .events import LineRestarted, Preview, WritingDone, WritingPoints, labelled  # noqa: F401 (WritingPoints: public here)
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
@@ -227,7 +227,7 @@ class Writer:
         KeyError.  No caller wrote a line twice, so it never did.)"""
         texts = {j: layouts[j[0]][j[1]].text for j in jobs}
         checks = [c for c in self.pipeline.checks if c.applies(self.options)]
-        reader = Reader(self, primer)
+        context = CheckContext(self, primer)
         best, quality = {}, {}
         todo = list(jobs)
         for attempt in range(max([getattr(self.options, c.retries) for c in checks], default=0) + 1):
@@ -238,7 +238,7 @@ class Writer:
                     yield LineRestarted(j)
             drafts = yield from self._attempt(todo, texts, primer, bias, rng, stream)
             again = []
-            for draft, verdict in zip(drafts, judge(drafts, checks, reader, self.options)):
+            for draft, verdict in zip(drafts, judge(drafts, checks, context, self.options)):
                 j = draft.key
                 # the best attempt is kept; of attempts that are all unusable, the last
                 if j not in best or verdict.rank > quality[j] or not (verdict.usable or quality[j][0]):

@@ -8,7 +8,7 @@ import pytest
 
 from handwrite import pipeline
 from handwrite.capitals import CAPITAL_SCALE, CAPITAL_WIDEN, enlarge_stand_ins
-from handwrite.drafts import Check, LineDraft, Reader, Step
+from handwrite.drafts import Check, CheckContext, LineDraft, Step
 from handwrite.options import WriterOptions
 from handwrite.sampling import SampledLine
 
@@ -151,7 +151,7 @@ def test_a_check_verdict_keeps_its_own_retries():
     read = []
     hard = Check("usable", lambda ds, r: [0.0, 1.0, 1.0], hard=True)
     soft = Check("clear", lambda ds, r: read.append(len(ds)) or [-1.0, 2.0], retries="capital_retries")
-    verdicts = pipeline.judge(drafts, [hard, soft], Reader(None, None), WriterOptions(retries=2, capital_retries=4))
+    verdicts = pipeline.judge(drafts, [hard, soft], CheckContext(None, None), WriterOptions(retries=2, capital_retries=4))
     assert [(v.usable, v.clarity, v.retries) for v in verdicts] == [(False, -np.inf, 2), (True, -1.0, 4), (True, 2.0, -1)]
     assert read == [2]                                   # the soft check reads only the usable drafts
     assert verdicts[1].rank > verdicts[0].rank and verdicts[2].rank > verdicts[1].rank
