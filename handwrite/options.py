@@ -96,6 +96,13 @@ class WriterOptions:
     join_letters: bool = True
     # Scale a line whose hand came out larger or smaller back to its page's size.
     same_size: bool = True
+    # Write each line a word at a time and have the reader check every word as it is
+    # written (handwrite.wordcheck, docs/reading.md); a misread word is written again ...
+    check_words: bool = True
+    # ... as this many candidates at once, from where the line's kept words end ...
+    word_candidates: int = 4
+    # ... for up to this many rounds, then the best is kept (and counted as misread).
+    word_rounds: int = 2
 
     def __post_init__(self):
         for f in fields(self):
@@ -141,7 +148,8 @@ class WriterOptions:
 
 _EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 _LIMITS = {"batch_lines": (1, 4096), "retries": (0, MAX_RETRIES), "capital_retries": (0, MAX_RETRIES),
-           "checked_words": (0, 1000), "steady_capitals": (0.0, 10.0)}
+           "checked_words": (0, 1000), "steady_capitals": (0.0, 10.0), "word_candidates": (1, 16),
+           "word_rounds": (0, MAX_RETRIES)}
 
 
 def _check(name: str, value) -> None:

@@ -57,6 +57,7 @@ class ReaderConfig:
 # ---- strokes -> frames ---------------------------------------------------------------
 
 FEATURES = 5     # dx, dy, height above the line's middle, pen was lifted before, pen lifts after
+FRAMES_VERSION = 2   # bumped whenever ink_frames changes: cached training frames are then rebuilt
 
 
 def as_strokes(ink) -> list[np.ndarray]:
@@ -123,8 +124,7 @@ def ink_frames(ink, spacing: float) -> np.ndarray:
     last[ends - 1] = 1.0
     first[0] = 0.0
     out = np.zeros((len(pts), FEATURES), np.float32)
-    # moves in units of the spacing (most are about 1), positions in line heights
-    out[1:, :2] = np.clip(np.diff(pts, axis=0), -MAX_JUMP, MAX_JUMP) / spacing
+    out[1:, :2] = np.clip(np.diff(pts, axis=0), -MAX_JUMP, MAX_JUMP)       # moves and heights in line heights
     out[:, 2] = pts[:, 1] - np.median(pts[:, 1])
     out[:, 3] = first
     out[:, 4] = last
@@ -266,6 +266,15 @@ class Reader:
         log_probs, lengths = self._forward(inks)
         return [self.alphabet.decode(codes) for codes in greedy_decode(log_probs, lengths)]
 
+    def read_and_score(self, inks, texts) -> tuple[list[str], list[float]]:
+        """(readings, log p(text | ink)) in one pass of the network; a text with characters
+        the reader does not know scores -inf."""
+        if len(inks) != len(texts):
+            raise ValueError(f"{len(inks)} inks but {len(texts)} texts")
+        log_probs, lengths = self._forward(inks)
+        readings = [self.alphabet.decode(codes) for codes in greedy_decode(log_probs, lengths)]
+        return readings, _ctc_scores(log_probs, lengths, texts, self.alphabet)
+
     def score(self, ink, text: str) -> float:
         return self.score_many([ink], [text])[0]
 
@@ -273,15 +282,27 @@ class Reader:
         """log p(text | ink) per pair: the CTC probability of the whole text (-inf if impossible)."""
         if len(inks) != len(texts):
             raise ValueError(f"{len(inks)} inks but {len(texts)} texts")
-        codes = [self.alphabet.encode(t) for t in texts]
-        if any(not c for c in codes):
-            raise ValueError("each text to score needs at least one character")
+        for t in texts:
+            self.alphabet.check(t)
+            if not t:
+                raise ValueError("each text to score needs at least one character")
         log_probs, lengths = self._forward(inks)
+        return _ctc_scores(log_probs, lengths, texts, self.alphabet)
+
+
+def _ctc_scores(log_probs, lengths, texts, alphabet: Alphabet) -> list[float]:
+    """log p(text | frames) per row by CTC; -inf for an empty text or one with unknown characters."""
+    ok = [bool(t) and not alphabet.unsupported(t) for t in texts]
+    rows = [i for i, good in enumerate(ok) if good]
+    out = [-float("inf")] * len(texts)
+    if rows:
+        codes = [alphabet.encode(texts[i]) for i in rows]
         targets = torch.tensor([c for cs in codes for c in cs], dtype=torch.long)
-        loss = nn.functional.ctc_loss(log_probs.transpose(0, 1), targets, lengths,
-                                      torch.tensor([len(c) for c in codes]), reduction="none",
-                                      zero_infinity=False)
-        return [-float(v) for v in loss]
+        loss = nn.functional.ctc_loss(log_probs[rows].transpose(0, 1), targets, lengths[rows],
+                                      torch.tensor([len(c) for c in codes]), reduction="none", zero_infinity=False)
+        for i, v in zip(rows, loss.tolist()):
+            out[i] = -v
+    return out
 
 
 _bundled: Reader | None = None

@@ -35,6 +35,24 @@ def matched_words(reading: str, text: str) -> list[bool]:
     return hit
 
 
+# capitals written like their small letters, only larger (and I, which readers take for l):
+# whether the reader calls them capitals says nothing of how they are written
+SAME_SHAPE_CAPITALS = set("CIKOPSUVWXYZ")
+
+
+def last_word_right(reading: str, text: str) -> bool:
+    """Whether `reading` has the last word of `text` (aligned, folded as `fold_word` does),
+    and, when that word begins with a capital whose shape differs from its small letter,
+    a word that begins with that capital: the word check's verdict on a word just written."""
+    hit = matched_words(reading, text)
+    if not hit or not hit[-1]:
+        return False
+    want = text.split()[-1].translate(_STRIP)
+    if not want[:1].isupper() or want[0] in SAME_SHAPE_CAPITALS:
+        return True
+    return any(w.translate(_STRIP)[:1] == want[0] for w in reading.split())
+
+
 def word_accuracy(readings: list[str], texts: list[str]) -> float:
     """Share of the texts' words that the readings have."""
     hits = [h for r, t in zip(readings, texts, strict=True) for h in matched_words(r, t)]

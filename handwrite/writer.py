@@ -21,7 +21,7 @@ from .model import HandwritingModel
 from .options import WriterOptions, check_settings
 from .pipeline import DEFAULT_PIPELINE, Pipeline, judge, level_points, line_hand, line_height
 from .preprocess import Normalizer, offsets_to_points
-from .sampling import check_precision, run_to_end, sample_lines, stream_lines
+from .sampling import check_precision, checked_lines, run_to_end, stream_lines
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,23 @@ class Writer:
     """
 
     def __init__(self, weights=None, device="cpu", precision: str | None = None, *,
-                 options: WriterOptions | None = None, pipeline: Pipeline = DEFAULT_PIPELINE):
+                 options: WriterOptions | None = None, pipeline: Pipeline = DEFAULT_PIPELINE, reader="bundled"):
         from .weights import load_weights
         options = _with_precision(options, precision)
         loaded = load_weights(weights, device=device)
         self._setup(loaded.model, loaded.alphabet, loaded.normalizer, loaded.info, device, options, pipeline)
+        self._reader = reader
 
     @classmethod
     def from_model(cls, model: HandwritingModel, alphabet: Alphabet, normalizer: Normalizer,
                    info: dict | None = None, device="cpu", precision: str | None = None, *,
-                   options: WriterOptions | None = None, pipeline: Pipeline = DEFAULT_PIPELINE) -> "Writer":
+                   options: WriterOptions | None = None, pipeline: Pipeline = DEFAULT_PIPELINE,
+                   reader=None) -> "Writer":
+        """A writer of a model in memory (training, tests).  reader: a `Reader` that checks
+        its words (options.check_words), "bundled" for the bundled one; None: no check."""
         self = cls.__new__(cls)
         self._setup(model, alphabet, normalizer, info or {}, device, _with_precision(options, precision), pipeline)
+        self._reader = reader
         return self
 
     def _setup(self, model, alphabet, normalizer, info, device, options, pipeline):
@@ -94,6 +99,16 @@ class Writer:
     @property
     def precision(self) -> str:
         return self.options.precision
+
+    @property
+    def reader(self):
+        """The `Reader` that checks each written word (options.check_words), loaded on first
+        use; None where there is none (a writer made with reader=None, or an installation
+        without the bundled reader)."""
+        if isinstance(self._reader, str):
+            from .reader import BUNDLED_READER, Reader
+            self._reader = Reader() if BUNDLED_READER.is_file() else None
+        return self._reader
 
     # ---- text checks ------------------------------------------------------------------
     def prepare(self, text: str) -> str:
@@ -178,12 +193,14 @@ class Writer:
         check_settings(bias=bias, seed=seed, line_spacing=line_spacing)
         layouts = [split_text(self.prepare(t), width) for t in texts]
         rng = np.random.default_rng(seed)
-        stats = [{"retried": 0, "failed": 0} for _ in layouts]     # per text: lines retried / failed
+        # per text: lines retried / failed, words written again / still misread (the word check)
+        stats = [{"retried": 0, "failed": 0, "rewritten": 0, "misread": []} for _ in layouts]
         drafts = yield from self._write_pages(layouts, self._primer(style), bias, rng, stats, stream)
         settings = {"bias": bias, "seed": seed, "style": None if style is None else str(style),
                     "align": align, "line_spacing": line_spacing}
         return [self._handwriting(lines, {i: drafts[(d, i)] for i in range(len(lines)) if (d, i) in drafts},
-                                  {**settings, "retried_lines": stats[d]["retried"], "failed_lines": stats[d]["failed"]})
+                                  {**settings, "retried_lines": stats[d]["retried"], "failed_lines": stats[d]["failed"],
+                                   "rewritten_words": stats[d]["rewritten"], "misread_words": stats[d]["misread"]})
                 for d, lines in enumerate(layouts)]
 
     def _write_pages(self, layouts, primer, bias, rng, stats, stream):
@@ -251,6 +268,8 @@ class Writer:
         for j in jobs:
             if not quality[j][0]:
                 stats[j[0]]["failed"] += 1            # still unusable after every retry
+            stats[j[0]]["rewritten"] += best[j].sampled.rewritten_words
+            stats[j[0]]["misread"] += list(best[j].sampled.misread_words)
         return best
 
     def _attempt(self, todo, texts, primer, bias, rng, stream):
@@ -266,12 +285,22 @@ class Writer:
             settings = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer,
                             precision=self.options.precision, normalizer=self.normalizer,
                             char_bias=[self.pipeline.char_bias(texts[j], self.options) for j in chunk])
-            if stream:
-                sampled += yield from labelled(stream_lines(*args, **settings), chunk)
+            judge = self._word_judge()
+            if judge is not None:
+                run = checked_lines(*args, [texts[j] for j in chunk], judge, candidates=self.options.word_candidates,
+                                    rounds=self.options.word_rounds, stream=stream, **settings)
             else:
-                sampled += sample_lines(*args, **settings)
+                run = stream_lines(*args, stream=stream, **settings)
+            sampled += (yield from labelled(run, chunk)) if stream else run_to_end(run)
         return [self.pipeline.shape_line(LineDraft.from_sample(j, texts[j], asked[j], s, self.normalizer),
                                          self.options) for j, s in zip(todo, sampled)]
+
+    def _word_judge(self):
+        """The word check's judge, or None when it is off or there is no reader."""
+        if not self.options.check_words or self.reader is None:
+            return None
+        from .wordcheck import WordJudge
+        return WordJudge(self.reader, self.normalizer)
 
     def _handwriting(self, lines, drafts: dict, info: dict) -> Handwriting:
         """One text's lines (layout.Line) and drafts {line: LineDraft} through the

@@ -88,8 +88,7 @@ def test_frames_ignore_size_and_point_density():
     a = ink_frames(line, 0.15)
     b = ink_frames([3 * s + 500 for s in dense], 0.15)
     assert a.shape == b.shape
-    # the middle line moves a little with the points; moves are in units of the spacing
-    np.testing.assert_allclose(a, b, atol=0.03)
+    np.testing.assert_allclose(a, b, atol=5e-3)     # the middle line moves a little with the points
 
 
 def test_frames_mark_pen_lifts():

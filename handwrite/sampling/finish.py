@@ -5,12 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+
+from ..model import State
 
 DOT_HEIGHT = 0.5         # a delayed stroke is at most this many mean letter widths tall ...
 BAR_LENGTH = 1.5         # ... and this long, begins left of the writing's right end, and
 BAR_OVERHANG = 1.0       # ... reaches at most this far past it; or it is a descender:
 DESCENDER_START = 0.35   # ... begins at most this far right of the end, never moves right,
 DESCENDER_DEPTH = 0.8    # ... and ends at least this far below the middle of the writing
+
+
+@dataclass
+class Resume:
+    """Where a line's part ended, to write its next part from: the network's state (one
+    row) and the last point drawn (1, 3), which the next step reads."""
+    state: State
+    x: torch.Tensor
 
 
 @dataclass
@@ -26,6 +37,10 @@ class SampledLine:
     # (n,) for each of drawn's points, the line character the window weighed most as it was
     # drawn (an index into the line's own text; -1: still on the primer's text)
     drawn_on: np.ndarray | None = None
+    resume: Resume | None = None      # where it ended (only when asked: `sample_lines(..., until=...)`)
+    # the word check (`checked.checked_lines`): words written again, and those still misread
+    rewritten_words: int = 0
+    misread_words: tuple = ()
 
 
 def _first_own_row(offs: np.ndarray, phi_all, P: int) -> int:
@@ -67,6 +82,23 @@ def _finish_line(record, b: int, P: int, n_chars: int, primed: bool, normalizer)
     drawn_on = record.phi[b, :len(drawn)].argmax(1).numpy() - P
     drawn_on[drawn_on < 0] = -1
     return SampledLine(offs, phi, bool(record.finished[b]), left_row, drawn, drawn_on)
+
+
+def _word_part(record, b: int, P: int, n_chars: int, primed: bool) -> SampledLine:
+    """Line b's part up to the end of a word (the loop's `until`): every point as drawn, the
+    last one included, so that the next part goes on from exactly there."""
+    n = int(record.n_steps[b])
+    offs = np.concatenate([np.zeros((1, 3), np.float32), record.x[b, :n].numpy()])
+    phi = record.phi[b, :n, P:P + n_chars].numpy().copy()
+    first_row = _first_own_row(offs, record.phi[b, :n], P) if primed and n > 1 else 0
+    offs, phi = offs[first_row:], phi[first_row:]
+    offs[0, :2] = 0.0
+    drawn = record.x[b, :n].numpy().copy()
+    drawn_on = record.phi[b, :n].argmax(1).numpy() - P
+    drawn_on[drawn_on < 0] = -1
+    k = int(record.left_step[b])
+    return SampledLine(offs, phi, bool(record.finished[b]), k + 1 - first_row if 0 <= k < n else None, drawn,
+                       drawn_on, record.ends.get(b))
 
 
 def _delayed_strokes(offsets: np.ndarray, written: int, n_chars: int) -> int:

@@ -100,6 +100,9 @@ class _Batch(Stepper):
         self.state, self.onehot = self.state.index(rows), self.onehot[rows]
         return self
 
+    def state_of(self, rows) -> State:
+        return self.state.index(rows)          # a LongTensor index copies
+
     def drawer(self, x, lines, bias: float, mixtures: int):
         return draw_batch(self, lines, bias, mixtures)
 
@@ -216,6 +219,9 @@ class _OneLine(Stepper):
         state = self.model.read(strokes[None], self.onehot, self.positions, self.state())
         for name, buffer in zip(State.__slots__, self.state_buffers()):
             buffer.copy_(getattr(state, name))
+
+    def state_of(self, rows) -> State:
+        return self.state().index(rows)        # a copy, not views of the buffers
 
     def state_buffers(self) -> list[torch.Tensor]:
         return [getattr(self.state(), name) for name in State.__slots__]

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..model import HandwritingModel
-from .finish import SampledLine, _finish_line
+from .finish import Resume, SampledLine, _finish_line, _word_part
 from .plan import PLAIN, step_plan
 from .points import draw_noise
 from .primer import _cache_for, _start
@@ -23,7 +23,7 @@ from .stopping import MIN_STEPS, STEPS_PER_CHAR, _Lines, _track_line_ends
 class _Record:
     """What each line wrote, in batch order; steps are copied in from a buffer when lines stop."""
 
-    def __init__(self, B: int, cap: int, U: int, dev):
+    def __init__(self, B: int, cap: int, U: int, dev, keep_ends: bool = False):
         self.x = torch.zeros(B, cap, 3, device=dev)
         self.phi = torch.zeros(B, cap, U, device=dev)
         self.n_steps = torch.zeros(B, dtype=torch.long, device=dev)
@@ -31,6 +31,12 @@ class _Record:
         self.left_step = torch.full((B,), -1, dtype=torch.long, device=dev)
         self.written_steps = torch.zeros(B, dtype=torch.long, device=dev)
         self._xs, self._phis, self._start = [], [], 0
+        self.keep_ends, self.ends = keep_ends, {}        # line -> finish.Resume, when asked
+
+    def save_ends(self, rows, states, x) -> None:
+        """Where the lines `rows` stopped: their states (a State of len(rows) rows) and last points."""
+        for k, b in enumerate(rows.tolist()):
+            self.ends[b] = Resume(states.index(torch.tensor([k])), x[k:k + 1].clone())
 
     def add(self, x, phi) -> None:
         self._xs.append(x)
@@ -100,7 +106,8 @@ def _plan(model, precision: str, fast: bool, dev, lines: int, cache) -> tuple[st
 def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: float = 0.75,
                   seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
                   max_steps: int | None = None, fast: bool = True, precision: str = "auto",
-                  normalizer=None, char_bias: list | None = None, stream: bool = False):
+                  normalizer=None, char_bias: list | None = None, stream: bool = False,
+                  resume: list | None = None, until: list | None = None):
     """See `sample_lines`; a generator (of a `Step` per step when `stream`) returning its lines.
 
     primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
@@ -114,6 +121,10 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     the data's units (without it, normalised offsets stand in for them).
     char_bias: per line, one number per character of its text (or None): extra bias while
     the window is on that character (the writer steadies capitals with it).
+    until: per line, None or the index in its text of a space: the line stops once the
+    word before it is written, every point kept, with where it ended (`SampledLine.resume`).
+    resume: per line, a `finish.Resume` to go on from (a part that stopped `until` a word)
+    instead of the start; the primer is not read again, its text still comes first.
     """
     if not codes or any(len(c) == 0 for c in codes):
         raise ValueError("every line needs at least one character")
@@ -122,29 +133,41 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     generator = torch.Generator().manual_seed(int(seed))
     dev = next(model.parameters()).device                       # CPU, or a GPU the Writer was put on
     cache = _cache_for(model)
-    B = len(codes)
-    plan = _plan(model, precision, fast, dev, B, cache)
+    plan = _plan(model, precision, fast, dev, len(codes), cache)
     P = len(primer[1]) if primer is not None else 0
 
-    # ---- 1. the texts, and the primer read ----
-    start = _start(model, codes, primer, cache, dev)
+    # ---- 1. the texts, and the primer read (or where each line's last part ended) ----
+    start = _start(model, codes, primer, cache, dev, resume)
     stepper = stepper_for(model, cache, plan, start)
-    line_lengths = start.lengths - P
-    caps = (line_lengths * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
-    if max_steps is not None:
-        caps = caps.clamp(max=max(1, int(max_steps)))
-    noise = draw_noise(generator, B, int(caps.max())).to(dev)    # drawn on the CPU: same strokes anywhere
-    lines = _Lines(noise, start.lengths, caps, start.x, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev))
-    record = _Record(B, int(caps.max()), start.onehot.shape[1], dev)
+    lines, record = _lines_for(start, P, generator, max_steps, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev),
+                               until)
 
     # ---- 2. step by step until every line has stopped ----
     yield from _steps(stepper, start.x, lines, record, bias, model.config.output_mixtures, P,
                       judge_tails=normalizer is not None, stream=stream)
 
-    # ---- 3. each line cut to its own writing ----
+    # ---- 3. each line cut to its own writing (a word's part: every point) ----
     record.cpu()
-    line_lengths = line_lengths.cpu()
-    return [_finish_line(record, b, P, int(line_lengths[b]), primer is not None, normalizer) for b in range(B)]
+    primed = primer is not None and resume is None
+    n_chars = (start.lengths - P).tolist()
+    return [_word_part(record, b, P, n, primed) if until is not None and until[b] is not None
+            else _finish_line(record, b, P, n, primed, normalizer) for b, n in enumerate(n_chars)]
+
+
+def _lines_for(start, P: int, generator, max_steps, char_bias, until) -> tuple[_Lines, _Record]:
+    """The rows' stopping state and their record: a line stops past its text, or, with
+    `until`, past the word it names."""
+    lengths, dev = start.lengths.clone(), start.lengths.device
+    at_word = torch.zeros(len(lengths), dtype=torch.bool, device=dev)
+    for b, end in enumerate(until or []):
+        if end is not None:
+            lengths[b], at_word[b] = P + int(end), True
+    caps = ((lengths - P) * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
+    if max_steps is not None:
+        caps = caps.clamp(max=max(1, int(max_steps)))
+    noise = draw_noise(generator, len(lengths), int(caps.max())).to(dev)   # drawn on the CPU: same strokes anywhere
+    lines = _Lines(noise, lengths, caps, start.x, char_bias, at_word)
+    return lines, _Record(len(lengths), int(caps.max()), start.onehot.shape[1], dev, keep_ends=until is not None)
 
 
 def _steps(stepper, x, lines: _Lines, record: _Record, bias: float, mixtures: int, P: int, *,
@@ -167,6 +190,9 @@ def _steps(stepper, x, lines: _Lines, record: _Record, bias: float, mixtures: in
         if stream:
             yield _step(lines, x, phi, P)
         if stop.any():
+            if record.keep_ends:
+                stopped = stop.nonzero().squeeze(1)
+                record.save_ends(lines.rows[stopped], stepper.state_of(stopped), x[stopped])
             record.flush(lines.rows, step + 1)
             record.stop(lines, stop, done, step)
             keep = (~stop).nonzero().squeeze(1)

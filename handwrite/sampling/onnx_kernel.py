@@ -5,7 +5,6 @@ handed to torch's int8 batch kernel when the line branches into several rows.
 """
 from __future__ import annotations
 
-
 from ..model import HandwritingModel, State
 from .kernels import FastStep, _Batch
 from .stepper import Stepper
@@ -29,6 +28,9 @@ class _OnnxLineStepper(Stepper):
             return self
         state = State(*(t.clone() for t in self.line.state())).index(rows)
         return _Batch(self.fast, self.model, state, self.onehot[rows], self.positions)
+
+    def state_of(self, rows) -> State:
+        return State(*(t.clone() for t in self.line.state())).index(rows)
 
     def drawer(self, x, lines, bias: float, mixtures: int):
         points = self.line.points(x, lines.noise, bias, lines.char_bias)

@@ -118,21 +118,30 @@ class _Start:
     rest: torch.Tensor         # (T, 3) the primer's points still to read (T = 0: none)
 
 
-def _start(model, codes, primer, cache, dev) -> _Start:
-    """Encode the texts and read the shared prefix of the primer, if any."""
-    B = len(codes)
-    p_codes = list(primer[1]) if primer is not None else []
+def _texts(model, codes, p_codes, dev):
+    """(onehot (B, U, V), positions (U,), lengths (B,)) of primer text + each line's text."""
     full = [p_codes + list(c) for c in codes]
     lengths = torch.tensor([len(c) for c in full], device=dev)
     U = int(lengths.max()) + 1                                   # +1: the position past the end
-    chars = torch.zeros(B, U, dtype=torch.long, device=dev)
+    chars = torch.zeros(len(codes), U, dtype=torch.long, device=dev)
     for b, c in enumerate(full):
         chars[b, :len(c)] = torch.tensor(c, device=dev)
-    onehot = model.one_hot(chars)
-    positions = _positions(U, dev)
+    return model.one_hot(chars), _positions(U, dev), lengths
+
+
+def _start(model, codes, primer, cache, dev, resume=None) -> _Start:
+    """Encode the texts and read the shared prefix of the primer, if any; or, with resume
+    (a `finish.Resume` per line), go on from where each line's last part ended."""
+    B = len(codes)
+    p_codes = list(primer[1]) if primer is not None else []
+    onehot, positions, lengths = _texts(model, codes, p_codes, dev)
+    nothing = torch.zeros(0, 3, device=dev)
+    if resume is not None:
+        state = State(*(torch.cat([getattr(r.state, n) for r in resume]).to(dev) for n in State.__slots__))
+        return _Start(onehot, positions, lengths, state, torch.cat([r.x for r in resume]).to(dev), nothing)
     if primer is None:
         return _Start(onehot, positions, lengths, model.initial_state(B, device=dev), torch.zeros(B, 3, device=dev),
-                      torch.zeros(0, 3, device=dev))
+                      nothing)
     strokes = torch.from_numpy(np.asarray(primer[0], np.float32)).to(dev)
     prefix, start = _primer_prefix(model, strokes, p_codes, cache)
     state = prefix.index(torch.zeros(B, dtype=torch.long, device=dev))

@@ -31,6 +31,8 @@ class Stepper(Protocol):
     drawer(x, lines, bias, mixtures): advance(step, x) -> (points (B, 3), phi (B, U)): a step
         and the drawing of its points with noise lines.noise[:, step] and the bias
         lines.bias(bias, phi) (the loop's `stopping._Lines`, which shrinks as lines stop).
+    state_of(rows): a copy of rows `rows`' state (`model.State`), to go on from later (a
+        word kept by the word check continues from where it ended).
     """
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
@@ -40,6 +42,8 @@ class Stepper(Protocol):
     def keep(self, rows: torch.Tensor) -> "Stepper": ...
 
     def drawer(self, x: torch.Tensor, lines, bias: float, mixtures: int) -> Advance: ...
+
+    def state_of(self, rows: torch.Tensor): ...
 
 
 def draw_batch(stepper: Stepper, lines, bias: float, mixtures: int) -> Advance:

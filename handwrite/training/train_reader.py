@@ -20,7 +20,7 @@ from torch import nn
 
 from ..alphabet import Alphabet
 from ..fileio import atomic_write_bytes
-from ..reader import FEATURES, ReaderConfig, ReaderNet, greedy_decode, ink_frames, pad_frames, save_reader
+from ..reader import FEATURES, FRAMES_VERSION, ReaderConfig, ReaderNet, greedy_decode, ink_frames, pad_frames, save_reader
 from ..weights import load_checkpoint, save_checkpoint
 from .dataset import _fingerprint, bucket_batches, default_cache_dir, writer_split
 from .iam import DatasetError, read_iam
@@ -54,7 +54,7 @@ def load_frames(root, spacing: float, progress: bool = True, cache_dir=None) -> 
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
-    key = _fingerprint(root, {"reader_spacing": spacing, "features": FEATURES})
+    key = _fingerprint(root, {"reader_spacing": spacing, "features": FEATURES, "version": FRAMES_VERSION})
     cache = Path(cache_dir or default_cache_dir() / "data") / f"reader-{key}.npz"
     if cache.is_file():
         try:
