@@ -208,8 +208,8 @@ print(f"400-char paragraph ({len(lines)} lines): batched {t_batch:.2f} s (fp32 p
       f"one line at a time {t_single:.2f} s; the paragraph costs {t_batch / (t_single / len(lines)):.1f} single lines")
 
 # 3b. synthetic data: many lines through Writer.write_many (batches of up to 64 lines):
-# fp32 products, the auto of before int8 (bf16 products for batches where this CPU is
-# faster, else fp32; emulated by telling auto int8 never pays), and auto now
+# fp32 products, the auto of before int8 (emulated by telling auto the model fails its
+# int8 check: bf16 for batches on CPUs with AVX512-BF16, else fp32), and auto now
 texts = [f"Line {i}: the quick brown fox jumps over a lazy dog" for i in range(64)]
 rates = {}
 for name, precision in (("fp32", "fp32"), ("auto before int8", "auto"), ("auto", "auto")):

@@ -132,9 +132,13 @@ def test_int8_follows_the_reference_in_both_activation_ranges(bundled, reduce_ra
 @needs_onnx
 @pytest.mark.parametrize("unsigned_weights", [False, True])
 def test_onnx_follows_the_reference_with_signed_and_unsigned_weights(bundled, unsigned_weights):
-    from handwrite.onnx_step import OnnxStep
+    from onnx import TensorProto
+
+    from handwrite.onnx_step import OnnxStep, build_graph
     model, codes, refs = bundled
     fast = FastStep(model, ("int8", "int8"))
+    stored = {w.data_type for w in build_graph(fast, unsigned_weights=unsigned_weights).graph.initializer}
+    assert (TensorProto.UINT8 in stored) is unsigned_weights and (TensorProto.INT8 in stored) is not unsigned_weights
     start = _start_of(model, codes[:1])
     onnx = OnnxStep(fast, unsigned_weights=unsigned_weights)
     stepper = onnx_line(onnx, fast, model, start.state, start.onehot, start.positions)

@@ -216,15 +216,13 @@ class _OneLine(Stepper):
             return
         if not len(strokes):
             return
-        state = self.model.read(strokes[None], self.onehot, self.positions, self.state())
-        for name, buffer in zip(State.__slots__, self.state_buffers()):
-            buffer.copy_(getattr(state, name))
+        buffers = self.state()
+        read = self.model.read(strokes[None], self.onehot, self.positions, buffers)
+        for name in State.__slots__:
+            getattr(buffers, name).copy_(getattr(read, name))
 
     def state_of(self, rows) -> State:
         return self.state().index(rows)        # a copy, not views of the buffers
-
-    def state_buffers(self) -> list[torch.Tensor]:
-        return [getattr(self.state(), name) for name in State.__slots__]
 
     def keep(self, rows) -> Stepper:
         if rows.numel() == 1 and int(rows[0]) == 0:
