@@ -162,12 +162,12 @@ def test_without_the_capital_policy_the_network_is_asked_for_the_text_as_it_is(t
     plain = pipeline.DEFAULT_PIPELINE.without("capitals")
     assert "enlarge_stand_ins" not in plain.names()["line"] and plain.names()["checks"] == ["looks_written"]
     asked = []
-    real = writer_module.sample_lines
+    real = writer_module.stream_lines
 
     def spy(model, codes, **settings):
         asked.append(([tiny_writer.alphabet.decode(c) for c in codes], settings["char_bias"]))
         return real(model, codes, **settings)
-    monkeypatch.setattr(writer_module, "sample_lines", spy)
+    monkeypatch.setattr(writer_module, "stream_lines", spy)
     tiny_writer.with_options(pipeline=plain).write("Xylophone", style="free", seed=0)
     assert asked[0] == (["Xylophone"], [None])
     asked.clear()
@@ -183,7 +183,7 @@ def test_a_line_written_by_two_calls_keeps_each_call_s_best(tiny_writer):
     from handwrite.layout import split_text
     from handwrite.sampling import run_to_end
     layouts = [split_text("hello", 50)]
-    stats = [{"retried": 0, "failed": 0}]
+    stats = [{"retried": 0, "failed": 0, "rewritten": 0, "misread": []}]
     rng = np.random.default_rng(0)
     first = run_to_end(tiny_writer._write_lines([(0, 0)], layouts, None, 0.75, rng, stats))
     again = run_to_end(tiny_writer._write_lines([(0, 0)], layouts, None, 0.75, rng, stats))

@@ -50,3 +50,13 @@ def test_letters_report_on_a_tiny_writer(tiny_iam, tiny_writer):
     assert rows["a"]["people"] == 0.0 and rows["a"]["model"] == 0.0 and rows["a"]["model_tries"] == 2
     assert rows["Z"]["model_tries"] == 2                  # "Zoe" is among the tiny data's words
     assert "below 95% in the model's writing: aZ" in format_letters_report(r)
+
+
+def test_the_word_checks_verdict_is_on_the_last_word_and_its_capital():
+    from handwrite.words import last_word_right
+    assert last_word_right("the cat", "the cat")
+    assert last_word_right("tle Cat.", "the cat")             # an earlier word misread is not this word's fault
+    assert not last_word_right("the cot", "the cat")
+    assert not last_word_right("dear ellen", "Dear Ellen")      # E written as a small e
+    assert last_word_right("dear Ellen", "Dear Ellen")
+    assert last_word_right("the zoo", "the Zoo")                # Z: the same shape, only larger

@@ -85,10 +85,12 @@ write_options = _options(
     click.option("--weights", type=click.Path(dir_okay=False), default=None,
                  help="Exported weights (.safetensors) instead of the bundled model."),
     click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
-                 help="Matrix products: auto uses int8 (or bf16, for several lines at once) where a "
-                      "measurement shows the CPU clearly faster at it; fp32 makes what a seed writes "
-                      "independent of the CPU; int8 is faster on CPUs with VNNI/AMX; onnx-int8 is faster "
-                      "again for single lines (needs the onnx extra)."),
+                 help="Matrix products: auto picks by the CPU's kind (int8 or bf16 where it has the "
+                      "instructions, fp32 otherwise); fastest adds onnx-int8 for single lines; fp32 makes what "
+                      "a seed writes independent of the CPU (docs/speed.md)."),
+    click.option("--no-check", is_flag=True, default=None,
+                 help="Do not check each word with the reader as it is written (faster; some words may "
+                      "come out misspelt). The same as --option check_words=false."),
     click.option("--option", "option", multiple=True, metavar="NAME=VALUE",
                  help="A writer option (handwrite.WriterOptions, docs/api.md), e.g. check_capitals=false "
                       "or retries=1; repeat for several."),
@@ -118,13 +120,13 @@ def read_text(text):
     return sys.stdin.read() if text is None or text == "-" else text
 
 
-def make_request(text: str, option=(), **settings):
+def make_request(text: str, option=(), no_check=None, **settings):
     """The WriteRequest of the parsed options; options left unset keep the library's defaults.
-    option: the --option NAME=VALUE texts, the request's writer options."""
+    option: the --option NAME=VALUE texts, the request's writer options; no_check: --no-check."""
     from ..request import WriteRequest
     settings = {k: v for k, v in settings.items() if v is not None}
-    if option:
-        settings["options"] = checked(lambda: writer_options(option))
+    if option or no_check:
+        settings["options"] = {**checked(lambda: writer_options(option)), **({"check_words": False} if no_check else {})}
     return checked(lambda: WriteRequest(text=text, **settings))
 
 

@@ -166,7 +166,7 @@ def _lines_for(start, P: int, generator, max_steps, char_bias, until) -> tuple[_
     if max_steps is not None:
         caps = caps.clamp(max=max(1, int(max_steps)))
     noise = draw_noise(generator, len(lengths), int(caps.max())).to(dev)   # drawn on the CPU: same strokes anywhere
-    lines = _Lines(noise, lengths, caps, start.x, char_bias, at_word)
+    lines = _Lines(noise, lengths, caps, start.x, char_bias, at_word, width=start.onehot.shape[1])
     return lines, _Record(len(lengths), int(caps.max()), start.onehot.shape[1], dev, keep_ends=until is not None)
 
 

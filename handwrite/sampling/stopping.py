@@ -25,9 +25,9 @@ class _Lines:
     FIELDS = ("rows", "noise", "past_end", "lengths", "caps", "ending", "extra", "written", "look", "tail",
               "pen_up", "written_at", "char_bias", "at_word")
 
-    def __init__(self, noise, lengths, caps, x, char_bias=None, at_word=None):
+    def __init__(self, noise, lengths, caps, x, char_bias=None, at_word=None, width: int | None = None):
         B, dev = len(lengths), lengths.device
-        U = int(lengths.max()) + 1
+        U = width or int(lengths.max()) + 1                      # the texts' width (phi's)
         self.rows = torch.arange(B, device=dev)                  # each row's line in the batch
         self.noise, self.lengths, self.caps = noise, lengths, caps
         self.char_bias = char_bias                               # (B, U) bias added under each character, or None

@@ -1,0 +1,118 @@
+"""The word check: lines written a word at a time, each word judged, a misread word
+written again from where the kept words end (sampling.checked, wordcheck.py)."""
+import numpy as np
+import pytest
+import torch
+
+from handwrite.model import State
+from handwrite.sampling import checked_lines, run_to_end, sample_lines, word_ends
+from handwrite.wordcheck import WordJudge
+
+
+def test_word_ends_are_the_spaces_after_words():
+    assert word_ends("the cat  sat") == [3, 7, 12]
+    assert word_ends("one") == [3]
+    assert word_ends(" a ") == [2]
+
+
+class ScriptedJudge:
+    """Says right or wrong as `verdict(candidate, call)` decides; records every candidate."""
+    def __init__(self, verdict=lambda c, k: True):
+        self.verdict, self.seen = verdict, []
+
+    def __call__(self, candidates):
+        out = []
+        for c in candidates:
+            self.seen.append(c)
+            out.append((bool(self.verdict(c, len(self.seen))), -float(len(self.seen))))
+        return out
+
+
+def write(parts, judge, texts, **kw):
+    model, alphabet, normalizer = parts
+    codes = [alphabet.encode(t) for t in texts]
+    return run_to_end(checked_lines(model, codes, texts, judge, seed=3, normalizer=normalizer, max_steps=80,
+                                    **kw))
+
+
+def test_each_word_is_judged_with_the_line_so_far(tiny_model_parts):
+    judge = ScriptedJudge()
+    lines = write(tiny_model_parts, judge, ["the cat sat", "on it"])
+    assert [(c.line, c.text) for c in judge.seen] == [(0, "the"), (1, "on"), (0, "the cat"), (1, "on it"),
+                                                      (0, "the cat sat")]
+    for n, line in enumerate(lines):
+        last = [c for c in judge.seen if c.line == n][-1]
+        np.testing.assert_array_equal(line.offsets, last.offsets)       # the kept line is what was judged
+        assert len(line.phi) == len(line.offsets) - 1 and line.phi.shape[1] == len(["the cat sat", "on it"][n])
+        assert line.rewritten_words == 0 and line.misread_words == ()
+    # each judged line so far begins with the kept words before it
+    first, second = judge.seen[0], judge.seen[2]
+    np.testing.assert_array_equal(second.offsets[:len(first.offsets)], first.offsets)
+
+
+def test_a_misread_word_is_written_again_as_candidates_and_the_line_goes_on_from_the_one_kept(tiny_model_parts):
+    # "cat" is read right only on its 3rd candidate of the first round of candidates
+    def verdict(c, k):
+        return c.text != "the cat" or sum(s.text == "the cat" for s in judge.seen) == 1 + 3
+    judge = ScriptedJudge(verdict)
+    [line] = write(tiny_model_parts, judge, ["the cat sat"], candidates=4, rounds=2)
+    tries = [c for c in judge.seen if c.text == "the cat"]
+    assert len(tries) == 1 + 4                      # once, then a round of 4 candidates
+    kept = tries[3]
+    np.testing.assert_array_equal(line.offsets[:len(kept.offsets)], kept.offsets)
+    sat = [c for c in judge.seen if c.text == "the cat sat"]
+    assert len(sat) == 1 and np.array_equal(sat[0].offsets[:len(kept.offsets)], kept.offsets)
+    assert line.rewritten_words == 1 and line.misread_words == ()
+
+
+def test_a_word_never_read_right_is_kept_at_its_best_and_counted(tiny_model_parts):
+    judge = ScriptedJudge(lambda c, k: c.text != "the cat")
+    [line] = write(tiny_model_parts, judge, ["the cat sat"], candidates=2, rounds=2)
+    assert sum(c.text == "the cat" for c in judge.seen) == 1 + 2 + 2
+    assert line.misread_words == ("cat",) and line.rewritten_words == 1
+
+
+def test_a_word_part_ends_where_the_network_would_go_on(tiny_model_parts):
+    """The state a part stops with is the network's state after reading the part's points."""
+    model, alphabet, normalizer = tiny_model_parts
+    codes = alphabet.encode("the cat")
+    [part] = sample_lines(model, [codes], seed=5, until=[3], fast=False, normalizer=normalizer, max_steps=80)
+    points = torch.from_numpy(part.drawn)                          # every point drawn, from the start
+    chars = torch.tensor([codes + [0]])
+    with torch.inference_mode():
+        inputs = torch.cat([torch.zeros(1, 3), points[:-1]])[None]
+        state = model.read(inputs, model.one_hot(chars), torch.arange(chars.shape[1], dtype=torch.float32),
+                           model.initial_state(1))
+    for name in State.__slots__:
+        torch.testing.assert_close(getattr(part.resume.state, name), getattr(state, name), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(part.resume.x, points[-1:])
+
+
+class StubReader:
+    def __init__(self, reading):
+        self.reading, self.inks = reading, []
+
+    def read_and_score(self, inks, texts):
+        self.inks += inks
+        return [self.reading] * len(inks), [-1.0] * len(inks)
+
+
+def test_the_judge_reads_the_line_so_far_and_checks_its_last_word(tiny_model_parts):
+    from handwrite.sampling import Candidate
+    _, _, normalizer = tiny_model_parts
+    offsets = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 1]], np.float32)
+    reader = StubReader("the cat")
+    verdicts = WordJudge(reader, normalizer)([Candidate(0, "the cat", offsets), Candidate(0, "the cot", offsets)])
+    assert verdicts == [(True, -1.0), (False, -1.0)]
+    np.testing.assert_allclose(reader.inks[0][:, :2], np.cumsum(normalizer.denormalize(offsets)[:, :2], axis=0))
+
+
+def test_a_writer_with_a_reader_checks_its_words_and_says_which_stayed_misread(tiny_model_parts):
+    from handwrite.writer import Writer
+    reader = StubReader("the cat")
+    writer = Writer.from_model(*tiny_model_parts, reader=reader)
+    hw = writer.write("the dog", seed=1, style="free")
+    assert reader.inks and hw.info["misread_words"] == ["dog"] and hw.info["rewritten_words"] == 1
+    reader.inks.clear()
+    off = writer.with_options(check_words=False).write("the dog", seed=1, style="free")
+    assert not reader.inks and off.info["misread_words"] == []
