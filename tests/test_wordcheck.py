@@ -35,14 +35,15 @@ def write(parts, judge, texts, **kw):
                                     **kw))
 
 
-def test_each_word_is_judged_with_the_line_so_far(tiny_model_parts):
+def test_each_word_is_judged_with_the_word_before_it(tiny_model_parts):
     judge = ScriptedJudge()
     lines = write(tiny_model_parts, judge, ["the cat sat", "on it"])
     assert [(c.line, c.text) for c in judge.seen] == [(0, "the"), (1, "on"), (0, "the cat"), (1, "on it"),
-                                                      (0, "the cat sat")]
+                                                      (0, "cat sat")]
     for n, line in enumerate(lines):
         last = [c for c in judge.seen if c.line == n][-1]
-        np.testing.assert_array_equal(line.offsets, last.offsets)       # the kept line is what was judged
+        tail = len(last.offsets) - 1
+        np.testing.assert_array_equal(line.offsets[-tail:], last.offsets[1:])    # the line ends as judged
         assert len(line.phi) == len(line.offsets) - 1 and line.phi.shape[1] == len(["the cat sat", "on it"][n])
         assert line.rewritten_words == 0 and line.misread_words == ()
     # each judged line so far begins with the kept words before it
@@ -60,8 +61,9 @@ def test_a_misread_word_is_written_again_as_candidates_and_the_line_goes_on_from
     assert len(tries) == 1 + 4                      # once, then a round of 4 candidates
     kept = tries[3]
     np.testing.assert_array_equal(line.offsets[:len(kept.offsets)], kept.offsets)
-    sat = [c for c in judge.seen if c.text == "the cat sat"]
-    assert len(sat) == 1 and np.array_equal(sat[0].offsets[:len(kept.offsets)], kept.offsets)
+    sat = [c for c in judge.seen if c.text == "cat sat"]
+    cat_rows = len(kept.offsets) - len(judge.seen[0].offsets)         # the kept "cat", after "the"
+    assert len(sat) == 1 and np.array_equal(sat[0].offsets[1:1 + cat_rows], kept.offsets[-cat_rows:])
     assert line.rewritten_words == 1 and line.misread_words == ()
 
 

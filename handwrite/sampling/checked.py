@@ -21,10 +21,11 @@ from .loop import Step, _sample_lines
 
 @dataclass
 class Candidate:
-    """One way a line's latest word came out, for the judge."""
+    """One way a line's latest word came out, for the judge: the word and, for context,
+    the kept word before it (reading more of the line costs more and says no more)."""
     line: int               # index of the line in the batch
-    text: str               # the line's text up to and including this word
-    offsets: np.ndarray     # (T, 3) normalised offsets of the line so far, this word last
+    text: str               # the word before (if any), a space, and this word
+    offsets: np.ndarray     # (T, 3) normalised offsets of those words' strokes, this word last
 
 
 def word_ends(text: str) -> list[int]:
@@ -68,8 +69,7 @@ def _checked(model, codes, texts, judge, candidates, rounds, seed, stream, setti
             break
         rows = [n for n in todo for _ in range(1 if tries[n] == 0 else candidates)]
         written = _write_round(model, codes, ends, parts, rows, int(rng.integers(0, 2**62)), settings)
-        verdicts = judge([Candidate(n, texts[n][:ends[n][len(parts[n])]], _joined(parts[n] + [part]).offsets)
-                          for n, part in zip(rows, written)])
+        verdicts = judge([_candidate(n, texts[n], ends[n], parts[n], part) for n, part in zip(rows, written)])
         for n, part, (right, score) in zip(rows, written, verdicts):
             if best[n] is None or (right, score) > best[n][:2]:
                 best[n] = (right, score, part)
@@ -87,6 +87,13 @@ def _checked(model, codes, texts, judge, candidates, rounds, seed, stream, setti
                 yield from _kept_steps(n, part)
     return [replace(_joined(p), rewritten_words=r, misread_words=tuple(m))
             for p, r, m in zip(parts, rewritten, misread)]
+
+
+def _candidate(n: int, text: str, ends: list[int], kept: list[SampledLine], part: SampledLine) -> Candidate:
+    """Line n's latest word `part` with the kept word before it."""
+    k = len(kept)
+    start = ends[k - 2] if k >= 2 else 0                       # where the word before begins
+    return Candidate(n, text[start:ends[k]].strip(), _joined(kept[-1:] + [part]).offsets)
 
 
 def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings: dict) -> list[SampledLine]:
