@@ -9,7 +9,8 @@ and what each module may import: docs/architecture.md.
 """
 __version__ = "0.1.0"
 
-__all__ = ["Writer", "WriterOptions", "WriteRequest", "Handwriting", "Alphabet", "UnsupportedCharacterError", "Style", "__version__"]
+__all__ = ["Writer", "WriterOptions", "WriteRequest", "Handwriting", "Reader", "Alphabet", "UnsupportedCharacterError",
+           "Style", "__version__"]
 
 _LAZY = {
     "Writer": ("handwrite.writer", "Writer"),
@@ -19,6 +20,7 @@ _LAZY = {
     "Alphabet": ("handwrite.alphabet", "Alphabet"),
     "UnsupportedCharacterError": ("handwrite.alphabet", "UnsupportedCharacterError"),
     "Style": ("handwrite.styles", "Style"),
+    "Reader": ("handwrite.reader", "Reader"),
 }
 
 

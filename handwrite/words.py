@@ -40,13 +40,17 @@ def matched_words(reading: str, text: str) -> list[bool]:
 SAME_SHAPE_CAPITALS = set("CIKOPSUVWXYZ")
 
 
-def last_word_right(reading: str, text: str) -> bool:
+def last_word_right(reading: str, text: str, more: bool = False) -> bool:
     """Whether `reading` has the last word of `text` (aligned, folded as `fold_word` does),
     and, when that word begins with a capital whose shape differs from its small letter,
-    a word that begins with that capital: the word check's verdict on a word just written."""
+    a word that begins with that capital: the word check's verdict on a word just written.
+    more: the strokes end with the first stroke of a next word, which a reader may join
+    to this one ("lazyd" for "lazy"): one letter more at its end is forgiven."""
     hit = matched_words(reading, text)
     if not hit or not hit[-1]:
-        return False
+        last = fold_word(text.split()[-1]) if text.split() else ""
+        if not (more and last and any(w[:-1] == last for w in words_of(reading))):
+            return False
     want = text.split()[-1].translate(_STRIP)
     if not want[:1].isupper() or want[0] in SAME_SHAPE_CAPITALS:
         return True

@@ -21,7 +21,7 @@ from .model import HandwritingModel
 from .options import WriterOptions, check_settings
 from .pipeline import DEFAULT_PIPELINE, Pipeline, judge, level_points, line_hand, line_height
 from .preprocess import Normalizer, offsets_to_points
-from .sampling import check_precision, checked_lines, run_to_end, stream_lines
+from .sampling import check_precision, checked_lines, run_to_end, sample_lines, stream_lines
 
 
 @dataclass(frozen=True)
@@ -289,9 +289,11 @@ class Writer:
             if judge is not None:
                 run = checked_lines(*args, [texts[j] for j in chunk], judge, candidates=self.options.word_candidates,
                                     rounds=self.options.word_rounds, stream=stream, **settings)
+                sampled += (yield from labelled(run, chunk)) if stream else run_to_end(run)
+            elif stream:
+                sampled += yield from labelled(stream_lines(*args, **settings), chunk)
             else:
-                run = stream_lines(*args, stream=stream, **settings)
-            sampled += (yield from labelled(run, chunk)) if stream else run_to_end(run)
+                sampled += sample_lines(*args, **settings)
         return [self.pipeline.shape_line(LineDraft.from_sample(j, texts[j], asked[j], s, self.normalizer),
                                          self.options) for j, s in zip(todo, sampled)]
 

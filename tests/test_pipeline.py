@@ -162,12 +162,12 @@ def test_without_the_capital_policy_the_network_is_asked_for_the_text_as_it_is(t
     plain = pipeline.DEFAULT_PIPELINE.without("capitals")
     assert "enlarge_stand_ins" not in plain.names()["line"] and plain.names()["checks"] == ["looks_written"]
     asked = []
-    real = writer_module.stream_lines
+    real = writer_module.sample_lines
 
     def spy(model, codes, **settings):
         asked.append(([tiny_writer.alphabet.decode(c) for c in codes], settings["char_bias"]))
         return real(model, codes, **settings)
-    monkeypatch.setattr(writer_module, "stream_lines", spy)
+    monkeypatch.setattr(writer_module, "sample_lines", spy)
     tiny_writer.with_options(pipeline=plain).write("Xylophone", style="free", seed=0)
     assert asked[0] == (["Xylophone"], [None])
     asked.clear()

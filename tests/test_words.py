@@ -60,3 +60,10 @@ def test_the_word_checks_verdict_is_on_the_last_word_and_its_capital():
     assert not last_word_right("dear ellen", "Dear Ellen")      # E written as a small e
     assert last_word_right("dear Ellen", "Dear Ellen")
     assert last_word_right("the zoo", "the Zoo")                # Z: the same shape, only larger
+
+
+def test_a_letter_more_is_forgiven_only_where_the_next_word_began():
+    from handwrite.words import last_word_right
+    assert not last_word_right("over a lazyd", "a lazy")
+    assert last_word_right("over a lazyd", "a lazy", more=True)
+    assert not last_word_right("over a lasyd", "a lazy", more=True)

@@ -97,11 +97,13 @@ def export(checkpoint, output):
               help="With --styles: lines of a writer that prime each imitation.")
 @click.option("--preset-lines", type=click.IntRange(0, 200), default=20, show_default=True,
               help="With --styles: validation texts each preset writes (0: measure imitation only).")
+@click.option("--no-check", is_flag=True, help="Write the lines without the reader's word check.")
+@click.option("--style", default=None, help="The hand the lines are written in (a preset's index or name; default: the default hand).")
 @click.option("--letters", is_flag=True,
               help="Measure letters instead: how often the reader reads each character right in people's "
                    "lines and in words the model writes (docs/reading.md).")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
-                 preset_lines, letters):
+                 preset_lines, letters, no_check, style):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -131,7 +133,7 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
             click.echo(f"Error: {e}; measuring the NLL and failed lines only", err=True)
     # DatasetError, WeightsError, a missing folder or file
     result = checked(lambda: evaluate(data, weights, bias=bias, limit=limit, seed=seed, split=split,
-                                      legibility=not no_ocr, precision=precision))
+                                      legibility=not no_ocr, precision=precision, check_words=not no_check, style=style))
     click.echo(json.dumps(result, indent=1) if as_json else format_report(result))
     if result["ocr_error"]:
         sys.exit(1)

@@ -22,10 +22,13 @@ from .loop import Step, _sample_lines
 @dataclass
 class Candidate:
     """One way a line's latest word came out, for the judge: the word and, for context,
-    the kept word before it (reading more of the line costs more and says no more)."""
+    the kept word before it (reading more of the line costs more and says no more).  The
+    strokes may begin with the end of an earlier word and end with the first stroke of
+    the next: the judge aligns words."""
     line: int               # index of the line in the batch
     text: str               # the word before (if any), a space, and this word
     offsets: np.ndarray     # (T, 3) normalised offsets of those words' strokes, this word last
+    more: bool = False      # a word follows (its first stroke may end the strokes)
 
 
 def word_ends(text: str) -> list[int]:
@@ -93,7 +96,9 @@ def _candidate(n: int, text: str, ends: list[int], kept: list[SampledLine], part
     """Line n's latest word `part` with the kept word before it."""
     k = len(kept)
     start = ends[k - 2] if k >= 2 else 0                       # where the word before begins
-    return Candidate(n, text[start:ends[k]].strip(), _joined(kept[-1:] + [part]).offsets)
+    # a part begins with the end of the word before it (its last stroke, its dots): two kept
+    # parts hold the word before whole
+    return Candidate(n, text[start:ends[k]].strip(), _joined(kept[-2:] + [part]).offsets, k + 1 < len(ends))
 
 
 def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings: dict) -> list[SampledLine]:
@@ -105,7 +110,11 @@ def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings
         if not group:
             continue
         lines = [rows[k] for k in group]
-        until = [ends[n][len(parts[n])] if len(parts[n]) + 1 < len(ends[n]) else None for n in lines]
+        # a part ends once the window is on the next word's first letter (and the stroke then
+        # being drawn has ended): on the space alone, the window runs ahead of the pen in
+        # short words, and an "a" would be judged before its last stroke
+        until = [_next_word(codes[n], ends[n][len(parts[n])]) if len(parts[n]) + 1 < len(ends[n]) else None
+                 for n in lines]
         char_bias = settings.get("char_bias")
         sampled = _run(_sample_lines(model, [codes[n] for n in lines], seed=seed + fresh, until=until,
                                      resume=None if fresh else [parts[n][-1].resume for n in lines],
@@ -113,6 +122,15 @@ def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings
                                         [char_bias[n] for n in lines]}))
         out.update(zip(group, sampled))
     return [out[k] for k in range(len(rows))]
+
+
+def _next_word(codes: list[int], end: int) -> int:
+    """The index of the first character after the spaces at `end` (code of " ": the first code
+    after the word, as the texts are encoded)."""
+    space = codes[end]
+    while end < len(codes) and codes[end] == space:
+        end += 1
+    return end
 
 
 def _run(generator):

@@ -109,7 +109,7 @@ def load_writer(weights=None):
 
 def prepare(data_dir, weights=None, *, split: str = "auto", limit: int | None = None, seed: int = 0,
             downsample: int | None = None, cache_dir=None, progress: bool = True,
-            precision: str | None = None) -> EvalSet:
+            precision: str | None = None, check_words: bool = True) -> EvalSet:
     """Load the writer and choose the lines to measure.
 
     precision: what the writer's sampling products run in (None: the writer's own; see
@@ -129,6 +129,8 @@ def prepare(data_dir, weights=None, *, split: str = "auto", limit: int | None = 
     writer, described, model_downsample = load_writer(weights)
     if precision is not None:
         writer = writer.with_options(precision=precision)
+    if not check_words:
+        writer = writer.with_options(check_words=False)
     downsample = downsample or model_downsample
     data = load_lines(data_dir, downsample=downsample, cache_dir=cache_dir, progress=progress)
     alphabet = writer.alphabet
@@ -187,7 +189,7 @@ def read_human_lines(evalset: EvalSet, pytesseract, progress: bool = True) -> li
 
 
 def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytesseract=None,
-                         progress: bool = True) -> dict:
+                         progress: bool = True, style=None) -> dict:
     """Write every text as one line with the model; read it back when pytesseract is given.
 
     Returns readings (None without OCR), strokes (each line's), retried_lines (lines that
@@ -204,7 +206,7 @@ def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytessera
             chunk = texts[start:start + GENERATE_BATCH]
             # wide enough that no text is wrapped: each is written as one line, like the person's
             width = min(MAX_LINE_CHARS, max(len(t) for t in chunk))
-            docs = writer.write_many(chunk, bias=bias, seed=seed + start, width=width)
+            docs = writer.write_many(chunk, bias=bias, seed=seed + start, width=width, style=style)
             retried += sum(int(hw.info.get("retried_lines", 0)) for hw in docs)
             failed += sum(int(hw.info.get("failed_lines", 0)) for hw in docs)
             for hw in docs:
@@ -216,7 +218,7 @@ def read_generated_lines(evalset: EvalSet, bias: float, seed: int = 0, pytessera
 
 def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = None, *, seed: int = 0,
              split: str = "auto", legibility: bool = True, cache_dir=None, progress: bool = True,
-             precision: str | None = None) -> dict:
+             precision: str | None = None, check_words: bool = True, style=None) -> dict:
     """Measure a model on an IAM-OnDB-layout folder; see the module docstring.
 
     weights: None (bundled model), a .safetensors or .pt path, or a Writer.
@@ -228,7 +230,7 @@ def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = Non
     if not bias >= 0:       # also catches NaN; the writer checks the upper limit
         raise ValueError(f"bias must be >= 0, got {bias}")
     evalset = prepare(data_dir, weights, split=split, limit=limit, seed=seed, cache_dir=cache_dir,
-                      progress=progress, precision=precision)
+                      progress=progress, precision=precision, check_words=check_words)
     nll = measure_nll(evalset, progress=progress)
     result = {
         "nll_per_line": nll["nll_per_line"], "nll_per_point": nll["nll_per_point"],
@@ -236,6 +238,7 @@ def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = Non
         "nll_units": "nats", "preprocessing": PREPROCESSING.format(d=evalset.downsample),
         "human_cer": None, "generated_cer": None, "cer_ratio": None,
         "failure_rate": None, "retry_rate": None, "failed_lines": None, "retried_lines": None,
+        "check_words": check_words, "style": None if style is None else str(style),
         "ocr_error": None, "bias": bias, "precision": evalset.writer.precision, "seed": seed, "split": evalset.split, "limit": limit,
         "data": str(data_dir), "weights": evalset.weights, "skipped_lines": evalset.skipped,
         "per_line": [{"line_id": lid, "text": t} for lid, t in zip(evalset.lines.line_ids, evalset.lines.texts)],
@@ -246,7 +249,7 @@ def evaluate(data_dir, weights=None, bias: float = 0.75, limit: int | None = Non
         pytesseract = check_ocr()
     except OCRUnavailableError as e:
         pytesseract, result["ocr_error"] = None, str(e)
-    generated = read_generated_lines(evalset, bias, seed, pytesseract, progress=progress)
+    generated = read_generated_lines(evalset, bias, seed, pytesseract, progress=progress, style=style)
     n = len(evalset.lines)
     result.update(failed_lines=generated["failed_lines"], retried_lines=generated["retried_lines"],
                   failure_rate=generated["failed_lines"] / n, retry_rate=generated["retried_lines"] / n)
