@@ -26,8 +26,12 @@ def main():
     ap.add_argument("--reader", default=None)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--candidates", type=int, default=None, help="word_candidates (default: the option's default)")
+    ap.add_argument("--word-rounds", type=int, default=None, help="word_rounds (default: the option's default)")
     args = ap.parse_args()
     on = Writer(reader=Reader(args.reader) if args.reader else "bundled")
+    changes = {k: v for k, v in (("word_candidates", args.candidates), ("word_rounds", args.word_rounds)) if v is not None}
+    on = on.with_options(**changes) if changes else on
     if on.reader is None:
         raise SystemExit("no reader: install the bundled one or pass --reader")
     off = on.with_options(check_words=False)

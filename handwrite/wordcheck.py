@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .preprocess import offsets_to_points
-from .words import last_word_right
+from .words import last_word_right, misread_indices
 
 
 class WordJudge:
@@ -21,8 +21,16 @@ class WordJudge:
     def __init__(self, reader, normalizer):
         self.reader, self.normalizer = reader, normalizer
 
+    def _points(self, offsets: np.ndarray) -> np.ndarray:
+        return offsets_to_points(self.normalizer.denormalize(offsets))
+
+    def misread(self, offsets: list, texts: list[str]) -> list[list[int]]:
+        """Per whole line (normalised offsets), the indices of its words read otherwise."""
+        readings = self.reader.read_many([self._points(o) for o in offsets])
+        return [misread_indices(r, t) for r, t in zip(readings, texts)]
+
     def __call__(self, candidates) -> list[tuple[bool, float]]:
-        inks = [offsets_to_points(self.normalizer.denormalize(c.offsets)) for c in candidates]
+        inks = [self._points(c.offsets) for c in candidates]
         readings, scores = self.reader.read_and_score(inks, [c.text for c in candidates])
         return [(last_word_right(r, c.text, c.more), float(np.nan_to_num(s, neginf=-1e9)))
                 for r, s, c in zip(readings, scores, candidates)]

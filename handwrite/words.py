@@ -57,6 +57,22 @@ def last_word_right(reading: str, text: str, more: bool = False) -> bool:
     return any(w.translate(_STRIP)[:1] == want[0] for w in reading.split())
 
 
+def misread_indices(reading: str, text: str) -> list[int]:
+    """Indices (in text.split()) of the words of `text` that `reading` does not have, by
+    alignment, with `last_word_right`'s rule for capitals; a token that is all punctuation
+    is not judged."""
+    tokens = text.split()
+    judged = [i for i, t in enumerate(tokens) if fold_word(t)]
+    hits = matched_words(reading, " ".join(tokens[i] for i in judged))
+    capitals = {w.translate(_STRIP)[:1] for w in reading.split()}
+    bad = []
+    for i, hit in zip(judged, hits):
+        want = tokens[i].translate(_STRIP)
+        if not hit or (want[:1].isupper() and want[0] not in SAME_SHAPE_CAPITALS and want[0] not in capitals):
+            bad.append(i)
+    return bad
+
+
 def word_accuracy(readings: list[str], texts: list[str]) -> float:
     """Share of the texts' words that the readings have."""
     hits = [h for r, t in zip(readings, texts, strict=True) for h in matched_words(r, t)]

@@ -21,7 +21,7 @@ from .model import HandwritingModel
 from .options import WriterOptions, check_settings
 from .pipeline import DEFAULT_PIPELINE, Pipeline, judge, level_points, line_hand, line_height
 from .preprocess import Normalizer, offsets_to_points
-from .sampling import check_precision, checked_lines, run_to_end, sample_lines, stream_lines
+from .sampling import check_precision, checked_lines, run_to_end, sample_lines, spliced_lines, stream_lines
 
 
 @dataclass(frozen=True)
@@ -286,10 +286,12 @@ class Writer:
                             precision=self.options.precision, normalizer=self.normalizer,
                             char_bias=[self.pipeline.char_bias(texts[j], self.options) for j in chunk])
             judge = self._word_judge()
-            if judge is not None:
-                run = checked_lines(*args, [texts[j] for j in chunk], judge, candidates=self.options.word_candidates,
-                                    rounds=self.options.word_rounds, stream=stream, **settings)
-                sampled += (yield from labelled(run, chunk)) if stream else run_to_end(run)
+            check = dict(candidates=self.options.word_candidates, rounds=self.options.word_rounds)
+            if judge is not None and stream:        # word by word: the stream shows only kept words
+                run = checked_lines(*args, [texts[j] for j in chunk], judge, stream=True, **check, **settings)
+                sampled += yield from labelled(run, chunk)
+            elif judge is not None:                 # whole lines, then their misread words again
+                sampled += spliced_lines(*args, [texts[j] for j in chunk], judge, **check, **settings)
             elif stream:
                 sampled += yield from labelled(stream_lines(*args, **settings), chunk)
             else:

@@ -19,10 +19,12 @@ The modules, one job each:
     loop        the step loop and the public entries (`sample_lines`, `stream_lines`)
     finish      each line cut to its own writing (`SampledLine`)
     checked     lines written a word at a time, each word judged as it is written
+    spliced     lines written whole, their misread words written again from where they began
 """
 from __future__ import annotations
 
 from .checked import Candidate, checked_lines, word_ends
+from .spliced import spliced_lines
 from .finish import Resume, SampledLine, _delayed_strokes, _finish_line
 from .kernels import FastStep, _Batch, _OneLine
 from .loop import Step, _sample_lines, run_to_end, sample_lines, stream_lines
@@ -38,7 +40,7 @@ from .stepper import Stepper
 from .stopping import END_STEPS, LOOKAHEAD, MIN_STEPS, STEPS_PER_CHAR, TAIL_STROKES, _Lines
 
 __all__ = [
-    "Candidate", "Resume", "checked_lines", "word_ends", "END_STEPS", "FastStep", "INT8_MIN_HIDDEN", "INT8_TOLERANCE", "KERNELS", "KINDS", "Kernel", "LOOKAHEAD",
+    "Candidate", "Resume", "checked_lines", "spliced_lines", "word_ends", "END_STEPS", "FastStep", "INT8_MIN_HIDDEN", "INT8_TOLERANCE", "KERNELS", "KINDS", "Kernel", "LOOKAHEAD",
     "MIN_STEPS", "ONNX", "PRIMERS_KEPT", "PRIMER_TAIL", "ReferenceLines", "STEPS_PER_CHAR", "SampledLine", "Step",
     "Stepper", "TAIL_STROKES", "WINDOW_AT", "_Batch", "_CACHES", "_Int8Layer", "_Int8Products", "_Lines",
     "_OneLine", "_OnePoint", "_Products", "_cache_for", "_delayed_strokes", "_finish_line", "_primer_prefix",

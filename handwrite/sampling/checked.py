@@ -1,6 +1,7 @@
 """Every word right: lines written a word at a time, each word judged as it is written.
 
-The lines of a batch write their words in rounds.  In a round, every unfinished line
+The lines of a batch write their words in rounds (a word's part ends at the pen lift
+before the first stroke drawn on the next word: the loop's `until`).  In a round, every unfinished line
 writes its next word, once; a word the judge finds misread is written again as
 `candidates` rows branched from where the line's kept words ended (`Resume`), for up to
 `rounds` more rounds.  The best candidate is kept and its line goes on from where ITS
@@ -17,6 +18,7 @@ import torch
 
 from .finish import SampledLine
 from .loop import Step, _sample_lines
+from .stopping import MIN_STEPS, STEPS_PER_CHAR
 
 
 @dataclass
@@ -74,10 +76,12 @@ def _checked(model, codes, texts, judge, candidates, rounds, seed, stream, setti
         written = _write_round(model, codes, ends, parts, rows, int(rng.integers(0, 2**62)), settings)
         verdicts = judge([_candidate(n, texts[n], ends[n], parts[n], part) for n, part in zip(rows, written)])
         for n, part, (right, score) in zip(rows, written, verdicts):
-            if best[n] is None or (right, score) > best[n][:2]:
-                best[n] = (right, score, part)
+            # a part that ended with its line (no word after it begun) cannot be written on from
+            usable = part.resume is not None or len(parts[n]) + 1 == len(ends[n])
+            if best[n] is None or (usable, right, score) > best[n][:3]:
+                best[n] = (usable, right and usable, score, part)
         for n in todo:
-            right, _, part = best[n]
+            usable, right, _, part = best[n]
             if not right and tries[n] < rounds:
                 tries[n] += 1
                 continue
@@ -86,6 +90,9 @@ def _checked(model, codes, texts, judge, candidates, rounds, seed, stream, setti
                 misread[n].append(texts[n][:ends[n][len(parts[n])]].split()[-1])
             parts[n].append(part)
             best[n], tries[n] = None, 0
+            if not usable:                   # the line ended early: its other words are not written
+                misread[n] += texts[n].split()[len(parts[n]):]
+                ends[n] = ends[n][:len(parts[n])]
             if stream:
                 yield from _kept_steps(n, part)
     return [replace(_joined(p), rewritten_words=r, misread_words=tuple(m))
@@ -116,9 +123,15 @@ def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings
         until = [_next_word(codes[n], ends[n][len(parts[n])]) if len(parts[n]) + 1 < len(ends[n]) else None
                  for n in lines]
         char_bias = settings.get("char_bias")
+        # steps enough for the longest text a row still has to write, not the whole line's
+        todo = max((ends[n][-1] if u is None else u) - (ends[n][len(parts[n]) - 1] if parts[n] else 0)
+                   for n, u in zip(lines, until))
+        cap = max(STEPS_PER_CHAR * todo, MIN_STEPS)
+        if settings.get("max_steps") is not None:
+            cap = min(cap, settings["max_steps"])
         sampled = _run(_sample_lines(model, [codes[n] for n in lines], seed=seed + fresh, until=until,
                                      resume=None if fresh else [parts[n][-1].resume for n in lines],
-                                     **{**settings, "char_bias": None if char_bias is None else
+                                     **{**settings, "max_steps": cap, "char_bias": None if char_bias is None else
                                         [char_bias[n] for n in lines]}))
         out.update(zip(group, sampled))
     return [out[k] for k in range(len(rows))]

@@ -41,6 +41,9 @@ class SampledLine:
     # the word check (`checked.checked_lines`): words written again, and those still misread
     rewritten_words: int = 0
     misread_words: tuple = ()
+    # (row of offsets, Resume): where the line reached each mark it was given (loop `marks`):
+    # offsets[:row + 1] was drawn by then, and the state there writes on from it
+    marks: tuple = ()
 
 
 def _first_own_row(offs: np.ndarray, phi_all, P: int) -> int:
@@ -58,7 +61,7 @@ def _first_own_row(offs: np.ndarray, phi_all, P: int) -> int:
     return first_row
 
 
-def _finish_line(record, b: int, P: int, n_chars: int, primed: bool, normalizer) -> SampledLine:
+def _finish_line(record, b: int, P: int, n_chars: int, primed: bool, normalizer, marks=()) -> SampledLine:
     """Line b's offsets and attention (from the loop's `_Record`), cut to its own writing."""
     n = int(record.n_steps[b])
     offs = np.concatenate([np.zeros((1, 3), np.float32), record.x[b, :n].numpy()])
@@ -81,7 +84,8 @@ def _finish_line(record, b: int, P: int, n_chars: int, primed: bool, normalizer)
         drawn[-1, 2] = 1.0                                    # the pen lifts at the end, as in offs
     drawn_on = record.phi[b, :len(drawn)].argmax(1).numpy() - P
     drawn_on[drawn_on < 0] = -1
-    return SampledLine(offs, phi, bool(record.finished[b]), left_row, drawn, drawn_on)
+    rows = tuple((step + 1 - first_row, end) for step, end in marks if 0 < step + 1 - first_row < len(offs) - 1)
+    return SampledLine(offs, phi, bool(record.finished[b]), left_row, drawn, drawn_on, marks=rows)
 
 
 def _word_part(record, b: int, P: int, n_chars: int, primed: bool) -> SampledLine:

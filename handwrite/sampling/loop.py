@@ -23,7 +23,7 @@ from .stopping import MIN_STEPS, STEPS_PER_CHAR, _Lines, _track_line_ends
 class _Record:
     """What each line wrote, in batch order; steps are copied in from a buffer when lines stop."""
 
-    def __init__(self, B: int, cap: int, U: int, dev, keep_ends: bool = False):
+    def __init__(self, B: int, cap: int, U: int, dev):
         self.x = torch.zeros(B, cap, 3, device=dev)
         self.phi = torch.zeros(B, cap, U, device=dev)
         self.n_steps = torch.zeros(B, dtype=torch.long, device=dev)
@@ -31,12 +31,7 @@ class _Record:
         self.left_step = torch.full((B,), -1, dtype=torch.long, device=dev)
         self.written_steps = torch.zeros(B, dtype=torch.long, device=dev)
         self._xs, self._phis, self._start = [], [], 0
-        self.keep_ends, self.ends = keep_ends, {}        # line -> finish.Resume, when asked
-
-    def save_ends(self, rows, states, x) -> None:
-        """Where the lines `rows` stopped: their states (a State of len(rows) rows) and last points."""
-        for k, b in enumerate(rows.tolist()):
-            self.ends[b] = Resume(states.index(torch.tensor([k])), x[k:k + 1].clone())
+        self.ends = {}          # line -> finish.Resume where a line stopped at its mark (`until`)
 
     def add(self, x, phi) -> None:
         self._xs.append(x)
@@ -57,10 +52,60 @@ class _Record:
         self.n_steps[rows[stop]] = step + 1
         self.written_steps[rows[stop]] = torch.where(lines.written[stop], lines.written_at[stop], step + 1)
 
+    def cut(self, rows, marks) -> None:
+        """Lines `rows` stopped at their mark: they end at its pen lift, where their part resumes."""
+        for b in rows.tolist():
+            step, end = marks.found[b][-1]
+            self.n_steps[b] = step + 1
+            self.ends[b] = end
+
     def cpu(self) -> "_Record":
         for name in ("x", "phi", "n_steps", "finished", "left_step", "written_steps"):
             setattr(self, name, getattr(self, name).cpu())
         return self
+
+
+class _Marks:
+    """Where each line's words begin (marks: positions in its text), found as it is written.
+
+    A word begins with the first stroke drawn while the window is on its first letter (or
+    past it); the line's part before it ends at the pen lift just before that stroke, and
+    the mark is that point: its row, the network's state there and the point (a
+    `finish.Resume`), so that the word can be written again from exactly there.  Lines in
+    `stop` stop at their first mark (a part written `until` a word)."""
+
+    def __init__(self, marks: list[list[int]], P: int, x, stop: list[bool]):
+        B, dev = len(marks), x.device
+        width = max([len(m) for m in marks], default=0) + 1
+        self.pos = torch.full((B, width), 2**30, dtype=torch.long, device=dev)     # past the last: never
+        for b, m in enumerate(marks):
+            self.pos[b, :len(m)] = torch.tensor([P + int(k) for k in m], dtype=torch.long)
+        self.next = torch.zeros(B, dtype=torch.long, device=dev)
+        self.lifted_before = x[:, 2] > 0.5              # the last point drawn ended a stroke
+        self.stop = torch.tensor(stop, dtype=torch.bool, device=dev)
+        self.lift = {}                                  # line -> (step, Resume) at its latest pen lift
+        self.found = {b: [] for b in range(B)}          # line -> [(step, Resume), ...]
+
+    def update(self, rows, step: int, phi, x, stepper) -> torch.Tensor:
+        """After a step: marks found; (n,) bool over the rows, the lines to stop here
+        (their last point, this step's, is not theirs)."""
+        new_stroke = self.lifted_before[rows]
+        on_mark = phi.argmax(dim=1) >= self.pos[rows, self.next[rows]]
+        stop = torch.zeros(len(rows), dtype=torch.bool, device=x.device)
+        for i in (new_stroke & on_mark).nonzero().flatten().tolist():
+            b = int(rows[i])
+            if b in self.lift:
+                self.found[b].append(self.lift[b])
+                stop[i] = self.stop[b]
+            self.next[b] += 1
+        up = x[:, 2] > 0.5
+        if bool(up.any()):
+            at = up.nonzero().flatten()
+            states = stepper.state_of(at)
+            for k, i in enumerate(at.tolist()):
+                self.lift[int(rows[i])] = (step, Resume(states.index(torch.tensor([k])), x[i:i + 1].clone()))
+        self.lifted_before[rows] = up
+        return stop
 
 
 @dataclass
@@ -107,7 +152,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
                   seed: int | None = None, primer: tuple[np.ndarray, list[int]] | None = None,
                   max_steps: int | None = None, fast: bool = True, precision: str = "auto",
                   normalizer=None, char_bias: list | None = None, stream: bool = False,
-                  resume: list | None = None, until: list | None = None):
+                  resume: list | None = None, until: list | None = None, marks: list | None = None):
     """See `sample_lines`; a generator (of a `Step` per step when `stream`) returning its lines.
 
     primer: (normalised offsets (T, 3), codes of the primer's text + " "); the network
@@ -121,10 +166,13 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     the data's units (without it, normalised offsets stand in for them).
     char_bias: per line, one number per character of its text (or None): extra bias while
     the window is on that character (the writer steadies capitals with it).
-    until: per line, None or the index in its text of a space: the line stops once the
-    word before it is written, every point kept, with where it ended (`SampledLine.resume`).
+    until: per line, None or the index in its text of a word's first letter: the line stops
+    at the pen lift before the first stroke drawn with the window there, every point up to
+    it kept, with where it ended (`SampledLine.resume`).
     resume: per line, a `finish.Resume` to go on from (a part that stopped `until` a word)
     instead of the start; the primer is not read again, its text still comes first.
+    marks: per line, positions in its text (where its words begin): `SampledLine.marks` says
+    where the line reached each, and the state there, so that a word can be written again.
     """
     if not codes or any(len(c) == 0 for c in codes):
         raise ValueError("every line needs at least one character")
@@ -143,58 +191,67 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
                                until)
 
     # ---- 2. step by step until every line has stopped ----
+    found = None
+    if marks is not None or until is not None:
+        stops = [u is not None for u in until] if until is not None else [False] * len(codes)
+        positions = [[u] if u is not None else [] for u in until] if until is not None else marks
+        found = _Marks(positions, P, start.x, stops)
     yield from _steps(stepper, start.x, lines, record, bias, model.config.output_mixtures, P,
-                      judge_tails=normalizer is not None, stream=stream)
+                      judge_tails=normalizer is not None, stream=stream, marks=found)
 
     # ---- 3. each line cut to its own writing (a word's part: every point) ----
     record.cpu()
     primed = primer is not None and resume is None
     n_chars = (start.lengths - P).tolist()
     return [_word_part(record, b, P, n, primed) if until is not None and until[b] is not None
-            else _finish_line(record, b, P, n, primed, normalizer) for b, n in enumerate(n_chars)]
+            else _finish_line(record, b, P, n, primed, normalizer, found.found[b] if marks is not None else ())
+            for b, n in enumerate(n_chars)]
 
 
 def _lines_for(start, P: int, generator, max_steps, char_bias, until) -> tuple[_Lines, _Record]:
-    """The rows' stopping state and their record: a line stops past its text, or, with
-    `until`, past the word it names."""
-    lengths, dev = start.lengths.clone(), start.lengths.device
-    at_word = torch.zeros(len(lengths), dtype=torch.bool, device=dev)
+    """The rows' stopping state and their record; caps from the text a row has to write
+    (with `until`, up to that position)."""
+    lengths, dev = start.lengths, start.lengths.device
+    todo = lengths.clone()
     for b, end in enumerate(until or []):
         if end is not None:
-            lengths[b], at_word[b] = P + int(end), True
-    caps = ((lengths - P) * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
+            todo[b] = P + int(end)
+    caps = ((todo - P) * STEPS_PER_CHAR).clamp(min=MIN_STEPS)
     if max_steps is not None:
         caps = caps.clamp(max=max(1, int(max_steps)))
     noise = draw_noise(generator, len(lengths), int(caps.max())).to(dev)   # drawn on the CPU: same strokes anywhere
-    lines = _Lines(noise, lengths, caps, start.x, char_bias, at_word, width=start.onehot.shape[1])
-    return lines, _Record(len(lengths), int(caps.max()), start.onehot.shape[1], dev, keep_ends=until is not None)
+    lines = _Lines(noise, lengths, caps, start.x, char_bias, width=start.onehot.shape[1])
+    return lines, _Record(len(lengths), int(caps.max()), start.onehot.shape[1], dev)
 
 
 def _steps(stepper, x, lines: _Lines, record: _Record, bias: float, mixtures: int, P: int, *,
-           judge_tails: bool, stream: bool):
-    """The step loop (a generator: a `Step` per step when `stream`), filling `record`."""
+           judge_tails: bool, stream: bool, marks: _Marks | None = None):
+    """The step loop (a generator: a `Step` per step when `stream`), filling `record` (and
+    `marks`, when given)."""
     advance = stepper.drawer(x, lines, bias, mixtures)
     any_ending, min_cap = False, int(lines.caps.min())          # lets most steps skip the end checks
     for step in range(int(lines.caps.max())):
         x, phi = advance(step, x)
         record.add(x, phi)
+        cut = marks.update(lines.rows, step, phi, x, stepper) if marks is not None else None
         left = lines.left_text(phi)
         pen_up = x[:, 2] > 0.5
-        if not any_ending and step + 1 < min_cap and not bool(left.any()):
+        if not any_ending and step + 1 < min_cap and not bool(left.any()) and not (cut is not None and bool(cut.any())):
             lines.pen_up = pen_up                  # the common step: every line still mid-text
             if stream:
                 yield _step(lines, x, phi, P)
             continue
         done, stop = _track_line_ends(lines, record, step, left, pen_up, judge_tails)
+        if cut is not None:
+            done, stop = done | cut, stop | cut
         any_ending = True
         if stream:
             yield _step(lines, x, phi, P)
         if stop.any():
-            if record.keep_ends:
-                stopped = stop.nonzero().squeeze(1)
-                record.save_ends(lines.rows[stopped], stepper.state_of(stopped), x[stopped])
             record.flush(lines.rows, step + 1)
             record.stop(lines, stop, done, step)
+            if cut is not None and bool(cut.any()):
+                record.cut(lines.rows[cut], marks)
             keep = (~stop).nonzero().squeeze(1)
             lines.keep(keep)
             if not len(lines.rows):

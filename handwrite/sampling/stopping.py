@@ -23,9 +23,9 @@ class _Lines:
     the step loop does no indexing by the set of lines still alive.
     """
     FIELDS = ("rows", "noise", "past_end", "lengths", "caps", "ending", "extra", "written", "look", "tail",
-              "pen_up", "written_at", "char_bias", "at_word")
+              "pen_up", "written_at", "char_bias")
 
-    def __init__(self, noise, lengths, caps, x, char_bias=None, at_word=None, width: int | None = None):
+    def __init__(self, noise, lengths, caps, x, char_bias=None, width: int | None = None):
         B, dev = len(lengths), lengths.device
         U = width or int(lengths.max()) + 1                      # the texts' width (phi's)
         self.rows = torch.arange(B, device=dev)                  # each row's line in the batch
@@ -40,9 +40,6 @@ class _Lines:
         self.pen_up = x[:, 2] > 0.5                                      # the last point ended a stroke
         self.written_at = torch.zeros(B, dtype=torch.long, device=dev)  # steps up to the end of the last letter's stroke
         self.padded = bool(self.past_end.any())                 # some line is shorter than another
-        # rows that stop at the end of a word (`lengths` is then the space after it): as
-        # soon as its last stroke ends, no delayed strokes looked for
-        self.at_word = torch.zeros(B, dtype=torch.bool, device=dev) if at_word is None else at_word
 
     def keep(self, keep: torch.Tensor) -> None:
         for name in self.FIELDS:
@@ -88,7 +85,6 @@ def _track_line_ends(lines: _Lines, record, step: int, left, pen_up, judge_tails
     done = cap_hit | (lines.written & ((lines.look >= LOOKAHEAD) | (lines.tail >= TAIL_STROKES)))
     if not judge_tails:
         done = done | now_written          # no units to judge delayed strokes in: end here
-    done = done | (now_written & lines.at_word)
     stop = done | (lines.caps <= step + 1)
     lines.pen_up = pen_up
     return done, stop

@@ -1,0 +1,117 @@
+"""Every word right, at little cost: lines written whole, misread words written again.
+
+The lines of a batch are written as usual, in one pass, noting where each word begins
+(the loop's `marks`: the step, and the network's state there).  The judge reads each
+line once and names its misread words.  Each of those is written again as `candidates`
+rows from the state where it began (`checked._write_round`'s way of branching), for up
+to `rounds` rounds; the candidate read as intended with the best score replaces it, and
+the rest of the line stays as it was: its strokes are pen moves, so they follow the new
+word wherever it ends.  Most words are right the first time, so most of the work is the
+one pass (`checked.checked_lines` writes word by word instead: what `stream` needs,
+since it shows only kept words).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from .checked import Candidate, _joined, _next_word, _run, word_ends
+from .finish import SampledLine
+from .loop import _sample_lines
+from .stopping import MIN_STEPS, STEPS_PER_CHAR
+
+
+def spliced_lines(model, codes: list[list[int]], texts: list[str], judge, *, candidates: int = 4,
+                  rounds: int = 1, seed: int | None = None, **settings) -> list[SampledLine]:
+    """`sample_lines` with misread words written again (see the module docstring).
+
+    judge: `judge(candidates)` -> [(read right, score)] per `checked.Candidate`, and
+    `judge.misread(offsets, texts)` -> per line, the indices of its misread words."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _spliced(model, codes, texts, judge, candidates, rounds, seed, settings)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
+    rng = np.random.default_rng(seed)
+    ends = [word_ends(t) if len(t) == len(c) else [len(c)] for t, c in zip(texts, codes)]
+    starts = [[_next_word(c, e) for e in line_ends[:-1]] for c, line_ends in zip(codes, ends)]
+    lines = _run(_sample_lines(model, codes, seed=int(rng.integers(0, 2**62)), marks=starts, **settings))
+    parts = [_parts(line) if len(line.marks) == len(e) - 1 else [line] for line, e in zip(lines, ends)]
+    whole = [len(p) == len(e) for p, e in zip(parts, ends)]          # lines that could be split into words
+    misread = judge.misread([ln.offsets for ln in lines], texts)
+    todo = {(n, k) for n, bad in enumerate(misread) if whole[n] for k in bad}
+    left = {(n, k) for n, bad in enumerate(misread) for k in bad} - todo
+    fixed = {n: 0 for n in range(len(codes))}
+    for _ in range(rounds):
+        if not todo:
+            break
+        todo = _fix_round(model, codes, texts, ends, starts, parts, sorted(todo), candidates, judge,
+                          int(rng.integers(0, 2**62)), settings, fixed)
+    left |= todo
+    out = []
+    for n, line in enumerate(lines):
+        wrong = tuple(texts[n].split()[k] for k in sorted(k for m, k in left if m == n))
+        kept = line if not fixed[n] else _rejoined(parts[n])
+        out.append(replace(kept, rewritten_words=fixed[n], misread_words=wrong, marks=()))
+    return out
+
+
+def _parts(line: SampledLine) -> list[SampledLine]:
+    """A line split where its words begin (`line.marks`), each part its own SampledLine
+    (offsets from a zero row; the parts before the last carry where they end)."""
+    rows = [0] + [row for row, _ in line.marks] + [len(line.offsets) - 1]
+    ends = [end for _, end in line.marks] + [None]
+    out = []
+    for a, b, end in zip(rows[:-1], rows[1:], ends):
+        offsets = np.concatenate([np.zeros((1, 3), np.float32), line.offsets[a + 1:b + 1]])
+        out.append(SampledLine(offsets, line.phi[a:b], True, None, resume=end))
+    out[-1] = replace(out[-1], finished=line.finished,
+                      left_text_at=None if line.left_text_at is None else line.left_text_at - rows[-2])
+    return out
+
+
+def _rejoined(parts: list[SampledLine]) -> SampledLine:
+    """The parts as one line again; what only the unsplit line knew (its drawn points) is gone."""
+    return replace(_joined(parts), drawn=None, drawn_on=None, resume=None)
+
+
+def _fix_round(model, codes, texts, ends, starts, parts, todo, candidates, judge, seed, settings, fixed) -> set:
+    """Write each misread word (n, k) of `todo` again as `candidates` rows; replace it with
+    the best candidate read right.  Returns the words still misread."""
+    rows = [(n, k) for n, k in todo for _ in range(candidates)]
+    written: dict[int, SampledLine] = {}
+    for fresh in (True, False):
+        group = [i for i, (n, k) in enumerate(rows) if (k == 0) == fresh]
+        if not group:
+            continue
+        until = [starts[n][k] if k + 1 < len(ends[n]) else None for n, k in (rows[i] for i in group)]
+        longest = max(ends[n][k] - (ends[n][k - 1] if k else 0) for n, k in (rows[i] for i in group))
+        resume = None if fresh else [parts[n][k - 1].resume for n, k in (rows[i] for i in group)]
+        char_bias = settings.get("char_bias")
+        sampled = _run(_sample_lines(model, [codes[rows[i][0]] for i in group], seed=seed + fresh, until=until,
+                                     resume=resume, **{**settings, "max_steps": max(STEPS_PER_CHAR * longest, MIN_STEPS),
+                                                       "char_bias": None if char_bias is None else
+                                                       [char_bias[rows[i][0]] for i in group]}))
+        written.update(zip(group, sampled))
+    verdicts = judge([_candidate(texts[n], ends[n], parts[n], k, written[i], n) for i, (n, k) in enumerate(rows)])
+    best: dict[tuple, tuple] = {}
+    for i, ((n, k), verdict) in enumerate(zip(rows, verdicts)):
+        ends_early = written[i].resume is None and k + 1 < len(parts[n])    # no next word to go on to
+        if verdict[0] and not ends_early and ((n, k) not in best or verdict > best[(n, k)][0]):
+            best[(n, k)] = (verdict, written[i])
+    for (n, k), (_, part) in best.items():
+        parts[n][k] = part
+        fixed[n] += 1
+    return set(todo) - set(best)
+
+
+def _candidate(text: str, ends: list[int], parts: list[SampledLine], k: int, part: SampledLine, n: int) -> Candidate:
+    start = ends[k - 2] if k >= 2 else 0
+    return Candidate(n, text[start:ends[k]].strip(), _joined(parts[max(0, k - 2):k] + [part]).offsets,
+                     k + 1 < len(ends))
