@@ -1,7 +1,7 @@
 """Every word right: lines written a word at a time, each word judged as it is written.
 
 The lines of a batch write their words in rounds (a word's part ends at the pen lift
-before the first stroke drawn on the next word: the loop's `until`).  In a round, every unfinished line
+before the next word's first stroke: the loop's `until`).  In a round, every unfinished line
 writes its next word, once; a word the judge finds misread is written again as
 `candidates` rows branched from where the line's kept words ended (`Resume`), for up to
 `rounds` more rounds.  The best candidate is kept and its line goes on from where ITS
@@ -117,11 +117,7 @@ def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings
         if not group:
             continue
         lines = [rows[k] for k in group]
-        # a part ends once the window is on the next word's first letter (and the stroke then
-        # being drawn has ended): on the space alone, the window runs ahead of the pen in
-        # short words, and an "a" would be judged before its last stroke
-        until = [_next_word(codes[n], ends[n][len(parts[n])]) if len(parts[n]) + 1 < len(ends[n]) else None
-                 for n in lines]
+        until = [ends[n][len(parts[n])] if len(parts[n]) + 1 < len(ends[n]) else None for n in lines]
         char_bias = settings.get("char_bias")
         # steps enough for the longest text a row still has to write, not the whole line's
         todo = max((ends[n][-1] if u is None else u) - (ends[n][len(parts[n]) - 1] if parts[n] else 0)
@@ -135,15 +131,6 @@ def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings
                                         [char_bias[n] for n in lines]}))
         out.update(zip(group, sampled))
     return [out[k] for k in range(len(rows))]
-
-
-def _next_word(codes: list[int], end: int) -> int:
-    """The index of the first character after the spaces at `end` (code of " ": the first code
-    after the word, as the texts are encoded)."""
-    space = codes[end]
-    while end < len(codes) and codes[end] == space:
-        end += 1
-    return end
 
 
 def _run(generator):

@@ -66,15 +66,18 @@ class _Record:
 
 
 class _Marks:
-    """Where each line's words begin (marks: positions in its text), found as it is written.
+    """Where each line's words begin (marks: the positions of the spaces after its words),
+    found as it is written.
 
-    A word begins with the first stroke drawn while the window is on its first letter (or
-    past it); the line's part before it ends at the pen lift just before that stroke, and
-    the mark is that point: its row, the network's state there and the point (a
-    `finish.Resume`), so that the word can be written again from exactly there.  Lines in
-    `stop` stop at their first mark (a part written `until` a word)."""
+    A new word begins with the first stroke that starts right of all the ink so far while
+    the window is on the space after the word before (or past it): a gap, where the
+    writer moved on.  Dots and bars, drawn back over a word, and the window's running
+    ahead of the pen in short words do not make one.  The line's part before it ends at
+    the pen lift just before that stroke; the mark is that point: its row, the network's
+    state there and the point (a `finish.Resume`), to write the word again from.  Lines
+    in `stop` stop at their first mark (a part written `until` a word)."""
 
-    def __init__(self, marks: list[list[int]], P: int, x, stop: list[bool]):
+    def __init__(self, marks: list[list[int]], P: int, x, stop: list[bool], normalizer=None):
         B, dev = len(marks), x.device
         width = max([len(m) for m in marks], default=0) + 1
         self.pos = torch.full((B, width), 2**30, dtype=torch.long, device=dev)     # past the last: never
@@ -82,6 +85,9 @@ class _Marks:
             self.pos[b, :len(m)] = torch.tensor([P + int(k) for k in m], dtype=torch.long)
         self.next = torch.zeros(B, dtype=torch.long, device=dev)
         self.lifted_before = x[:, 2] > 0.5              # the last point drawn ended a stroke
+        self.scale = (1.0, 0.0) if normalizer is None else (float(normalizer.std[0]), float(normalizer.mean[0]))
+        self.x = torch.zeros(B, device=dev)             # the pen's x (data units), from where it started
+        self.right = torch.full((B,), -float("inf"), device=dev)   # the ink's right edge
         self.stop = torch.tensor(stop, dtype=torch.bool, device=dev)
         self.lift = {}                                  # line -> (step, Resume) at its latest pen lift
         self.found = {b: [] for b in range(B)}          # line -> [(step, Resume), ...]
@@ -89,15 +95,17 @@ class _Marks:
     def update(self, rows, step: int, phi, x, stepper) -> torch.Tensor:
         """After a step: marks found; (n,) bool over the rows, the lines to stop here
         (their last point, this step's, is not theirs)."""
-        new_stroke = self.lifted_before[rows]
-        on_mark = phi.argmax(dim=1) >= self.pos[rows, self.next[rows]]
+        self.x[rows] += x[:, 0] * self.scale[0] + self.scale[1]
+        new_word = self.lifted_before[rows] & (self.x[rows] > self.right[rows])
+        new_word &= phi.argmax(dim=1) >= self.pos[rows, self.next[rows]]
         stop = torch.zeros(len(rows), dtype=torch.bool, device=x.device)
-        for i in (new_stroke & on_mark).nonzero().flatten().tolist():
+        for i in new_word.nonzero().flatten().tolist():
             b = int(rows[i])
             if b in self.lift:
                 self.found[b].append(self.lift[b])
                 stop[i] = self.stop[b]
             self.next[b] += 1
+        self.right[rows] = torch.maximum(self.right[rows], self.x[rows])
         up = x[:, 2] > 0.5
         if bool(up.any()):
             at = up.nonzero().flatten()
@@ -166,13 +174,13 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     the data's units (without it, normalised offsets stand in for them).
     char_bias: per line, one number per character of its text (or None): extra bias while
     the window is on that character (the writer steadies capitals with it).
-    until: per line, None or the index in its text of a word's first letter: the line stops
-    at the pen lift before the first stroke drawn with the window there, every point up to
-    it kept, with where it ended (`SampledLine.resume`).
+    until: per line, None or the index in its text of the space after a word: the line stops
+    at the pen lift before the next word's first stroke (`_Marks`), every point up to it
+    kept, with where it ended (`SampledLine.resume`).
     resume: per line, a `finish.Resume` to go on from (a part that stopped `until` a word)
     instead of the start; the primer is not read again, its text still comes first.
-    marks: per line, positions in its text (where its words begin): `SampledLine.marks` says
-    where the line reached each, and the state there, so that a word can be written again.
+    marks: per line, positions in its text (the spaces after its words): `SampledLine.marks`
+    says where the next words began, and the state there, so that a word can be written again.
     """
     if not codes or any(len(c) == 0 for c in codes):
         raise ValueError("every line needs at least one character")
@@ -195,7 +203,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     if marks is not None or until is not None:
         stops = [u is not None for u in until] if until is not None else [False] * len(codes)
         positions = [[u] if u is not None else [] for u in until] if until is not None else marks
-        found = _Marks(positions, P, start.x, stops)
+        found = _Marks(positions, P, start.x, stops, normalizer)
     yield from _steps(stepper, start.x, lines, record, bias, model.config.output_mixtures, P,
                       judge_tails=normalizer is not None, stream=stream, marks=found)
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .checked import Candidate, _joined, _next_word, _run, word_ends
+from .checked import Candidate, _joined, _run, word_ends
 from .finish import SampledLine
 from .loop import _sample_lines
 from .stopping import MIN_STEPS, STEPS_PER_CHAR
@@ -40,8 +40,8 @@ def spliced_lines(model, codes: list[list[int]], texts: list[str], judge, *, can
 def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
     rng = np.random.default_rng(seed)
     ends = [word_ends(t) if len(t) == len(c) else [len(c)] for t, c in zip(texts, codes)]
-    starts = [[_next_word(c, e) for e in line_ends[:-1]] for c, line_ends in zip(codes, ends)]
-    lines = _run(_sample_lines(model, codes, seed=int(rng.integers(0, 2**62)), marks=starts, **settings))
+    lines = _run(_sample_lines(model, codes, seed=int(rng.integers(0, 2**62)), marks=[e[:-1] for e in ends],
+                               **settings))
     parts = [_parts(line) if len(line.marks) == len(e) - 1 else [line] for line, e in zip(lines, ends)]
     whole = [len(p) == len(e) for p, e in zip(parts, ends)]          # lines that could be split into words
     misread = judge.misread([ln.offsets for ln in lines], texts)
@@ -51,7 +51,7 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
     for _ in range(rounds):
         if not todo:
             break
-        todo = _fix_round(model, codes, texts, ends, starts, parts, sorted(todo), candidates, judge,
+        todo = _fix_round(model, codes, texts, ends, parts, sorted(todo), candidates, judge,
                           int(rng.integers(0, 2**62)), settings, fixed)
     left |= todo
     out = []
@@ -81,7 +81,7 @@ def _rejoined(parts: list[SampledLine]) -> SampledLine:
     return replace(_joined(parts), drawn=None, drawn_on=None, resume=None)
 
 
-def _fix_round(model, codes, texts, ends, starts, parts, todo, candidates, judge, seed, settings, fixed) -> set:
+def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, settings, fixed) -> set:
     """Write each misread word (n, k) of `todo` again as `candidates` rows; replace it with
     the best candidate read right.  Returns the words still misread."""
     rows = [(n, k) for n, k in todo for _ in range(candidates)]
@@ -90,7 +90,7 @@ def _fix_round(model, codes, texts, ends, starts, parts, todo, candidates, judge
         group = [i for i, (n, k) in enumerate(rows) if (k == 0) == fresh]
         if not group:
             continue
-        until = [starts[n][k] if k + 1 < len(ends[n]) else None for n, k in (rows[i] for i in group)]
+        until = [ends[n][k] if k + 1 < len(ends[n]) else None for n, k in (rows[i] for i in group)]
         longest = max(ends[n][k] - (ends[n][k - 1] if k else 0) for n, k in (rows[i] for i in group))
         resume = None if fresh else [parts[n][k - 1].resume for n, k in (rows[i] for i in group)]
         char_bias = settings.get("char_bias")
