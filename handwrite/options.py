@@ -152,6 +152,18 @@ _LIMITS = {"batch_lines": (1, 4096), "retries": (0, MAX_RETRIES), "capital_retri
            "word_rounds": (0, MAX_RETRIES)}
 
 
+def parse_assignments(texts) -> dict:
+    """{name: value} of NAME=VALUE texts, as command lines give options (a SettingError
+    naming the text or the option for a bad one)."""
+    out = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise SettingError(f"--option takes NAME=VALUE, got {text!r}; names: {', '.join(WriterOptions.names())}")
+        out[name.strip()] = WriterOptions.parse(name.strip(), value)
+    return out
+
+
 def _check(name: str, value) -> None:
     """SettingError when option `name` cannot take `value`."""
     kind = type(getattr(WriterOptions, name))

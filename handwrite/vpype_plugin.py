@@ -49,18 +49,13 @@ MM = 96 / 25.4         # vpype units (px) per mm
 def handwrite(document: vp.Document, text, style, style_file, style_text, bias, seed, width, align, line_spacing,
               page, margin, size, page_number, weights, layer, option) -> vp.Document:
     """Write TEXT as pen strokes (Graves' handwriting synthesis); "\\n" in TEXT starts a new line."""
-    from .options import SettingError, WriterOptions
+    from .options import SettingError, parse_assignments
     from .request import WriteRequest
     from .writer import Writer
 
     page_name = None if page is None else f"{page[0] / MM:.4f}x{page[1] / MM:.4f}"
     try:
-        options = {}
-        for given in option:
-            name, sep, value = given.partition("=")
-            if not sep:
-                raise SettingError(f"--option takes NAME=VALUE, got {given!r}")
-            options[name.strip()] = WriterOptions.parse(name.strip(), value)
+        options = parse_assignments(option)
         request = WriteRequest(text=text.replace("\\n", "\n"), bias=bias, seed=seed, width=width, align=align,
                                line_spacing=line_spacing, style=style, style_file=list(style_file) or None,
                                style_text=list(style_text) or None, page=page_name, page_margin=margin / MM,

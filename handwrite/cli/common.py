@@ -132,14 +132,8 @@ def make_request(text: str, option=(), no_check=None, **settings):
 
 def writer_options(texts) -> dict:
     """{name: value} of --option NAME=VALUE texts (a SettingError for a bad one)."""
-    from ..options import SettingError, WriterOptions
-    out = {}
-    for text in texts:
-        name, sep, value = text.partition("=")
-        if not sep:
-            raise SettingError(f"--option takes NAME=VALUE, got {text!r}; names: {', '.join(WriterOptions.names())}")
-        out[name.strip()] = WriterOptions.parse(name.strip(), value)
-    return out
+    from ..options import parse_assignments
+    return parse_assignments(texts)
 
 
 def load_writer(weights, precision="auto"):

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .finish import SampledLine
-from .loop import Step, _sample_lines
+from .loop import Step, _sample_lines, run_to_end
 from .stopping import MIN_STEPS, STEPS_PER_CHAR
 
 
@@ -125,20 +125,12 @@ def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings
         cap = max(STEPS_PER_CHAR * todo, MIN_STEPS)
         if settings.get("max_steps") is not None:
             cap = min(cap, settings["max_steps"])
-        sampled = _run(_sample_lines(model, [codes[n] for n in lines], seed=seed + fresh, until=until,
+        sampled = run_to_end(_sample_lines(model, [codes[n] for n in lines], seed=seed + fresh, until=until,
                                      resume=None if fresh else [parts[n][-1].resume for n in lines],
                                      **{**settings, "max_steps": cap, "char_bias": None if char_bias is None else
                                         [char_bias[n] for n in lines]}))
         out.update(zip(group, sampled))
     return [out[k] for k in range(len(rows))]
-
-
-def _run(generator):
-    while True:
-        try:
-            next(generator)
-        except StopIteration as done:
-            return done.value
 
 
 def _joined(parts: list[SampledLine]) -> SampledLine:

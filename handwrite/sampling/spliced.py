@@ -17,9 +17,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .checked import Candidate, _joined, _run, word_ends
+from .checked import Candidate, _joined, word_ends
 from .finish import SampledLine
-from .loop import _sample_lines
+from .loop import _sample_lines, run_to_end
 from .stopping import MIN_STEPS, STEPS_PER_CHAR
 
 
@@ -40,7 +40,7 @@ def spliced_lines(model, codes: list[list[int]], texts: list[str], judge, *, can
 def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
     rng = np.random.default_rng(seed)
     ends = [word_ends(t) if len(t) == len(c) else [len(c)] for t, c in zip(texts, codes)]
-    lines = _run(_sample_lines(model, codes, seed=int(rng.integers(0, 2**62)), marks=[e[:-1] for e in ends],
+    lines = run_to_end(_sample_lines(model, codes, seed=int(rng.integers(0, 2**62)), marks=[e[:-1] for e in ends],
                                **settings))
     parts = [_parts(line) if len(line.marks) == len(e) - 1 else [line] for line, e in zip(lines, ends)]
     whole = [len(p) == len(e) for p, e in zip(parts, ends)]          # lines that could be split into words
@@ -94,7 +94,7 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
         longest = max(ends[n][k] - (ends[n][k - 1] if k else 0) for n, k in (rows[i] for i in group))
         resume = None if fresh else [parts[n][k - 1].resume for n, k in (rows[i] for i in group)]
         char_bias = settings.get("char_bias")
-        sampled = _run(_sample_lines(model, [codes[rows[i][0]] for i in group], seed=seed + fresh, until=until,
+        sampled = run_to_end(_sample_lines(model, [codes[rows[i][0]] for i in group], seed=seed + fresh, until=until,
                                      resume=resume, **{**settings, "max_steps": max(STEPS_PER_CHAR * longest, MIN_STEPS),
                                                        "char_bias": None if char_bias is None else
                                                        [char_bias[rows[i][0]] for i in group]}))
