@@ -62,7 +62,8 @@ def capitals_clear(drafts: list[LineDraft], context: CheckContext) -> list[float
     they need to be (`likelihood.capital_margins`; one batched read; below 0: write it
     again); inf for a line not checked (more than `checked_words` words, no E, H or K)."""
     writer = context.writer
-    short = [len(d.text.split()) <= writer.options.checked_words for d in drafts]
+    # a line whose words the word check replaced has no single drawing to read back
+    short = [len(d.text.split()) <= writer.options.checked_words and d.sampled.drawn is not None for d in drafts]
     lines = [(d.sampled.drawn, d.model_text, d.sampled.drawn_on) for d, ok in zip(drafts, short) if ok]
     margins = iter(capital_margins(writer.model, writer.alphabet, lines, context.primer))
     return [next(margins) if ok else np.inf for ok in short]

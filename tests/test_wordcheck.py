@@ -179,3 +179,18 @@ def test_a_word_no_candidate_fixes_stays_and_is_named(tiny_model_parts):
     [line] = splice(tiny_model_parts, judge, ["the cat sat"], candidates=2, rounds=2)
     np.testing.assert_array_equal(line.offsets, judge.lines[0])
     assert line.misread_words == ("sat",) and line.rewritten_words == 0
+
+
+def test_a_one_word_line_written_again_keeps_its_drawing_for_the_capital_check(tiny_model_parts):
+    """A replaced one-word line is a whole line: the capital check still reads it back."""
+    judge = LineJudge(0, lambda c, k: k == 1)
+    [line] = splice(tiny_model_parts, judge, ["Kettle"], candidates=2)
+    assert line.rewritten_words == 1 and line.drawn is not None
+
+    class FirstWrong(StubReader):        # the whole line reads wrong, every candidate right
+        def read_and_score(self, inks, texts):
+            return list(texts), [-1.0] * len(inks)
+    from handwrite.writer import Writer
+    writer = Writer.from_model(*tiny_model_parts, reader=FirstWrong("bottle"))
+    hw = writer.write("Kettle", seed=3, style="free")          # its capital K is checked too
+    assert hw.info["misread_words"] == [] and hw.info["rewritten_words"] >= 1

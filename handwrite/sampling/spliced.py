@@ -77,7 +77,10 @@ def _parts(line: SampledLine) -> list[SampledLine]:
 
 
 def _rejoined(parts: list[SampledLine]) -> SampledLine:
-    """The parts as one line again; what only the unsplit line knew (its drawn points) is gone."""
+    """The parts as one line again.  A line of one part is that part (written whole, with
+    its drawn points); a spliced line has no single drawing, so its drawn points are gone."""
+    if len(parts) == 1:
+        return replace(parts[0], resume=None)
     return replace(_joined(parts), drawn=None, drawn_on=None, resume=None)
 
 
