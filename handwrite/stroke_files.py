@@ -28,13 +28,13 @@ def read_stroke_file(path, line: int | None = None) -> tuple[list, dict]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such style file")
+        raise FileNotFoundError(f"{path}: no such stroke file")
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise ValueError(f"{path}: cannot read the style file ({e.strerror})") from None
+        raise ValueError(f"{path}: cannot read the stroke file ({e.strerror})") from None
     if not raw.strip():
-        raise ValueError(f"{path}: the style file is empty")
+        raise ValueError(f"{path}: the stroke file is empty")
     kind = _sniff_format(path, raw)
     if kind == "json":
         return _read_json(path, raw, line)

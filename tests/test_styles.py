@@ -216,7 +216,7 @@ def test_missing_and_empty_files(tmp_path):
         Style.from_file(tmp_path / "nope.inkml", text=TEXT)
     empty = tmp_path / "empty.json"
     empty.write_text("  \n")
-    with pytest.raises(ValueError, match="empty.json: the style file is empty"):
+    with pytest.raises(ValueError, match="empty.json: the stroke file is empty"):
         Style.from_file(empty)
 
 
@@ -334,7 +334,7 @@ def test_cli_style_options(tmp_path, weights, strokes):
 @pytest.mark.parametrize("args,msg", [
     (["--style", "99"], "no preset style 99"),
     (["--style", "nobody"], "no preset style named 'nobody'"),
-    (["--style-file", "missing.inkml"], "missing.inkml: no such style file"),
+    (["--style-file", "missing.inkml"], "missing.inkml: no such stroke file"),
     (["--style-text", "hello"], "--style-text needs --style-file"),
     (["--style", "1", "--style-file", "x.json"], "not both"),
 ])
