@@ -58,7 +58,7 @@ class Writer:
         options = _with_precision(options, precision)
         loaded = load_weights(weights, device=device)
         self._setup(loaded.model, loaded.alphabet, loaded.normalizer, loaded.info, device, options, pipeline)
-        self._reader = reader
+        self._reader = [reader]     # one slot, shared by `with_options` copies: the reader loads once
 
     @classmethod
     def from_model(cls, model: HandwritingModel, alphabet: Alphabet, normalizer: Normalizer,
@@ -69,7 +69,7 @@ class Writer:
         its words (options.check_words), "bundled" for the bundled one; None: no check."""
         self = cls.__new__(cls)
         self._setup(model, alphabet, normalizer, info or {}, device, _with_precision(options, precision), pipeline)
-        self._reader = reader
+        self._reader = [reader]
         return self
 
     def _setup(self, model, alphabet, normalizer, info, device, options, pipeline):
@@ -105,10 +105,10 @@ class Writer:
         """The `Reader` that checks each written word (options.check_words), loaded on first
         use; None where there is none (a writer made with reader=None, or an installation
         without the bundled reader)."""
-        if isinstance(self._reader, str):
+        if isinstance(self._reader[0], str):
             from .reader import BUNDLED_READER, Reader
-            self._reader = Reader() if BUNDLED_READER.is_file() else None
-        return self._reader
+            self._reader[0] = Reader() if BUNDLED_READER.is_file() else None
+        return self._reader[0]
 
     # ---- text checks ------------------------------------------------------------------
     def prepare(self, text: str) -> str:

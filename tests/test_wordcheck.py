@@ -194,3 +194,11 @@ def test_a_one_word_line_written_again_keeps_its_drawing_for_the_capital_check(t
     writer = Writer.from_model(*tiny_model_parts, reader=FirstWrong("bottle"))
     hw = writer.write("Kettle", seed=3, style="free")          # its capital K is checked too
     assert hw.info["misread_words"] == [] and hw.info["rewritten_words"] >= 1
+
+
+def test_writers_made_with_other_options_share_one_reader(tiny_model_parts):
+    """A server makes a writer per request's options: the bundled reader loads once."""
+    from handwrite.writer import Writer
+    writer = Writer.from_model(*tiny_model_parts, reader="bundled")
+    copy = writer.with_options(retries=1)                 # made before the reader is loaded
+    assert copy.reader is not None and copy.reader is writer.reader
