@@ -43,7 +43,8 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
     lines = run_to_end(_sample_lines(model, codes, seed=int(rng.integers(0, 2**62)), marks=[e[:-1] for e in ends],
                                **settings))
     parts = [_parts(line) if len(line.marks) == len(e) - 1 else [line] for line, e in zip(lines, ends)]
-    whole = [len(p) == len(e) for p, e in zip(parts, ends)]          # lines that could be split into words
+    # lines that could be split into the words the judge names
+    whole = [len(p) == len(e) == len(t.split()) for p, e, t in zip(parts, ends, texts)]
     misread = judge.misread([ln.offsets for ln in lines], texts)
     todo = {(n, k) for n, bad in enumerate(misread) if whole[n] for k in bad}
     left = {(n, k) for n, bad in enumerate(misread) for k in bad} - todo
