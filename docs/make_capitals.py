@@ -6,6 +6,7 @@ default hand and in `cursive`, each word read back by the recognisers.
     python docs/make_capitals.py --seeds 3       # also the mean over seeds 0-2 (pictures: seed 0)
     python docs/make_capitals.py --precision fp32   # the same seed writes the same on every CPU
     python docs/make_capitals.py --no-check        # without writing unclear capitals again
+    python docs/make_capitals.py --no-word-check   # without the reader's word check
 
 A capital counts as read right when a recogniser's reading of the word starts with it.
 """
@@ -70,10 +71,12 @@ def main(argv=None) -> None:
     ap.add_argument("--precision", default="auto", help="Writer precision: auto, fp32, int8, ...")
     ap.add_argument("--no-check", action="store_true",
                     help="WriterOptions.check_capitals off: unclear capitals are not written again")
+    ap.add_argument("--no-word-check", action="store_true", help="without the reader's word check (docs/reading.md)")
     ap.add_argument("--no-pictures", action="store_true", help="print the figures only")
     args = ap.parse_args(argv)
     from handwrite import Writer, WriterOptions
-    writer = Writer(args.weights, options=WriterOptions(precision=args.precision, check_capitals=not args.no_check))
+    writer = Writer(args.weights, options=WriterOptions(precision=args.precision, check_capitals=not args.no_check,
+                                                        check_words=not args.no_word_check))
     for name in args.styles.split(","):
         totals: dict[str, list[int]] = {}
         for seed in range(args.first_seed, args.first_seed + args.seeds):
