@@ -121,7 +121,7 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
         from ..training.evaluate_styles import evaluate_styles, format_styles_report
         result = checked(lambda: evaluate_styles(data, weights, bias=bias, seed=seed, split=split,
                                                  primer_lines=primer_lines, preset_lines=preset_lines,
-                                                 precision=precision))
+                                                 precision=precision, check_words=not no_check))
         click.echo(json.dumps(result, indent=1) if as_json else format_styles_report(result))
         return
 

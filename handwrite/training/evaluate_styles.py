@@ -137,12 +137,13 @@ def preset_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, n_
 
 def evaluate_styles(data_dir, weights=None, *, bias: float = 0.75, seed: int = 0, primer_lines: int = 1,
                     targets: int = 3, preset_lines: int = 20, split: str = "auto", cache_dir=None,
-                    progress: bool = True, precision: str | None = None) -> dict:
+                    progress: bool = True, precision: str | None = None, check_words: bool = True) -> dict:
     """All of the module docstring's measurements; a JSON-ready dict.  precision: what the
-    writer's sampling products run in (None: the writer's own, "auto")."""
+    writer's sampling products run in (None: the writer's own, "auto"); check_words: the
+    word check (docs/reading.md)."""
     from .evaluate import prepare
     evalset = prepare(data_dir, weights, split=split, seed=seed, cache_dir=cache_dir, progress=progress,
-                      precision=precision)
+                      precision=precision, check_words=check_words)
     feats = line_features(evalset)
     ids, profiles = writer_profiles(feats, evalset.lines.writers)
     result = {
