@@ -25,14 +25,18 @@ def words_of(text: str) -> list[str]:
     return [w for w in (fold_word(t) for t in text.split()) if w]
 
 
-def matched_words(reading: str, text: str) -> list[bool]:
-    """For each word of `text`, whether `reading` has it (in order, by alignment)."""
-    want, got = words_of(text), words_of(reading or "")
+def aligned_hits(want, got) -> list[bool]:
+    """For each item of the sequence `want`, whether an alignment with `got` keeps it."""
     hit = [False] * len(want)
     for block in difflib.SequenceMatcher(a=want, b=got, autojunk=False).get_matching_blocks():
         for k in range(block.size):
             hit[block.a + k] = True
     return hit
+
+
+def matched_words(reading: str, text: str) -> list[bool]:
+    """For each word of `text`, whether `reading` has it (in order, by alignment)."""
+    return aligned_hits(words_of(text), words_of(reading or ""))
 
 
 # capitals written like their small letters, only larger (and I, which readers take for l):

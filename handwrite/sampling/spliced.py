@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .checked import Candidate, _joined, word_ends
+from .checked import _candidate, _joined, word_ends
 from .finish import SampledLine
 from .loop import _sample_lines, run_to_end
 from .stopping import MIN_STEPS, STEPS_PER_CHAR
@@ -103,7 +103,7 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
                                                        "char_bias": None if char_bias is None else
                                                        [char_bias[rows[i][0]] for i in group]}))
         written.update(zip(group, sampled))
-    verdicts = judge([_candidate(texts[n], ends[n], parts[n], k, written[i], n) for i, (n, k) in enumerate(rows)])
+    verdicts = judge([_candidate(n, texts[n], ends[n], parts[n][:k], written[i]) for i, (n, k) in enumerate(rows)])
     best: dict[tuple, tuple] = {}
     for i, ((n, k), verdict) in enumerate(zip(rows, verdicts)):
         ends_early = written[i].resume is None and k + 1 < len(parts[n])    # no next word to go on to
@@ -113,9 +113,3 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
         parts[n][k] = part
         fixed[n] += 1
     return set(todo) - set(best)
-
-
-def _candidate(text: str, ends: list[int], parts: list[SampledLine], k: int, part: SampledLine, n: int) -> Candidate:
-    start = ends[k - 2] if k >= 2 else 0
-    return Candidate(n, text[start:ends[k]].strip(), _joined(parts[max(0, k - 2):k] + [part]).offsets,
-                     k + 1 < len(ends))

@@ -8,9 +8,9 @@ A character counts as read right when the reading's alignment with the text keep
 """
 from __future__ import annotations
 
-import difflib
-
 import numpy as np
+
+from ..words import aligned_hits
 
 TRIES = 10            # model-written words per character (more seeds when there are fewer words)
 WRITE_BATCH = 32
@@ -18,11 +18,7 @@ WRITE_BATCH = 32
 
 def char_hits(reading: str, text: str) -> list[bool]:
     """For each character of `text`, whether the reading has it (aligned, case kept)."""
-    hit = [False] * len(text)
-    for block in difflib.SequenceMatcher(a=text, b=reading, autojunk=False).get_matching_blocks():
-        for k in range(block.size):
-            hit[block.a + k] = True
-    return hit
+    return aligned_hits(text, reading)
 
 
 def tally(readings: list[str], texts: list[str], chars: str) -> dict:

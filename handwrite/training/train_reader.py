@@ -23,6 +23,7 @@ from ..fileio import atomic_write_bytes
 from ..reader import FEATURES, FRAMES_VERSION, ReaderConfig, ReaderNet, greedy_decode, ink_frames, pad_frames, save_reader
 from ..weights import load_checkpoint, save_checkpoint
 from .dataset import _fingerprint, bucket_batches, default_cache_dir, writer_split
+from .evaluate import edit_distance
 from .iam import DatasetError, read_iam
 
 
@@ -97,16 +98,6 @@ def ctc_batch(net: ReaderNet, frames: list, codes: list) -> torch.Tensor:
     return nn.functional.ctc_loss(log_probs.transpose(0, 1), targets, out_len,
                                   torch.tensor([len(c) for c in codes]), reduction="sum",
                                   zero_infinity=True) / len(frames)
-
-
-def edit_distance(a, b) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def evaluate(net: ReaderNet, data: FrameSet, idx, alphabet: Alphabet, batch: int = 64) -> dict:
