@@ -287,7 +287,7 @@ def measure_words(evalset: EvalSet, generated_strokes: list, known: dict | None 
         for side, inks in (("human", people), ("generated", generated_strokes)):
             readings[side][rec.name] = [rec.read(render_line(s)) for s in
                                         tqdm(inks, desc=f"{rec.name} reading {side} lines", disable=not progress)]
-    reader = bundled_reader()
+    reader = getattr(evalset.writer, "reader", None) or bundled_reader()    # the writer's, loaded once
     if reader is not None:
         readings["human"]["reader"] = reader.read_many(people)
         readings["generated"]["reader"] = reader.read_many(generated_strokes)
