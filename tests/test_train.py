@@ -290,6 +290,32 @@ def test_balance_capitals_lists_lines_with_rarer_capitals_more_often(tmp_path):
         train(config(data_dir, tmp_path / "bad", max_steps=1, balance_capitals=-1), progress=False)
 
 
+def test_teach_lists_lines_with_rare_letters_more_often_and_weighs_their_points(tmp_path):
+    from handwrite.training.balance import letter_balance, letter_point_weights
+    from handwrite.training.dataset import LineSet
+    texts = ["six boxes", "an ox", "fox", "lazy fox", "no such", "zoo"]
+    lines = LineSet(np.zeros((len(texts), 3), np.float32), np.arange(len(texts)), np.ones(len(texts), np.int64),
+                    texts, ["w"] * len(texts), [str(i) for i in range(len(texts))])
+    # x is in 4 lines, z in 2: a line counts by its rarest taught letter
+    np.testing.assert_array_equal(letter_balance(lines, np.arange(6), 8, "xz"), [2, 2, 2, 4, 1, 4])
+    np.testing.assert_array_equal(letter_balance(lines, np.arange(6), 8, "x"), [2, 2, 2, 2, 1, 1])
+    alphabet = Alphabet("axz ")
+    chars = torch.tensor([alphabet.encode("axz")])
+    phi = torch.nn.functional.one_hot(torch.tensor([[0, 1, 2, 2]]), 3).float()
+    weights = letter_point_weights(phi, chars, alphabet, 3.0, set("x").__contains__)
+    np.testing.assert_allclose(weights.numpy(), [[1, 3, 1, 1]])
+    data_dir = make_tiny_iam(tmp_path / "iam", forms=4, lines_per_form=4)
+    state = train(config(data_dir, tmp_path / "run", max_steps=2, teach="xz", teach_lines=50, teach_weight=2.0),
+                  progress=False)
+    assert state["step"] == 2
+    train(config(data_dir, tmp_path / "plain", max_steps=0), progress=False)
+    assert events(tmp_path / "run", "start")[0]["train_lines"] > events(tmp_path / "plain", "start")[0]["train_lines"]
+    for bad, match in (({"teach_weight": 0.5}, "teach_weight"), ({"teach": "x z"}, "without spaces"),
+                       ({"teach": "x", "teach_lines": 0}, "teach_lines")):
+        with pytest.raises(ValueError, match=match):
+            train(config(data_dir, tmp_path / "bad", max_steps=1, **bad), progress=False)
+
+
 def test_capital_weight_weighs_the_points_drawn_on_capitals(tmp_path):
     from handwrite.training.train import capital_point_weights
     alphabet = Alphabet("aBc ")

@@ -42,6 +42,13 @@ from .common import checked, main
 @click.option("--capital-weight", type=click.FloatRange(1.0, 100.0), default=1.0, show_default=True,
               help="Count the points drawn while the attention is on a capital letter this many times in the "
                    "loss, e.g. 4 (1: off).")
+@click.option("--teach", default="", metavar="LETTERS",
+              help="Letters the model writes badly, e.g. xzjIK: lines holding them are listed more often "
+                   "(up to 10 times), so that each is in about --teach-lines lines per epoch.")
+@click.option("--teach-lines", type=click.IntRange(1, 100_000), default=300, show_default=True,
+              help="With --teach: lines per epoch holding each taught letter.")
+@click.option("--teach-weight", type=click.FloatRange(1.0, 100.0), default=1.0, show_default=True,
+              help="Count the points drawn while the attention is on a taught letter this many times in the loss.")
 @click.option("--joined-repeats", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Show joined-up lines (<= 0.7 pen lifts per letter, one in six of IAM-OnDB) this many times per epoch.")
 @click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")

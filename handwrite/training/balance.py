@@ -32,28 +32,40 @@ def has_capitals(data: LineSet, idx: np.ndarray) -> np.ndarray:
     return np.array([any(c.isupper() for c in data.texts[i]) for i in idx], dtype=bool)
 
 
+def letter_balance(data: LineSet, idx: np.ndarray, target: int, letters, most: int = 10) -> np.ndarray:
+    """Per line of idx: how many times to list it so that each of `letters` is in about
+    `target` lines per epoch: target / (lines of idx holding the line's rarest such letter),
+    rounded up, between 1 and `most` (1 for a line holding none of them).  Unlike repeating
+    every line with a capital (half of IAM-OnDB's lines, the common T and I among them),
+    this evens out the letters themselves: E is in 191 lines, K in 71, Q in 16, against
+    T's 1,128; x is in a few hundred lines and z in fewer."""
+    letters = set(letters)
+    held = [{c for c in data.texts[i] if c in letters} for i in idx]
+    lines_with = Counter(c for chars in held for c in chars)
+    return np.array([min(most, max(1, math.ceil(target / min(lines_with[c] for c in chars)))) if chars else 1
+                     for chars in held], dtype=np.int64)
+
+
 def capital_balance(data: LineSet, idx: np.ndarray, target: int, most: int = 10) -> np.ndarray:
-    """Per line of idx: how many times to list it so that each capital letter is in about
-    `target` lines per epoch: target / (lines of idx holding the line's rarest capital),
-    rounded up, between 1 and `most` (1 for a line without capitals).  Unlike
-    capital_repeats, which repeats every line with a capital (half of IAM-OnDB's lines,
-    the common T and I among them), this evens out the capitals themselves: E is in 191
-    lines, K in 71, Q in 16, against T's 1,128."""
-    capitals = [{c for c in data.texts[i] if c.isupper()} for i in idx]
-    lines_with = Counter(c for caps in capitals for c in caps)
-    return np.array([min(most, max(1, math.ceil(target / min(lines_with[c] for c in caps)))) if caps else 1
-                     for caps in capitals], dtype=np.int64)
+    """letter_balance over the capital letters."""
+    capitals = {c for i in idx for c in data.texts[i] if c.isupper()}
+    return letter_balance(data, idx, target, capitals, most)
+
+
+def letter_point_weights(phi: torch.Tensor, chars: torch.Tensor, alphabet, weight: float, chosen) -> torch.Tensor:
+    """(B, T) loss weights: `weight` for a point drawn while the attention's strongest
+    character is one for which `chosen(char)` holds, 1 elsewhere.  phi (B, T, U) the
+    window's weights, chars (B, U) the line's codes.  Rare letters are a few per cent of
+    the points even in the lines that hold them, so repeating lines mostly repeats the
+    common letters; this puts the extra weight on the rare letters' own strokes."""
+    picked = torch.tensor([False] + [bool(chosen(c)) for c in alphabet.chars], device=chars.device)  # code 0: padding
+    on_letter = picked[chars].gather(1, phi.argmax(-1))       # (B, T)
+    return 1.0 + (weight - 1.0) * on_letter.to(phi.dtype)
 
 
 def capital_point_weights(phi: torch.Tensor, chars: torch.Tensor, alphabet, weight: float) -> torch.Tensor:
-    """(B, T) loss weights: `weight` for a point drawn while the attention's strongest
-    character is a capital, 1 elsewhere.  phi (B, T, U) the window's weights, chars (B, U)
-    the line's codes.  Capitals are a few per cent of the points even in the lines that
-    hold them, so repeating lines (capital_repeats, balance_capitals) mostly repeats lower
-    case; this puts the extra weight on the capitals' own strokes."""
-    upper = torch.tensor([False] + [c.isupper() for c in alphabet.chars], device=chars.device)  # code 0: padding
-    on_capital = upper[chars].gather(1, phi.argmax(-1))       # (B, T)
-    return 1.0 + (weight - 1.0) * on_capital.to(phi.dtype)
+    """letter_point_weights on the capital letters."""
+    return letter_point_weights(phi, chars, alphabet, weight, str.isupper)
 
 
 def is_joined_up(data: LineSet, idx: np.ndarray) -> np.ndarray:
@@ -87,4 +99,6 @@ def split_data(cfg: TrainConfig, procs: Processes, progress: bool):
         train_idx = np.concatenate([train_idx, repeat_lines(base, chosen, repeats)[len(base):]])
     if cfg.balance_capitals > 0:
         train_idx = np.concatenate([train_idx, np.repeat(base, capital_balance(data, base, cfg.balance_capitals) - 1)])
+    if cfg.teach:
+        train_idx = np.concatenate([train_idx, np.repeat(base, letter_balance(data, base, cfg.teach_lines, cfg.teach) - 1)])
     return data, data.subset(train_idx), data.subset(val_idx), val_writers

@@ -50,6 +50,9 @@ class TrainConfig:
     capital_repeats: int = 1          # lines holding capital letters appear this many times per epoch (capitals are rare)
     balance_capitals: int = 0         # > 0: list lines with rare capitals more often, so each capital is in ~this many lines
     capital_weight: float = 1.0       # points drawn while the attention is on a capital count this many times in the loss
+    teach: str = ""                   # letters the model writes badly: their lines are listed more often (letter_balance)
+    teach_lines: int = 300            # ... so that each of them is in about this many lines per epoch
+    teach_weight: float = 1.0         # points drawn while the attention is on one of them count this many times
     joined_repeats: int = 1           # joined-up lines (JOINED_LIFTS) appear this many times per epoch
     resume: bool = False
     init_weights: str | None = None   # exported .safetensors to start from (when not resuming); "bundled": the bundled model

@@ -41,7 +41,7 @@ from ..model import HandwritingModel, ModelConfig, count_parameters, mdn_nll
 from ..preprocess import Normalizer
 from ..weights import checkpoint_meta, export_weights, load_weights, model_from_checkpoint, save_checkpoint
 # the pieces of a run, importable from here as they were before they had modules of their own
-from .balance import (JOINED_LIFTS, capital_balance, capital_point_weights, has_capitals,  # noqa: F401
+from .balance import (JOINED_LIFTS, capital_balance, capital_point_weights, has_capitals, letter_point_weights,  # noqa: F401
                       is_joined_up, repeat_lines, split_data)
 from .config import SAMPLE_TEXTS, LogWindow, Run, RunLog, TrainConfig, mixed_precision_here  # noqa: F401
 from .dataset import SPLIT_SEED, LineSet, bucket_batches, make_batch
@@ -154,16 +154,17 @@ def train_step(run: Run, ddp_model, lines: np.ndarray, amp_dtype) -> tuple[float
     # a new shape for each line in each epoch; validation lines are never reshaped
     shape = (cfg.seed * 100_003 + run.state["epoch"], cfg.augment) if cfg.augment > 0 else None
     b = make_batch(run.train_set, share, run.alphabet, run.normalizer, augment_with=shape)
-    weigh_capitals = cfg.capital_weight != 1.0
+    weigh_points = cfg.capital_weight != 1.0 or (cfg.teach and cfg.teach_weight != 1.0)
     chars = b.chars.to(device)
     with torch.autocast(device.type, dtype=amp_dtype, enabled=cfg.bf16):
-        y = ddp_model(b.inputs.to(device), chars, return_attention=weigh_capitals)
-    if weigh_capitals:
+        y = ddp_model(b.inputs.to(device), chars, return_attention=weigh_points)
+    if weigh_points:
         y, phi = y
     point_nll = mdn_nll(y, b.targets.to(device), b.mask.to(device), run.model.config.output_mixtures)
     nll = point_nll.sum()                      # logged as it is: the weights only steer the gradient
-    if weigh_capitals:
+    if weigh_points:
         point_nll = point_nll * capital_point_weights(phi, chars, run.alphabet, cfg.capital_weight)
+        point_nll = point_nll * letter_point_weights(phi, chars, run.alphabet, cfg.teach_weight, set(cfg.teach).__contains__)
     # rank r's nll * W / P, averaged over W ranks = (sum of all NLL) / P
     loss = point_nll.sum() * weight / points
     run.optimizer.zero_grad(set_to_none=True)
@@ -257,6 +258,16 @@ def end_epoch(run: Run, lr: float) -> None:
         model.train()
 
 
+def check_teaching(cfg: TrainConfig) -> None:
+    """Errors that name a bad `teach` setting before any data is read."""
+    if not 1.0 <= cfg.teach_weight <= 100.0:
+        raise ValueError(f"teach_weight must be between 1 (off) and 100, got {cfg.teach_weight}")
+    if cfg.teach and cfg.teach_lines < 1:
+        raise ValueError(f"teach_lines must be a number of lines (at least 1), got {cfg.teach_lines}")
+    if any(c.isspace() for c in cfg.teach):
+        raise ValueError(f"teach takes the letters to teach, without spaces: got {cfg.teach!r}")
+
+
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
     """Train as `cfg` says; returns the progress (epoch, step, ...) with this process's rank."""
     for name in ("capital_repeats", "joined_repeats"):
@@ -266,6 +277,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         raise ValueError(f"capital_weight must be between 1 (off) and 100, got {cfg.capital_weight}")
     if cfg.balance_capitals < 0:
         raise ValueError(f"balance_capitals must be 0 (off) or a number of lines, got {cfg.balance_capitals}")
+    check_teaching(cfg)
     if not 0 <= cfg.augment <= 0.5:
         raise ValueError(f"augment must be between 0 and 0.5 (a fraction of the line's size), got {cfg.augment}")
     procs = start_processes(cfg.device)
