@@ -171,7 +171,49 @@ def test_a_misread_word_is_replaced_and_the_rest_of_the_line_kept(tiny_model_par
     np.testing.assert_array_equal(line.offsets[:len(kept.offsets)], kept.offsets)
     assert not np.array_equal(line.offsets[:len(kept.offsets)], first[:len(kept.offsets)])
     rest = len(line.offsets) - len(kept.offsets)
-    np.testing.assert_array_equal(line.offsets[-rest:], first[-rest:])
+    # ... all but the pen's move into "sat", which keeps "sat" where it was beside "cat"
+    np.testing.assert_array_equal(line.offsets[-rest + 1:], first[-rest + 1:])
+    np.testing.assert_array_equal(line.offsets[-rest, 2], first[-rest, 2])
+
+
+def _part(points, normalizer=None):
+    """A SampledLine part from pen positions (n, 2) relative to its start, pen down throughout."""
+    from handwrite.sampling.finish import SampledLine
+    moves = np.diff(np.vstack([[0.0, 0.0], points]), axis=0)
+    offsets = np.zeros((len(points) + 1, 3), np.float32)
+    offsets[1:, :2] = moves if normalizer is None else (moves - normalizer.mean) / normalizer.std
+    offsets[-1, 2] = 1.0
+    return SampledLine(offsets, np.zeros((len(points), 1)), True, None)
+
+
+def _placed(parts, normalizer=None):
+    """Pen positions of the parts one after the other, in pen units."""
+    moves = np.concatenate([p.offsets[1:, :2] for p in parts]).astype(np.float64)
+    if normalizer is not None:
+        moves = moves * normalizer.std + normalizer.mean
+    return np.cumsum(moves, axis=0)
+
+
+@pytest.mark.parametrize("normalized", [False, True])
+def test_a_replaced_word_keeps_the_next_word_where_it_sat_beside_it(normalized):
+    """A word that ends at its dot (inside it) or at its right edge: the next word keeps the
+    same gap to the word's right edge and the same height beside its middle."""
+    from handwrite.preprocess import Normalizer
+    from handwrite.sampling.spliced import keep_the_gap
+    normalizer = Normalizer([2.0, -0.5], [3.0, 4.0]) if normalized else None
+    old = _part(np.array([[0, 0], [4, -2], [8, 0], [10, 0], [5, -6.0]]), normalizer)   # ends at a dot, left of its edge
+    new = _part(np.array([[0, 1], [3, -1], [6, 1], [9, 1.0]]), normalizer)             # shorter, ends at its edge
+    after = _part(np.array([[7, 6], [9, 4], [11, 6.0]]), normalizer)                    # from old's dot: 2 past the edge
+    moved = keep_the_gap(old, new, after, normalizer)
+    before, now = _placed([old, after], normalizer), _placed([new, moved], normalizer)
+    gap_before = before[len(old.offsets) - 1, 0] - before[:len(old.offsets) - 1, 0].max()
+    gap_now = now[len(new.offsets) - 1, 0] - now[:len(new.offsets) - 1, 0].max()
+    assert gap_before == pytest.approx(2.0) and gap_now == pytest.approx(gap_before, abs=1e-4)
+    # the next word stands as high beside the new word's middle as beside the old one's
+    rise_before = before[len(old.offsets) - 1, 1] - np.median(before[:len(old.offsets) - 1, 1])
+    rise_now = now[len(new.offsets) - 1, 1] - np.median(now[:len(new.offsets) - 1, 1])
+    assert rise_now == pytest.approx(rise_before, abs=1e-4)
+    np.testing.assert_array_equal(moved.offsets[2:], after.offsets[2:])     # its own strokes unchanged
 
 
 def test_a_word_no_candidate_fixes_stays_and_is_named(tiny_model_parts):

@@ -6,7 +6,8 @@ line once and names its misread words.  Each of those is written again as `candi
 rows from the state where it began (`checked._write_round`'s way of branching), for up
 to `rounds` rounds; the candidate read as intended with the best score replaces it, and
 the rest of the line stays as it was: its strokes are pen moves, so they follow the new
-word wherever it ends.  Most words are right the first time, so most of the work is the
+word wherever it ends, and the pen's move to the next word is corrected so that the next
+word keeps its place beside the word (`keep_the_gap`).  Most words are right the first time, so most of the work is the
 one pass (`checked.checked_lines` writes word by word instead: what `stream` needs,
 since it shows only kept words).
 """
@@ -110,6 +111,35 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
         if verdict[0] and not ends_early and ((n, k) not in best or verdict > best[(n, k)][0]):
             best[(n, k)] = (verdict, written[i])
     for (n, k), (_, part) in best.items():
-        parts[n][k] = part
+        old, parts[n][k] = parts[n][k], part
         fixed[n] += 1
+        if k + 1 < len(parts[n]):    # the next word was written (or rewritten) after the old one
+            parts[n][k + 1] = keep_the_gap(old, part, parts[n][k + 1], settings.get("normalizer"))
     return set(todo) - set(best)
+
+
+def _end_from_edge(part: SampledLine, normalizer) -> np.ndarray:
+    """(x, y) of where the part's pen ends, from the right edge and the middle height of
+    its ink (pen units)."""
+    moves = part.offsets[1:, :2].astype(np.float64)                  # row 0: the part's fixed start
+    if normalizer is not None:
+        moves = moves * normalizer.std + normalizer.mean
+    points = np.cumsum(moves, axis=0)
+    if not len(points):
+        return np.zeros(2)
+    return points[-1] - np.array([points[:, 0].max(), np.median(points[:, 1])])
+
+
+def keep_the_gap(old: SampledLine, new: SampledLine, after: SampledLine, normalizer) -> SampledLine:
+    """`after` (the part that followed `old`) moved so that it sits beside `new` as it sat
+    beside `old`: the same gap from the word's right edge, the same height from its middle.
+    A word ends where its last stroke ends, often an i's dot or a t's bar well inside it;
+    without this a replaced word that ends elsewhere leaves a wide gap or a step."""
+    if len(after.offsets) < 2:
+        return after
+    shift = _end_from_edge(old, normalizer) - _end_from_edge(new, normalizer)   # pen units
+    if normalizer is not None:
+        shift = shift / normalizer.std
+    offsets = after.offsets.copy()
+    offsets[1, :2] += shift.astype(offsets.dtype)                    # the pen-up move into the next word
+    return replace(after, offsets=offsets)
