@@ -216,6 +216,29 @@ def test_a_replaced_word_keeps_the_next_word_where_it_sat_beside_it(normalized):
     np.testing.assert_array_equal(moved.offsets[2:], after.offsets[2:])     # its own strokes unchanged
 
 
+def test_words_replaced_one_after_another_each_keep_their_place():
+    """A new word k+1 was written from where the old word k ended: it moves with the new k."""
+    from handwrite.sampling.spliced import replace_words
+
+    def edge_gaps(parts):
+        placed, gaps, start = _placed(parts), [], 0
+        for p in parts[:-1]:
+            end = start + len(p.offsets) - 1
+            gaps.append(placed[end, 0] - placed[start:end, 0].max())
+            start = end
+        return gaps
+    first = [_part(np.array([[0, 0], [6, 0], [3, -5.0]])),             # ends at a dot, 3 left of its edge
+             _part(np.array([[5, 0], [9, 0], [12, 0.0]])),             # starts 2 right of the edge
+             _part(np.array([[4, 0], [8, 0.0]]))]
+    new0 = _part(np.array([[0, 0], [5, 0.0]]))                         # ends at its edge
+    new1 = _part(np.array([[5, 0], [9, 0], [7, -4.0]]))                # from old word 0's dot; ends 2 in
+    line = replace_words(first, {0: new0, 1: new1}, None)
+    assert edge_gaps(first) == pytest.approx([2.0, 4.0])
+    # new1 ends 2 left of its edge (moved itself by new0), word 2 is moved 2 right: both gaps stay
+    assert edge_gaps(line) == pytest.approx([2.0, 4.0])
+    assert line[0] is new0 and replace_words(first, {}, None) == first
+
+
 def test_a_word_no_candidate_fixes_stays_and_is_named(tiny_model_parts):
     judge = LineJudge(2, lambda c, k: False)
     [line] = splice(tiny_model_parts, judge, ["the cat sat"], candidates=2, rounds=2)

@@ -110,12 +110,22 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
         ends_early = written[i].resume is None and k + 1 < len(parts[n])    # no next word to go on to
         if verdict[0] and not ends_early and ((n, k) not in best or verdict > best[(n, k)][0]):
             best[(n, k)] = (verdict, written[i])
-    for (n, k), (_, part) in best.items():
-        old, parts[n][k] = parts[n][k], part
-        fixed[n] += 1
-        if k + 1 < len(parts[n]):    # the next word was written (or rewritten) after the old one
-            parts[n][k + 1] = keep_the_gap(old, part, parts[n][k + 1], settings.get("normalizer"))
+    for n in {n for n, _ in best}:
+        parts[n] = replace_words(parts[n], {k: part for (m, k), (_, part) in best.items() if m == n},
+                                 settings.get("normalizer"))
+        fixed[n] += sum(m == n for m, _ in best)
     return set(todo) - set(best)
+
+
+def replace_words(parts: list[SampledLine], new: dict[int, SampledLine], normalizer) -> list[SampledLine]:
+    """A line's parts with part k replaced by new[k], each word after a replaced one moved
+    to keep its place beside it (`keep_the_gap`).  The gaps are fixed after every
+    replacement: a new word k+1 was written from where the OLD word k ended."""
+    out = [new.get(k, part) for k, part in enumerate(parts)]
+    for k in new:
+        if k + 1 < len(out):
+            out[k + 1] = keep_the_gap(parts[k], out[k], out[k + 1], normalizer)
+    return out
 
 
 def _end_from_edge(part: SampledLine, normalizer) -> np.ndarray:
