@@ -32,5 +32,5 @@ class WordJudge:
     def __call__(self, candidates) -> list[tuple[bool, float]]:
         inks = [self._points(c.offsets) for c in candidates]
         readings, scores = self.reader.read_and_score(inks, [c.text for c in candidates])
-        return [(last_word_right(r, c.text, c.more), float(np.nan_to_num(s, neginf=-1e9)))
+        return [(last_word_right(r, c.text, c.next_letter), float(np.nan_to_num(s, neginf=-1e9)))
                 for r, s, c in zip(readings, scores, candidates)]

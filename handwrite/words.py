@@ -44,16 +44,19 @@ def matched_words(reading: str, text: str) -> list[bool]:
 SAME_SHAPE_CAPITALS = set("CIKOPSUVWXYZ")
 
 
-def last_word_right(reading: str, text: str, more: bool = False) -> bool:
+def last_word_right(reading: str, text: str, next_letter: str = "") -> bool:
     """Whether `reading` has the last word of `text` (aligned, folded as `fold_word` does),
     and, when that word begins with a capital whose shape differs from its small letter,
     a word that begins with that capital: the word check's verdict on a word just written.
-    more: the strokes end with the first stroke of a next word, which a reader may join
-    to this one ("lazyd" for "lazy"): one letter more at its end is forgiven."""
+    next_letter: the first letter of the word that follows, whose first stroke may end the
+    strokes and be read as part of this word ("lazyd" for "lazy dog"): one letter more is
+    forgiven, but only that letter; a doubled or stray last letter ("yearr" before "we")
+    is the writer's slip, and the reader would otherwise let it pass."""
     hit = matched_words(reading, text)
     if not hit or not hit[-1]:
         last = fold_word(text.split()[-1]) if text.split() else ""
-        if not (more and last and any(w[:-1] == last for w in words_of(reading))):
+        joined = last + fold_word(next_letter) if next_letter else None
+        if not (last and joined and joined != last and joined in words_of(reading)):
             return False
     want = text.split()[-1].translate(_STRIP)
     if not want[:1].isupper() or want[0] in SAME_SHAPE_CAPITALS:

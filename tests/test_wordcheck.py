@@ -40,6 +40,8 @@ def test_each_word_is_judged_with_the_word_before_it(tiny_model_parts):
     lines = write(tiny_model_parts, judge, ["the cat sat", "on it"])
     assert [(c.line, c.text) for c in judge.seen] == [(0, "the"), (1, "on"), (0, "the cat"), (1, "on it"),
                                                       (0, "cat sat")]
+    # each knows the letter the next word begins with: only that one may end its strokes
+    assert [c.next_letter for c in judge.seen] == ["c", "i", "s", "", ""]
     for n, line in enumerate(lines):
         last = [c for c in judge.seen if c.line == n][-1]
         tail = len(last.offsets) - 1

@@ -65,5 +65,9 @@ def test_the_word_checks_verdict_is_on_the_last_word_and_its_capital():
 def test_a_letter_more_is_forgiven_only_where_the_next_word_began():
     from handwrite.words import last_word_right
     assert not last_word_right("over a lazyd", "a lazy")
-    assert last_word_right("over a lazyd", "a lazy", more=True)
-    assert not last_word_right("over a lasyd", "a lazy", more=True)
+    assert last_word_right("over a lazyd", "a lazy", next_letter="d")
+    assert not last_word_right("over a lasyd", "a lazy", next_letter="d")
+    # a doubled or stray last letter is the writer's slip, not the next word's first stroke
+    assert not last_word_right("next yearr", "next year", next_letter="w")
+    assert not last_word_right("next yearr", "next year")
+    assert last_word_right("the oldl", "the old", next_letter="l")      # "old lighthouse": l began

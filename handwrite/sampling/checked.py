@@ -30,7 +30,7 @@ class Candidate:
     line: int               # index of the line in the batch
     text: str               # the word before (if any), a space, and this word
     offsets: np.ndarray     # (T, 3) normalised offsets of those words' strokes, this word last
-    more: bool = False      # a word follows (its first stroke may end the strokes)
+    next_letter: str = ""   # the first letter of the word that follows (its first stroke may end the strokes)
 
 
 def word_ends(text: str) -> list[int]:
@@ -105,7 +105,9 @@ def _candidate(n: int, text: str, ends: list[int], kept: list[SampledLine], part
     start = ends[k - 2] if k >= 2 else 0                       # where the word before begins
     # a part begins with the end of the word before it (its last stroke, its dots): two kept
     # parts hold the word before whole
-    return Candidate(n, text[start:ends[k]].strip(), _joined(kept[-2:] + [part]).offsets, k + 1 < len(ends))
+    following = text[ends[k]:].split() if k + 1 < len(ends) else []
+    return Candidate(n, text[start:ends[k]].strip(), _joined(kept[-2:] + [part]).offsets,
+                     following[0][:1] if following else "")
 
 
 def _write_round(model, codes, ends, parts, rows: list[int], seed: int, settings: dict) -> list[SampledLine]:
