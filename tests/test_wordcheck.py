@@ -128,14 +128,18 @@ def test_a_writer_with_a_reader_checks_its_words_and_says_which_stayed_misread(t
 
 # ---- whole lines first, misread words again (sampling.spliced) ----------------------------
 class LineJudge(ScriptedJudge):
-    """Names word `bad` of line 0 misread in the first pass; candidates as ScriptedJudge says."""
-    def __init__(self, bad, verdict):
+    """Names word `bad` of line 0 misread in the first pass (and, `always`, in every reading
+    of the line after); candidates as ScriptedJudge says."""
+    def __init__(self, bad, verdict, always=False):
         super().__init__(verdict)
-        self.bad, self.lines = bad, None
+        self.bad, self.lines, self.always, self.readings = bad, None, always, 0
 
     def misread(self, offsets, texts):
-        self.lines = [o.copy() for o in offsets]
-        return [[self.bad] if n == 0 else [] for n in range(len(texts))]
+        self.readings += 1
+        if self.lines is None:
+            self.lines = [o.copy() for o in offsets]
+        flag = self.readings == 1 or self.always
+        return [[self.bad] if n == 0 and flag else [] for n in range(len(texts))]
 
 
 def splice(parts, judge, texts, seed=4, **kw):
@@ -241,6 +245,23 @@ def test_words_replaced_one_after_another_each_keep_their_place():
     assert line[0] is new0 and replace_words(first, {}, None) == first
 
 
+def test_a_line_is_read_whole_again_and_a_word_it_still_misreads_is_written_again(tiny_model_parts):
+    """Candidates read right beside the word before, but the whole line still reads the word
+    wrong: each round writes it again, and at the end it is counted as misread."""
+    for seed in range(40):     # the untrained model's first pass splits into words at some seeds only
+        judge = LineJudge(1, lambda c, k: True, always=True)
+        [line] = splice(tiny_model_parts, judge, ["the cat sat"], seed=seed, candidates=2, rounds=3)
+        if judge.seen:
+            break
+    else:
+        pytest.fail("no seed split the first pass into words")
+    assert [c.text for c in judge.seen] == ["the cat"] * 6 and judge.readings == 4
+    assert line.misread_words == ("cat",) and line.rewritten_words == 3
+    judge = LineJudge(1, lambda c, k: True)          # read right whole once written again
+    [line] = splice(tiny_model_parts, judge, ["the cat sat"], seed=seed, candidates=2, rounds=3)
+    assert len(judge.seen) == 2 and judge.readings == 2 and line.misread_words == ()
+
+
 def test_a_word_no_candidate_fixes_stays_and_is_named(tiny_model_parts):
     judge = LineJudge(2, lambda c, k: False)
     [line] = splice(tiny_model_parts, judge, ["the cat sat"], candidates=2, rounds=2)
@@ -254,8 +275,15 @@ def test_a_one_word_line_written_again_keeps_its_drawing_for_the_capital_check(t
     [line] = splice(tiny_model_parts, judge, ["Kettle"], candidates=2)
     assert line.rewritten_words == 1 and line.drawn is not None
 
-    class FirstWrong(StubReader):        # the whole line reads wrong, every candidate right
+    class FirstWrong(StubReader):        # a line as first written reads wrong, every candidate right,
+        scored = False                   # ... and so does the line a candidate was put in
+
+        def read_many(self, inks):
+            reading, self.scored = ("Kettle" if self.scored else "bottle"), False
+            return [reading] * len(inks)
+
         def read_and_score(self, inks, texts):
+            self.scored = True
             return list(texts), [-1.0] * len(inks)
     from handwrite.writer import Writer
     writer = Writer.from_model(*tiny_model_parts, reader=FirstWrong("bottle"))

@@ -2,13 +2,14 @@
 
 The lines of a batch are written as usual, in one pass, noting where each word begins
 (the loop's `marks`: the step, and the network's state there).  The judge reads each
-line once and names its misread words.  Each of those is written again as `candidates`
-rows from the state where it began (`checked._write_round`'s way of branching), for up
-to `rounds` rounds; the candidate read as intended with the best score replaces it, and
-the rest of the line stays as it was: its strokes are pen moves, so they follow the new
-word wherever it ends, and the pen's move to the next word is corrected so that the next
-word keeps its place beside the word (`keep_the_gap`).  Most words are right the first time, so most of the work is the
-one pass (`checked.checked_lines` writes word by word instead: what `stream` needs,
+line and names its misread words.  Each of those is written again as `candidates` rows
+from the state where it began (`checked._write_round`'s way of branching); the candidate
+read as intended with the best score replaces it, and the rest of the line stays as it
+was: its strokes are pen moves, so they follow the new word wherever it ends, and the
+pen's move to the next word is corrected so that the next word keeps its place beside
+the word (`keep_the_gap`).  A line that changed is read whole again, and the words it
+then misreads are the next round's work, for up to `rounds` rounds.  Most words are
+right the first time, so most of the work is the one pass (`checked.checked_lines` writes word by word instead: what `stream` needs,
 since it shows only kept words).
 """
 from __future__ import annotations
@@ -53,8 +54,11 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
     for _ in range(rounds):
         if not todo:
             break
-        todo = _fix_round(model, codes, texts, ends, parts, sorted(todo), candidates, judge,
-                          int(rng.integers(0, 2**62)), settings, fixed)
+        before = dict(fixed)
+        still = _fix_round(model, codes, texts, ends, parts, sorted(todo), candidates, judge,
+                           int(rng.integers(0, 2**62)), settings, fixed)
+        changed = [n for n in fixed if fixed[n] != before[n]]
+        todo = {(n, k) for n, k in still if n not in changed} | _misread_again(judge, parts, texts, changed)
     left |= todo
     out = []
     for n, line in enumerate(lines):
@@ -62,6 +66,16 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
         kept = line if not fixed[n] else _rejoined(parts[n])
         out.append(replace(kept, rewritten_words=fixed[n], misread_words=wrong, marks=()))
     return out
+
+
+def _misread_again(judge, parts, texts, lines: list[int]) -> set:
+    """The misread words of `lines` read whole again: a candidate read right beside the
+    word before it can read otherwise in its line (the reader sees the line's height and
+    both neighbours), so the line, not the candidate, has the last word."""
+    if not lines:
+        return set()
+    again = judge.misread([_rejoined(parts[n]).offsets for n in lines], [texts[n] for n in lines])
+    return {(n, k) for n, bad in zip(lines, again) for k in bad}
 
 
 def _parts(line: SampledLine) -> list[SampledLine]:
