@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..fileio import atomic_write_bytes
+from ..options import SettingError
 from .settings import DatasetSettings
 
 MANIFEST = "manifest.json"
@@ -18,8 +19,9 @@ FORMAT = "handwrite-dataset/1"
 BY_DIGEST = ("texts", "weights", "style_files")
 
 
-class DatasetMismatchError(ValueError):
-    """The output folder holds another run (a different setting, model or text file)."""
+class DatasetMismatchError(SettingError):
+    """The output folder holds another run (a different setting, model or text file);
+    a SettingError, so that a front end shows the settings it names in its own words."""
 
 
 def sha256_of(path) -> str:
@@ -117,8 +119,8 @@ def claim_folder(out, manifest: dict) -> bool:
     found = differences(old, manifest)
     if found:
         raise DatasetMismatchError(f"{out} holds another run: " + "; ".join(found) +
-                                   ". Write to another folder, or resume that run with its own settings "
-                                   "(`resume`: handwrite dataset --resume --out DIR)")
+                                   ". Write to another folder, or finish that run with its own settings "
+                                   "(resume_dataset(DIR); handwrite dataset --resume --out DIR)")
     return True
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import closing
 from pathlib import Path
 
 from ..fileio import atomic_write_bytes
 from .manifest import build_manifest, claim_folder, settings_of
 from .settings import DatasetSettings
 from .shards import done_shards, write_gt
-from .texts import TextCounts, shard_texts
+from .texts import TextCounts, shard_texts, usable_lines
 from .worker import init_process, run_shard
 
 SUMMARY = "summary.json"
@@ -38,8 +39,9 @@ def make_dataset(settings: DatasetSettings, *, ray: str | None = None) -> dict:
     from ..weights import load_weights
     out = Path(settings.out)
     manifest = build_manifest(settings)
-    claim_folder(out, manifest)
     alphabet = load_weights(settings.weights).alphabet
+    _check_texts(settings, alphabet)
+    claim_folder(out, manifest)
     done = done_shards(out)
     counts = TextCounts()
     todo = ((shard, items) for shard, items in
@@ -53,6 +55,13 @@ def make_dataset(settings: DatasetSettings, *, ray: str | None = None) -> dict:
             bar.set_postfix(rows=sum(r["rows"] for r in done.values()),
                             dropped=sum(r["dropped"] for r in done.values()))
     return _finish(settings, done, counts)
+
+
+def _check_texts(settings: DatasetSettings, alphabet) -> None:
+    """ValueError now, before the folder is claimed, for a text file with nothing to write."""
+    with closing(usable_lines(settings.texts, alphabet, strict=settings.strict, max_chars=settings.max_chars)) as lines:
+        if next(lines, None) is None:
+            list(shard_texts(settings.texts, alphabet, 1, 1, max_chars=settings.max_chars))   # raises, saying why
 
 
 def resume_dataset(out, *, workers: int | None = None, ray: str | None = None, progress: bool = True) -> dict:
