@@ -102,8 +102,20 @@ def export(checkpoint, output):
 @click.option("--letters", is_flag=True,
               help="Measure letters instead: how often the reader reads each character right in people's "
                    "lines and in words the model writes (docs/reading.md).")
+@click.option("--htr", is_flag=True,
+              help="Measure generated data instead: readers trained on generated lines, real training lines and "
+                   "both read the real held-out writers' lines (CER; docs/dataset.md).")
+@click.option("--htr-lines", type=click.IntRange(1), default=1000, show_default=True,
+              help="With --htr: generated lines.")
+@click.option("--htr-epochs", type=click.IntRange(1), default=5, show_default=True, help="With --htr: epochs a reader.")
+@click.option("--htr-steps", type=click.IntRange(1), default=None, help="With --htr: at most this many batches a reader.")
+@click.option("--htr-real-lines", type=click.IntRange(1), default=None,
+              help="With --htr: use at most this many real training lines [default: all].")
+@click.option("--htr-work", type=click.Path(file_okay=False), default="runs/htr", show_default=True,
+              help="With --htr: folder of the generated dataset (resumed when run again) and the log.")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
-                 preset_lines, letters, no_check, style):
+                 preset_lines, letters, no_check, style, htr, htr_lines, htr_epochs, htr_steps, htr_real_lines,
+                 htr_work):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -111,6 +123,14 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
     hands instead (imitation, presets); PP-OCR (pip install rapidocr-onnxruntime) reads too.
     """
     import json
+    if htr:
+        from ..training.evaluate_htr import HTRConfig, evaluate_htr, format_htr_report
+        cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, epochs=htr_epochs, max_steps=htr_steps,
+                        seed=seed, real_lines=htr_real_lines, check_words=not no_check,
+                        precision="fastest" if precision == "auto" else precision)
+        result = checked(lambda: evaluate_htr(cfg, progress=not as_json))
+        click.echo(json.dumps(result, indent=1) if as_json else format_htr_report(result))
+        return
     if letters:
         from ..training.evaluate_letters import evaluate_letters, format_letters_report
         result = checked(lambda: evaluate_letters(data, weights, bias=bias, seed=seed, split=split,
