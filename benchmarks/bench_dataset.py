@@ -8,7 +8,8 @@ process, one hand, a PNG per line and labels.tsv; a line still misread is kept).
 dataset: `make_dataset` with its defaults (a process per core, precision "fastest", many
 hands, a line still misread written again once, then dropped), Parquet and images.
 Reported: lines written a second (wall clock, process start-up and model loading
-included for the dataset) and, for the dataset, lines kept (read right) a second.
+included for the dataset) and lines kept (read right) a second; and whether every row
+of the dataset, read back with pyarrow and with Hugging Face datasets, has its line's text.
 The lines are made of common words, not taken from any corpus.
 """
 import argparse
@@ -72,7 +73,23 @@ def bench_dataset(texts: list[str], out: Path, workers: int) -> dict:
                                            progress=False))
     wall = time.perf_counter() - start
     return {"lines": len(texts), "seconds": wall, "lines_per_s": len(texts) / wall, "kept": summary["written"],
-            "kept_per_s": summary["written"] / wall, "dropped": summary["dropped"], "rewritten": summary["rewritten"]}
+            "kept_per_s": summary["written"] / wall, "dropped": summary["dropped"], "rewritten": summary["rewritten"],
+            "labels_match": labels_match(out, texts)}
+
+
+def labels_match(out: Path, texts: list[str]) -> bool:
+    """Every row, read with pyarrow and with Hugging Face datasets, is labelled with the
+    text of its line."""
+    import pyarrow.parquet as pq
+    rows = pq.read_table(out / "data", columns=["line", "text"]).to_pylist()
+    ok = all(r["text"] == texts[r["line"]] for r in rows)
+    try:
+        import datasets
+        loaded = datasets.load_dataset("parquet", data_dir=str(out), split="train")
+        ok = ok and all(t == texts[i] for i, t in zip(loaded["line"], loaded["text"])) and len(loaded) == len(rows)
+    except ImportError:
+        pass
+    return ok
 
 
 def main():

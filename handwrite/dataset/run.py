@@ -37,6 +37,7 @@ def make_dataset(settings: DatasetSettings, *, ray: str | None = None) -> dict:
     `DatasetMismatchError` naming what differs.
     """
     from ..weights import load_weights
+    settings = _absolute(settings)
     out = Path(settings.out)
     manifest = build_manifest(settings)
     alphabet = load_weights(settings.weights).alphabet
@@ -55,6 +56,16 @@ def make_dataset(settings: DatasetSettings, *, ray: str | None = None) -> dict:
             bar.set_postfix(rows=sum(r["rows"] for r in done.values()),
                             dropped=sum(r["dropped"] for r in done.values()))
     return _finish(settings, done, counts)
+
+
+def _absolute(settings: DatasetSettings) -> DatasetSettings:
+    """The settings with absolute paths: another process (a Ray worker on another node)
+    may not start in this one's folder.  Files are compared by digest, so resuming from
+    elsewhere still matches."""
+    def full(path):
+        return None if path is None else str(Path(path).expanduser().resolve())
+    return settings.replace(texts=full(settings.texts), out=full(settings.out), weights=full(settings.weights),
+                            style_files=tuple(full(p) for p in settings.style_files))
 
 
 def _check_texts(settings: DatasetSettings, alphabet) -> None:
@@ -103,8 +114,7 @@ def _pool(settings: DatasetSettings, todo):
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in finished)
         except BaseException:
-            for f in pending:
-                f.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)     # stop now: the shards in progress are lost
             raise
 
 
