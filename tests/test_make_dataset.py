@@ -185,3 +185,22 @@ def test_two_processes_and_ray_tasks_on_a_local_two_worker_instance_write_the_sa
         assert rows_of(out) == rows_of(whole)
     finally:
         ray.shutdown()
+
+
+def test_a_dot_goes_to_the_word_it_lies_over_and_a_stray_one_is_dropped():
+    import numpy as np
+
+    from handwrite.dataset.images import tidy_words
+
+    def stroke(xs, ys):
+        pts = np.zeros((len(xs), 3), np.float32)
+        pts[:, 0], pts[:, 1], pts[-1, 2] = xs, ys, 1
+        return pts
+    wave = np.linspace(0, 40, 20)
+    word1 = stroke(wave, 10 + 10 * np.sin(wave))            # x 0..40
+    word2 = stroke(wave + 60, 10 + 10 * np.sin(wave))       # x 60..100
+    dot_over_2, dot_between = stroke([80, 80.5], [-5, -5]), stroke([50, 50.5], [5, 5])
+    points = np.concatenate([word1, dot_over_2, dot_between, word2])
+    first = np.r_[np.ones(22 + 2, bool), np.zeros(20, bool)]   # the attention gave both dots to word 1
+    masks = tidy_words(points, [first, ~first])
+    assert masks[0].sum() == 20 and masks[1].sum() == 22 and not (masks[0] | masks[1])[22:24].any()

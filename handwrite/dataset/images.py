@@ -11,6 +11,7 @@ import numpy as np
 from ..handwriting import Handwriting, WrittenLine
 from ..layout import baseline_of
 from ..letters import stroke_spans, word_parts
+from ..style_features import body_height_or_span
 
 MM = 96 / 25.4                 # page units (1/96 inch) a millimetre
 MARGIN_BODIES = 1.0            # blank margin around the ink, in body heights
@@ -18,6 +19,7 @@ MARGIN_BODIES = 1.0            # blank margin around the ink, in body heights
 MAX_ROTATION = 2.0             # degrees either way
 MAX_BLUR = 1.0                 # Gaussian blur radius, pixels
 MAX_NOISE = 12.0               # std of the grain added, grey levels
+SMALL_STROKE = 0.5             # a stroke narrower and lower than this (body heights) is a dot or a comma
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def word_masks(points: np.ndarray, phi, text: str) -> list[np.ndarray]:
     words = text.split()
     masks = word_parts(points, phi, text) if phi is not None else []
     if len(masks) == len(words):
-        return masks
+        return tidy_words(points, masks)
     spans = stroke_spans(points)
     if len(spans) < len(words):
         return []
@@ -86,6 +88,35 @@ def word_masks(points: np.ndarray, phi, text: str) -> list[np.ndarray]:
             mask[spans[k][0]:spans[k][1] + 1] = True
         out.append(mask)
         start = end
+    return out
+
+
+def tidy_words(points: np.ndarray, masks: list[np.ndarray]) -> list[np.ndarray]:
+    """The words' masks with each small stroke (a dot, a comma, a blip) given to the word
+    it lies over, or dropped when it lies between words: the attention can give a stroke
+    drawn late (an i's dot) to a neighbouring word, and a stray dot beside a cut-out word
+    reads as a letter."""
+    body = body_height_or_span(points)
+    spans = stroke_spans(points)
+    small = [np.ptp(points[a:b + 1, 0]) < SMALL_STROKE * body and np.ptp(points[a:b + 1, 1]) < SMALL_STROKE * body
+             for a, b in spans]
+    ranges = []
+    for mask in masks:
+        big = np.zeros(len(points), bool)
+        for (a, b), tiny in zip(spans, small):
+            big[a:b + 1] |= mask[a:b + 1] & (not tiny)
+        xs = points[big if big.any() else mask, 0]
+        ranges.append((float(xs.min()), float(xs.max())))
+    out = [m.copy() for m in masks]
+    for (a, b), tiny in zip(spans, small):
+        if not tiny:
+            continue
+        centre = float(points[a:b + 1, 0].mean())
+        for m in out:
+            m[a:b + 1] = False
+        over = [k for k, (lo, hi) in enumerate(ranges) if lo - 0.2 * body <= centre <= hi + 0.2 * body]
+        if over:
+            out[over[0]][a:b + 1] = True
     return out
 
 
