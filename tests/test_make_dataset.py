@@ -204,3 +204,17 @@ def test_a_dot_goes_to_the_word_it_lies_over_and_a_stray_one_is_dropped():
     first = np.r_[np.ones(22 + 2, bool), np.zeros(20, bool)]   # the attention gave both dots to word 1
     masks = tidy_words(points, [first, ~first])
     assert masks[0].sum() == 20 and masks[1].sum() == 22 and not (masks[0] | masks[1])[22:24].any()
+
+
+def test_a_hand_file_is_a_hand_of_the_run(tmp_path):
+    from handwrite import Writer
+    hand = tmp_path / "my-hand.json"
+    Writer().with_options(check_words=False).write("a line of mine", seed=1, style="print").to_json(hand)
+    texts = tmp_path / "t.txt"
+    texts.write_text("hello there\n")
+    out = tmp_path / "ds"
+    make_dataset(settings(texts, out, lines=1, hands=(), style_files=(str(hand),)))
+    (row,) = rows_of(out)
+    assert row["hand"] == "file:0:my-hand" and row["text"] == "hello there"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["style_files"][0]["file"] == "my-hand.json" and len(manifest["style_files"][0]["sha256"]) == 64
