@@ -111,11 +111,13 @@ def export(checkpoint, output):
 @click.option("--htr-steps", type=click.IntRange(1), default=None, help="With --htr: at most this many batches a reader.")
 @click.option("--htr-real-lines", type=click.IntRange(1), default=None,
               help="With --htr: use at most this many real training lines [default: all].")
+@click.option("--htr-hidden", type=click.IntRange(8), default=None,
+              help="With --htr: the readers' LSTM cells and convolution channels [default: the bundled reader's, 128].")
 @click.option("--htr-work", type=click.Path(file_okay=False), default="runs/htr", show_default=True,
               help="With --htr: folder of the generated dataset (resumed when run again) and the log.")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
                  preset_lines, letters, no_check, style, htr, htr_lines, htr_epochs, htr_steps, htr_real_lines,
-                 htr_work):
+                 htr_work, htr_hidden):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -128,6 +130,9 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
         cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, epochs=htr_epochs, max_steps=htr_steps,
                         seed=seed, real_lines=htr_real_lines, check_words=not no_check,
                         precision="fastest" if precision == "auto" else precision)
+        if htr_hidden:
+            from ..reader import ReaderConfig
+            cfg.model = ReaderConfig(channels=htr_hidden, hidden=htr_hidden)
         result = checked(lambda: evaluate_htr(cfg, progress=not as_json))
         click.echo(json.dumps(result, indent=1) if as_json else format_htr_report(result))
         return

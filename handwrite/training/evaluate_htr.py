@@ -42,6 +42,7 @@ class HTRConfig:
     check_words: bool = True
     workers: int | None = None
     precision: str = "fastest"
+    threads: int = 1                # torch threads while training (more only helps on an idle machine)
     model: ReaderConfig = field(default_factory=ReaderConfig)
 
 
@@ -106,6 +107,7 @@ def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name
 
 def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
     """CER on the real validation writers of readers trained on each of SETS."""
+    torch.set_num_threads(cfg.threads)
     real = load_frames(cfg.data, cfg.model.spacing, progress=progress)
     train_idx, val_idx, val_writers = writer_split(real.writers)
     if cfg.real_lines is not None:
