@@ -113,7 +113,8 @@ def sample_rows(written, meta: dict, look: Look, settings) -> list[dict]:
         rows.append(_row(points, written.text, meta, look, settings, "line", -1))
     if "word" in settings.levels:
         for k, (word, mask) in enumerate(zip(written.text.split(), word_masks(points, written.phi, written.text))):
-            rows.append(_row(points[mask], word, meta, look, settings, "word", k))
+            if mask.sum() >= 2:          # a lone dash or dot between words may have lost its only stroke
+                rows.append(_row(points[mask], word, meta, look, settings, "word", k))
     return rows
 
 
