@@ -113,11 +113,14 @@ def export(checkpoint, output):
               help="With --htr: use at most this many real training lines [default: all].")
 @click.option("--htr-hidden", type=click.IntRange(8), default=None,
               help="With --htr: the readers' LSTM cells and convolution channels [default: the bundled reader's, 128].")
+@click.option("--htr-batch", type=click.IntRange(1), default=32, show_default=True, help="With --htr: lines a batch.")
+@click.option("--htr-lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              help="With --htr: the readers' learning rate.")
 @click.option("--htr-work", type=click.Path(file_okay=False), default="runs/htr", show_default=True,
               help="With --htr: folder of the generated dataset (resumed when run again) and the log.")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
                  preset_lines, letters, no_check, style, htr, htr_lines, htr_epochs, htr_steps, htr_real_lines,
-                 htr_work, htr_hidden):
+                 htr_work, htr_hidden, htr_batch, htr_lr):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -128,7 +131,8 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
     if htr:
         from ..training.evaluate_htr import HTRConfig, evaluate_htr, format_htr_report
         cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, epochs=htr_epochs, max_steps=htr_steps,
-                        seed=seed, real_lines=htr_real_lines, check_words=not no_check,
+                        seed=seed, real_lines=htr_real_lines, check_words=not no_check, batch_size=htr_batch,
+                        lr=htr_lr,
                         precision="fastest" if precision == "auto" else precision)
         if htr_hidden:
             from ..reader import ReaderConfig
