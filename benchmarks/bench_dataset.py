@@ -10,10 +10,13 @@ hands, a line still misread written again once, then dropped), Parquet and image
 Reported: lines written a second (wall clock, process start-up and model loading
 included for the dataset) and lines kept (read right) a second; and whether every row
 of the dataset, read back with pyarrow and with Hugging Face datasets, has its line's text.
+Also the CPU seconds each used (the pool's processes included): on a machine shared with
+other work, lines per CPU second times the cores says what the cores would give alone.
 The lines are made of common words, not taken from any corpus.
 """
 import argparse
 import json
+import resource
 import shutil
 import tempfile
 import time
@@ -49,7 +52,7 @@ def bench_batch(texts: list[str], out: Path) -> dict:
     from handwrite.batch import save_chunks
     from handwrite.request import WriteRequest, run_batch
     torch.set_num_threads(1)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
     writer = Writer()
     requests = [WriteRequest(text=t, seed=0, width=75) for t in texts]
     kept = [0]
@@ -59,20 +62,28 @@ def bench_batch(texts: list[str], out: Path) -> dict:
             kept[0] += sum(not hw.info["misread_words"] for _, hw in chunk)
             yield chunk
     save_chunks(chunks(), len(texts), out, "png")
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _cpu(resource.RUSAGE_SELF) - cpu
     return {"lines": len(texts), "seconds": wall, "lines_per_s": len(texts) / wall, "read_right": kept[0],
-            "read_right_per_s": kept[0] / wall}
+            "read_right_per_s": kept[0] / wall, "cpu_seconds": cpu, "read_right_per_cpu_s": kept[0] / cpu}
+
+
+def _cpu(who) -> float:
+    """CPU seconds used so far by this process (RUSAGE_SELF) or its finished children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench_dataset(texts: list[str], out: Path, workers: int) -> dict:
     from handwrite.dataset import DatasetSettings, make_dataset
     path = out.parent / "texts.txt"
     path.write_text("\n".join(texts) + "\n", encoding="utf-8")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
     summary = make_dataset(DatasetSettings(texts=str(path), out=str(out), lines=len(texts), workers=workers,
                                            progress=False))
     wall = time.perf_counter() - start
-    return {"lines": len(texts), "seconds": wall, "lines_per_s": len(texts) / wall, "kept": summary["written"],
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu        # the pool's processes included
+    return {"lines": len(texts), "seconds": wall, "lines_per_s": len(texts) / wall, "cpu_seconds": cpu,
+            "kept_per_cpu_s": summary["written"] / cpu, "kept": summary["written"],
             "kept_per_s": summary["written"] / wall, "dropped": summary["dropped"], "rewritten": summary["rewritten"],
             "labels_match": labels_match(out, texts)}
 
