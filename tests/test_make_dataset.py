@@ -29,7 +29,8 @@ def texts(tmp_path):
 
 def settings(texts, out, **changes):
     base = dict(texts=str(texts), out=str(out), lines=6, shard_lines=2, group_lines=1, check_words=False,
-                workers=1, progress=False, hands=("neat", "free"), size=(2.0, 2.0), dpi=60.0)
+                workers=1, progress=False, hands=("neat", "free"), size=(2.0, 2.0), dpi=60.0,
+                precision="auto")       # no ONNX graph to build in every process: the tests write single lines
     return DatasetSettings(**{**base, **changes})
 
 

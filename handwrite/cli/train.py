@@ -116,11 +116,13 @@ def export(checkpoint, output):
 @click.option("--htr-batch", type=click.IntRange(1), default=32, show_default=True, help="With --htr: lines a batch.")
 @click.option("--htr-lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="With --htr: the readers' learning rate.")
+@click.option("--htr-set", "htr_sets", multiple=True, type=click.Choice(["generated", "real", "real+generated"]),
+              help="With --htr: train only these readers (repeat) [default: all three].")
 @click.option("--htr-work", type=click.Path(file_okay=False), default="runs/htr", show_default=True,
               help="With --htr: folder of the generated dataset (resumed when run again) and the log.")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
                  preset_lines, letters, no_check, style, htr, htr_lines, htr_epochs, htr_steps, htr_real_lines,
-                 htr_work, htr_hidden, htr_batch, htr_lr):
+                 htr_work, htr_hidden, htr_batch, htr_lr, htr_sets):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -132,7 +134,7 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
         from ..training.evaluate_htr import HTRConfig, evaluate_htr, format_htr_report
         cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, epochs=htr_epochs, max_steps=htr_steps,
                         seed=seed, real_lines=htr_real_lines, check_words=not no_check, batch_size=htr_batch,
-                        lr=htr_lr,
+                        lr=htr_lr, sets=htr_sets or ("generated", "real", "real+generated"),
                         precision="fastest" if precision == "auto" else precision)
         if htr_hidden:
             from ..reader import ReaderConfig

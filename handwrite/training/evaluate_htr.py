@@ -43,6 +43,7 @@ class HTRConfig:
     workers: int | None = None
     precision: str = "fastest"
     threads: int = 1                # torch threads while training (more only helps on an idle machine)
+    sets: tuple = SETS              # which readers to train (a run cut short can finish the others)
     model: ReaderConfig = field(default_factory=ReaderConfig)
 
 
@@ -90,7 +91,7 @@ def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             step += 1
             if cfg.max_steps and step >= cfg.max_steps:
                 break
@@ -127,7 +128,7 @@ def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
         if progress:
             print(json.dumps(line), flush=True)
     results = {name: fit(train, val, alphabet, cfg, name, log)
-               for name, train in zip(SETS, (generated, real_train, both))}
+               for name, train in zip(SETS, (generated, real_train, both)) if name in cfg.sets}
     return {"generated_lines": len(generated.texts), "real_train_lines": len(real_train.texts),
             "val_lines": len(val.texts), "val_writers": len(val_writers), "epochs": cfg.epochs,
             "max_steps": cfg.max_steps, "cer": {k: v["val_cer"] for k, v in results.items()}, "runs": results}
@@ -137,11 +138,11 @@ def format_htr_report(result: dict) -> str:
     cer = result["cer"]
     out = [f"Readers read {result['val_lines']} real lines of {result['val_writers']} held-out writers "
            f"(character error rate, greedy decoding):"]
-    for name in SETS:
+    for name in (n for n in SETS if n in result["runs"]):
         run = result["runs"][name]
         out.append(f"  trained on {name:<15} {run['train_lines']:>6} lines, {run['steps']:>6} steps   "
                    f"CER {cer[name]:.3f}")
-    if cer["real"] > 0:
+    if cer.get("real", 0) > 0 and len(cer) == len(SETS):
         out.append(f"generated / real: {cer['generated'] / cer['real']:.2f}x; "
                    f"real+generated / real: {cer['real+generated'] / cer['real']:.2f}x")
     return "\n".join(out)
