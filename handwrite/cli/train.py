@@ -109,8 +109,27 @@ def export(checkpoint, output):
 @click.option("--letters", is_flag=True,
               help="Measure letters instead: how often the reader reads each character right in people's "
                    "lines and in words the model writes (docs/reading.md).")
+@click.option("--htr", is_flag=True,
+              help="Measure generated data instead: readers trained on generated lines, real training lines and "
+                   "both read the real held-out writers' lines (CER; docs/dataset.md).")
+@click.option("--htr-lines", type=click.IntRange(1), default=1000, show_default=True,
+              help="With --htr: generated lines.")
+@click.option("--htr-epochs", type=click.IntRange(1), default=5, show_default=True, help="With --htr: epochs a reader.")
+@click.option("--htr-steps", type=click.IntRange(1), default=None, help="With --htr: at most this many batches a reader.")
+@click.option("--htr-real-lines", type=click.IntRange(1), default=None,
+              help="With --htr: use at most this many real training lines [default: all].")
+@click.option("--htr-hidden", type=click.IntRange(8), default=None,
+              help="With --htr: the readers' LSTM cells and convolution channels [default: the bundled reader's, 128].")
+@click.option("--htr-batch", type=click.IntRange(1), default=32, show_default=True, help="With --htr: lines a batch.")
+@click.option("--htr-lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              help="With --htr: the readers' learning rate.")
+@click.option("--htr-set", "htr_sets", multiple=True, type=click.Choice(["generated", "real", "real+generated"]),
+              help="With --htr: train only these readers (repeat) [default: all three].")
+@click.option("--htr-work", type=click.Path(file_okay=False), default="runs/htr", show_default=True,
+              help="With --htr: folder of the generated dataset (resumed when run again) and the log.")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
-                 preset_lines, letters, no_check, style):
+                 preset_lines, letters, no_check, style, htr, htr_lines, htr_epochs, htr_steps, htr_real_lines,
+                 htr_work, htr_hidden, htr_batch, htr_lr, htr_sets):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -118,6 +137,18 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
     hands instead (imitation, presets); PP-OCR (pip install rapidocr-onnxruntime) reads too.
     """
     import json
+    if htr:
+        from ..training.evaluate_htr import HTRConfig, evaluate_htr, format_htr_report
+        cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, epochs=htr_epochs, max_steps=htr_steps,
+                        seed=seed, real_lines=htr_real_lines, check_words=not no_check, batch_size=htr_batch,
+                        lr=htr_lr, sets=htr_sets or ("generated", "real", "real+generated"),
+                        precision="fastest" if precision == "auto" else precision)
+        if htr_hidden:
+            from ..reader import ReaderConfig
+            cfg.model = ReaderConfig(channels=htr_hidden, hidden=htr_hidden)
+        result = checked(lambda: evaluate_htr(cfg, progress=not as_json))
+        click.echo(json.dumps(result, indent=1) if as_json else format_htr_report(result))
+        return
     if letters:
         from ..training.evaluate_letters import evaluate_letters, format_letters_report
         result = checked(lambda: evaluate_letters(data, weights, bias=bias, seed=seed, split=split,

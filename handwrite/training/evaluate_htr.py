@@ -1,0 +1,148 @@
+"""`handwrite eval --htr`: is the generated data any use?  The reader (handwrite/reader.py)
+trained on generated lines only, on the real training lines, and on both, each reading
+the REAL lines of the held-out writers; the figure is their character error rate (the
+"HTG_HTR" protocol of handwriting generation papers).
+
+The generated lines say the texts of the training writers' lines (so no validation text
+is ever written), in many hands (`handwrite.dataset`'s defaults, labels checked by the
+bundled reader).  Readers start from the same seed and train for the same number of
+epochs (or steps); each reads the validation lines once, at the end.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..alphabet import Alphabet
+from ..reader import ReaderConfig, ReaderNet, ink_frames
+from .dataset import bucket_batches, writer_split
+from .train_reader import FrameSet, _usable, augment_frames, ctc_batch, evaluate, load_frames
+
+SETS = ("generated", "real", "real+generated")
+
+
+@dataclass
+class HTRConfig:
+    data: str                       # IAM-OnDB folder
+    work: str = "runs/htr"          # the generated dataset and the log
+    lines: int = 1000               # generated lines
+    epochs: int = 5
+    max_steps: int | None = None    # per reader, at most this many batches
+    batch_size: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+    augment: float = 0.15
+    real_lines: int | None = None   # use at most this many real training lines (None: all)
+    check_words: bool = True
+    workers: int | None = None
+    precision: str = "fastest"
+    threads: int = 1                # torch threads while training (more only helps on an idle machine)
+    sets: tuple = SETS              # which readers to train (a run cut short can finish the others)
+    model: ReaderConfig = field(default_factory=ReaderConfig)
+
+
+def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress: bool) -> FrameSet:
+    """`cfg.lines` lines written with handwrite.dataset (resumable, in WORK/generated) as
+    reader frames."""
+    from ..dataset import DatasetSettings, make_dataset
+    from ..dataset.table import read_rows
+    work = Path(cfg.work)
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / "train-texts.txt"
+    if not source.is_file():      # shuffled: the first N lines then span the training writers
+        order = np.random.default_rng(cfg.seed).permutation(len(texts))
+        source.write_text("".join(texts[i] + "\n" for i in order), encoding="utf-8")
+    out = work / f"generated-{cfg.lines}"
+    make_dataset(DatasetSettings(texts=str(source), out=str(out), lines=cfg.lines, seed=cfg.seed,
+                                 formats=("parquet",), check_words=cfg.check_words, workers=cfg.workers,
+                                 precision=cfg.precision, progress=progress))
+    frames, labels = [], []
+    for path in sorted((out / "data").glob("*.parquet")):
+        for row in read_rows(path):
+            frames.append(ink_frames(row["strokes"], spacing))
+            labels.append(row["text"])
+    return FrameSet(frames, labels, ["generated"] * len(labels))
+
+
+def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name: str, log) -> dict:
+    """Train a fresh reader on `train` for the epochs (or steps) of `cfg`; its CER on `val`
+    at the end (measured once: the validation lines are the test, not a stopping rule)."""
+    torch.manual_seed(cfg.seed)
+    net = ReaderNet(ReaderConfig(**{**cfg.model.__dict__, "alphabet": alphabet.chars}))
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    idx = _usable(train, alphabet)
+    lengths = np.array([len(train.frames[i]) for i in idx])
+    step, start = 0, time.monotonic()
+    for epoch in range(cfg.epochs):
+        net.train()
+        losses = []
+        for b in bucket_batches(lengths, cfg.batch_size, cfg.seed, epoch):
+            rows = idx[b]
+            rng = np.random.default_rng([cfg.seed, epoch, int(rows[0])])
+            loss = ctc_batch(net, [augment_frames(train.frames[i], rng, cfg.augment) for i in rows],
+                             [alphabet.encode(train.texts[i]) for i in rows])
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+            if cfg.max_steps and step >= cfg.max_steps:
+                break
+        log({"set": name, "epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)),
+             "seconds": time.monotonic() - start})
+        if cfg.max_steps and step >= cfg.max_steps:
+            break
+    figures = evaluate(net, val, _usable(val, alphabet).tolist(), alphabet)
+    result = {"set": name, "epochs": epoch + 1, "steps": step, **figures, "train_lines": int(len(idx)),
+              "seconds": time.monotonic() - start}
+    log(result)
+    return result
+
+
+def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
+    """CER on the real validation writers of readers trained on each of SETS."""
+    torch.set_num_threads(cfg.threads)
+    real = load_frames(cfg.data, cfg.model.spacing, progress=progress)
+    train_idx, val_idx, val_writers = writer_split(real.writers)
+    if cfg.real_lines is not None:
+        train_idx = np.random.default_rng(cfg.seed).permutation(train_idx)[:cfg.real_lines]
+    pick = (lambda idx: FrameSet([real.frames[i] for i in idx], [real.texts[i] for i in idx],
+                                 [real.writers[i] for i in idx]))
+    real_train, val = pick(train_idx), pick(val_idx)
+    generated = generated_frames(cfg, real_train.texts, cfg.model.spacing, progress)
+    alphabet = Alphabet("".join(sorted(set("".join(real.texts)))))
+    both = FrameSet(real_train.frames + generated.frames, real_train.texts + generated.texts,
+                    real_train.writers + generated.writers)
+    log_path = Path(cfg.work) / "htr-log.jsonl"
+
+    def log(line):
+        with open(log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+        if progress:
+            print(json.dumps(line), flush=True)
+    results = {name: fit(train, val, alphabet, cfg, name, log)
+               for name, train in zip(SETS, (generated, real_train, both)) if name in cfg.sets}
+    return {"generated_lines": len(generated.texts), "real_train_lines": len(real_train.texts),
+            "val_lines": len(val.texts), "val_writers": len(val_writers), "epochs": cfg.epochs,
+            "max_steps": cfg.max_steps, "cer": {k: v["val_cer"] for k, v in results.items()}, "runs": results}
+
+
+def format_htr_report(result: dict) -> str:
+    cer = result["cer"]
+    out = [f"Readers read {result['val_lines']} real lines of {result['val_writers']} held-out writers "
+           f"(character error rate, greedy decoding):"]
+    for name in (n for n in SETS if n in result["runs"]):
+        run = result["runs"][name]
+        out.append(f"  trained on {name:<15} {run['train_lines']:>6} lines, {run['steps']:>6} steps   "
+                   f"CER {cer[name]:.3f}")
+    if cer.get("real", 0) > 0 and len(cer) == len(SETS):
+        out.append(f"generated / real: {cer['generated'] / cer['real']:.2f}x; "
+                   f"real+generated / real: {cer['real+generated'] / cer['real']:.2f}x")
+    return "\n".join(out)
