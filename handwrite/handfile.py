@@ -45,9 +45,10 @@ def hand_bytes(style) -> bytes:
     return data
 
 
-def read_hand(path: Path, raw: bytes):
-    """The Style of a hand file's bytes; ValueError naming the file when it is not one."""
-    from .styles import Style
+def read_hand(path: Path, raw: bytes) -> dict:
+    """What a hand file's bytes hold, as `Style.from_lines` and the style's `adapters` and
+    `base_digest` take it: {lines, name, info, adapters, base_digest}.  ValueError naming
+    the file when it is not a hand file."""
     meta, tensors = _load(path, raw)
     try:
         texts = json.loads(meta["texts"])
@@ -59,15 +60,12 @@ def read_hand(path: Path, raw: bytes):
     if not isinstance(info, dict):
         raise ValueError(f"{path}: damaged hand file (its info is not a JSON object)")
     info["source"] = path.name
-    try:
-        style = Style.from_lines(lines, name=meta.get("name") or path.stem, info=info)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
     adapters = {k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith("adapter/")}
     if adapters:
         from .adapters import Adapters
-        style.adapters, style.base_digest = Adapters(adapters, scale), meta.get("base_digest") or None
-    return style
+        adapters = Adapters(adapters, scale)
+    return {"lines": lines, "name": meta.get("name") or path.stem, "info": info, "adapters": adapters or None,
+            "base_digest": (meta.get("base_digest") or None) if adapters else None}
 
 
 def _load(path: Path, raw: bytes):

@@ -293,7 +293,13 @@ def _read_hand_file(path: Path):
     from .handfile import looks_like_hand, read_hand
     if path.suffix.lower() != ".hand" and not looks_like_hand(head):
         return None
-    return read_hand(path, path.read_bytes())
+    held = read_hand(path, path.read_bytes())
+    try:
+        style = Style.from_lines(held["lines"], name=held["name"], info=held["info"])
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    style.adapters, style.base_digest = held["adapters"], held["base_digest"]
+    return style
 
 
 def primer_offsets(strokes: list[np.ndarray]) -> np.ndarray:
