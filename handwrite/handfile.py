@@ -8,7 +8,6 @@ info (JSON).  A learned hand of rank 4 is about 0.1 MB with three lines.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -45,7 +44,7 @@ def hand_bytes(style) -> bytes:
     return data
 
 
-def read_hand(path: Path, raw: bytes) -> dict:
+def read_hand(path, raw: bytes) -> dict:
     """What a hand file's bytes hold, as `Style.from_lines` and the style's `adapters` and
     `base_digest` take it: {lines, name, info, adapters, base_digest}.  ValueError naming
     the file when it is not a hand file."""
@@ -59,16 +58,16 @@ def read_hand(path: Path, raw: bytes) -> dict:
         raise ValueError(f"{path}: damaged hand file ({type(e).__name__}: {e})") from None
     if not isinstance(info, dict):
         raise ValueError(f"{path}: damaged hand file (its info is not a JSON object)")
-    info["source"] = path.name
+    info["source"] = getattr(path, "name", str(path))
     adapters = {k.split("/", 1)[1]: v for k, v in tensors.items() if k.startswith("adapter/")}
     if adapters:
         from .adapters import Adapters
         adapters = Adapters(adapters, scale)
-    return {"lines": lines, "name": meta.get("name") or path.stem, "info": info, "adapters": adapters or None,
+    return {"lines": lines, "name": meta.get("name") or getattr(path, "stem", "hand"), "info": info, "adapters": adapters or None,
             "base_digest": (meta.get("base_digest") or None) if adapters else None}
 
 
-def _load(path: Path, raw: bytes):
+def _load(path, raw: bytes):
     from safetensors import SafetensorError
     from safetensors.torch import load
     if len(raw) > MAX_BYTES:

@@ -219,6 +219,23 @@ class Style:
         chosen = written[line]
         return cls(points_to_strokes(chosen.points), chosen.text, name)
 
+    @classmethod
+    def from_hand(cls, data: bytes, where="hand file") -> "Style":
+        """The Style of a hand file's bytes (what `save` writes); ValueError naming `where`."""
+        from .handfile import read_hand
+        held = read_hand(where, data)
+        try:
+            style = cls.from_lines(held["lines"], name=held["name"], info=held["info"])
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+        style.adapters, style.base_digest = held["adapters"], held["base_digest"]
+        return style
+
+    def hand_bytes(self) -> bytes:
+        """The hand file of this style, in memory (what `save` writes)."""
+        from .handfile import hand_bytes
+        return hand_bytes(self)
+
     @staticmethod
     def _renamed(style, name: str) -> "Style":
         style.name = str(name)
@@ -293,13 +310,7 @@ def _read_hand_file(path: Path):
     from .handfile import looks_like_hand, read_hand
     if path.suffix.lower() != ".hand" and not looks_like_hand(head):
         return None
-    held = read_hand(path, path.read_bytes())
-    try:
-        style = Style.from_lines(held["lines"], name=held["name"], info=held["info"])
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
-    style.adapters, style.base_digest = held["adapters"], held["base_digest"]
-    return style
+    return Style.from_hand(path.read_bytes(), where=path)
 
 
 def primer_offsets(strokes: list[np.ndarray]) -> np.ndarray:
