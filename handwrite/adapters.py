@@ -17,9 +17,8 @@ from torch.func import functional_call
 
 from .model import HandwritingModel
 
-# The matrices adapted: every LSTM layer's input and recurrent weights, the attention
-# window's and the output's.  What the window reads from h1 decides where a letter
-# begins and ends, the output layer the shape of each stroke.
+# The matrices that can be adapted: every LSTM layer's input and recurrent weights, the
+# attention window's and the output's (what `learning.LearnSettings` adapts is its choice).
 TARGETS = ("lstm1.weight_ih", "lstm1.weight_hh", "attention.weight", "lstm2.weight_ih_l0", "lstm2.weight_hh_l0",
            "lstm3.weight_ih_l0", "lstm3.weight_hh_l0", "output.weight")
 BIASES = ("lstm1.bias_ih", "lstm2.bias_ih_l0", "lstm3.bias_ih_l0", "output.bias")
@@ -34,16 +33,17 @@ class Adapters:
         self.scale = float(scale)
 
     @classmethod
-    def fresh(cls, model: HandwritingModel, rank: int, seed: int = 0) -> "Adapters":
-        """Adapters that change nothing yet (B = 0), A drawn at random, trainable."""
+    def fresh(cls, model: HandwritingModel, rank: int, seed: int = 0, targets=TARGETS, biases=BIASES) -> "Adapters":
+        """Adapters of the matrices `targets` that change nothing yet (B = 0), A drawn at
+        random, trainable."""
         g = torch.Generator().manual_seed(seed)
         params = dict(model.named_parameters())
         tensors = {}
-        for name in TARGETS:
+        for name in targets:
             out, inp = params[name].shape
             tensors[f"{name}.A"] = (torch.randn(rank, inp, generator=g) / inp ** 0.5).requires_grad_()
             tensors[f"{name}.B"] = torch.zeros(out, rank, requires_grad=True)
-        for name in BIASES:
+        for name in biases:
             tensors[f"{name}.delta"] = torch.zeros_like(params[name], requires_grad=True)
         return cls(tensors, scale=1.0)
 
