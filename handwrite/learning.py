@@ -136,8 +136,7 @@ def fit_adapters(model: HandwritingModel, lines: Lines, settings: LearnSettings,
 
 
 MAX_LINES = 10            # primer lines a hand is learned from
-ANCHOR_PRESETS = (9,)     # the presets whose lines anchor the letters (a pangram, model-made); each
-                          # line more costs as much time per step as a line of the person's
+ANCHOR_PRESETS = (9, 1)   # the presets whose lines anchor the letters (pangrams, model-made)
 HANDS_KEPT = 8            # merged models a writer keeps (each a full copy of the weights)
 
 
@@ -159,9 +158,16 @@ def learn_hand(writer, style, *, seconds: float | None = None, progress=None, se
             anchors += [(o, c[:-1]) for o, c in presets()[k].primers(writer.alphabet, writer.normalizer)]
         except (IndexError, ValueError):      # no presets installed, or a model that cannot read them
             pass
-    with torch.enable_grad():
-        adapters, summary = fit_adapters(writer.model, Lines.of(primers, anchors), settings or LearnSettings(),
-                                         seconds=seconds, progress=progress)
+    threads = torch.get_num_threads()
+    # small operations (one layer over a few hundred points): on a busy machine several
+    # threads wait on each other far longer than one thread computes
+    torch.set_num_threads(1)
+    try:
+        with torch.enable_grad():
+            adapters, summary = fit_adapters(writer.model, Lines.of(primers, anchors), settings or LearnSettings(),
+                                             seconds=seconds, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
     info = {k: v for k, v in style.info.items() if k != "learned"}
     learned = Style.from_lines(style.lines, name=style.name, info={**info, "learned": summary})
     learned.adapters, learned.base_digest = adapters, writer.digest
