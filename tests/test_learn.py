@@ -167,3 +167,14 @@ def test_cli_learn_writes_nothing_on_bad_input_or_ctrl_c(tmp_path, tiny_model_pa
     monkeypatch.setattr(Writer, "learn", interrupted)
     r = CliRunner().invoke(main, ["learn", str(good), "-o", str(out), "--weights", str(weights)])
     assert r.exit_code == 1 and "nothing written" in r.output and not list(tmp_path.glob("me.hand*"))
+
+
+def test_training_after_reading_in_inference_mode(tiny_model_parts):
+    # the recurrence's buffers, reused between calls, were once made under inference_mode by
+    # a write and then written by a learning step outside it, which torch refuses
+    model = tiny_model_parts[0]
+    x, chars = torch.randn(8, 600, 3), torch.randint(1, 20, (8, 12))
+    with torch.inference_mode():
+        model(x, chars)
+    with torch.enable_grad():
+        model(x, chars).sum().backward()
