@@ -1,7 +1,7 @@
 """Low-rank adapters: a learned hand as small changes to the base model's weights.
 
 Each adapted weight matrix W (out, in) gets W + scale * B @ A with A (rank, in) and
-B (out, rank); the biases get a full additive change (they are small).  The base model
+B (out, rank); the biases get a full additive change (they are small), times scale too.  The base model
 is never changed: `merged` makes a copy holding the changed weights, which every
 sampling kernel then packs as it packs the base model's (its caches are per model
 object).  `forward` runs the base model with the changed weights under autograd, for
@@ -26,7 +26,7 @@ BIASES = ("lstm1.bias_ih", "lstm2.bias_ih_l0", "lstm3.bias_ih_l0", "output.bias"
 
 class Adapters:
     """The adapter tensors of one hand: {name: tensor}, names "<weight>.A", "<weight>.B",
-    "<bias>.delta"; `scale` multiplies B @ A."""
+    "<bias>.delta"; `scale` multiplies every change (B @ A and the deltas)."""
 
     def __init__(self, tensors: dict, scale: float = 1.0):
         self.tensors = dict(tensors)
@@ -59,7 +59,7 @@ class Adapters:
                 out[name] = self.scale * (b @ a)
         for name in BIASES:
             if f"{name}.delta" in self.tensors:
-                out[name] = self.tensors[f"{name}.delta"].float()
+                out[name] = self.scale * self.tensors[f"{name}.delta"].float()
         return out
 
     def weights(self, model: HandwritingModel) -> dict[str, torch.Tensor]:
