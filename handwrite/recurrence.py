@@ -64,7 +64,9 @@ class _Workspace:
         """A flat buffer of at least numel elements: the smallest free one that fits, or new."""
         if numel >= self.SMALL:
             with self.lock:
-                free = self.free.get((dtype, device), [])
+                # a buffer made under inference_mode cannot be written outside it (and a
+                # normal one would be written inside it as a view with a version counter): kept apart
+                free = self.free.get((dtype, device, torch.is_inference_mode_enabled()), [])
                 fits = [i for i, b in enumerate(free) if b.numel() >= numel]
                 if fits:
                     return free.pop(min(fits, key=lambda i: free[i].numel()))
@@ -75,7 +77,7 @@ class _Workspace:
         with self.lock:
             for b in buffers:
                 if b.numel() >= self.SMALL:
-                    free = self.free.setdefault((b.dtype, b.device), [])
+                    free = self.free.setdefault((b.dtype, b.device, b.is_inference()), [])
                     free.append(b)
                     if len(free) > self.KEEP:
                         free.pop(min(range(len(free)), key=lambda i: free[i].numel()))

@@ -59,7 +59,14 @@ class Style:
     the same hand (`Style.from_lines`, `Style.from_files`, a multi-line JSON file): the
     writer then primes its lines with each in turn and matches the slant and letter width
     they share, which several lines measure better than one.
+
+    A learned hand (`Writer.learn`) also carries `adapters`, the changes to the base
+    model's weights that write it, and `base_digest`, the model they fit; `save` writes
+    it to a hand file, which `from_file` reads.
     """
+
+    adapters = None          # handwrite.adapters.Adapters of a learned hand
+    base_digest = None       # the digest (`Writer.digest`) of the model they were learned on
 
     def __init__(self, strokes, text: str, name: str = "custom", info: dict | None = None):
         if not isinstance(text, str):
@@ -157,6 +164,13 @@ class Style:
         written lines, each a primer of the same hand; `text` then names the first).
         """
         path = Path(path)
+        hand = _read_hand_file(path)
+        if hand is not None:
+            if text is not None or line is not None:
+                raise SettingError(f"{path}: a hand file carries its lines and their texts; give no text or line")
+            if name:
+                hand.name = str(name)
+            return hand
         lines, meta = read_stroke_file(path, line)
         name = name or meta.get("name")
         info = {"source": path.name, **{k: v for k, v in meta.items() if k != "name"}}
@@ -187,6 +201,10 @@ class Style:
             raise ValueError(f"{len(paths)} style files but {len(texts)} texts: give one text per file "
                              "(or none for files that carry their text)")
         styles = [cls.from_file(p, text=t) for p, t in zip(paths, texts)]
+        if len(styles) > 1 and any(st.adapters is not None for st in styles):
+            raise ValueError("a learned hand file is a whole hand: give it alone, not with other style files")
+        if len(styles) == 1:
+            return styles[0] if name is None else cls._renamed(styles[0], name)
         return cls.from_lines([ln for st in styles for ln in st.lines], name or styles[0].name, styles[0].info)
 
     @classmethod
@@ -200,6 +218,37 @@ class Style:
         from .preprocess import points_to_strokes
         chosen = written[line]
         return cls(points_to_strokes(chosen.points), chosen.text, name)
+
+    @classmethod
+    def from_hand(cls, data: bytes, where="hand file") -> "Style":
+        """The Style of a hand file's bytes (what `save` writes); ValueError naming `where`."""
+        from .handfile import read_hand
+        held = read_hand(where, data)
+        try:
+            style = cls.from_lines(held["lines"], name=held["name"], info=held["info"])
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+        style.adapters, style.base_digest = held["adapters"], held["base_digest"]
+        return style
+
+    def hand_bytes(self) -> bytes:
+        """The hand file of this style, in memory (what `save` writes)."""
+        from .handfile import hand_bytes
+        return hand_bytes(self)
+
+    @staticmethod
+    def _renamed(style, name: str) -> "Style":
+        style.name = str(name)
+        return style
+
+    def save(self, path) -> Path:
+        """Write this style as a hand file (one safetensors file: its lines, their texts and,
+        for a learned hand, its adapters and the base model's digest), atomically."""
+        from .fileio import atomic_write_bytes
+        from .handfile import hand_bytes
+        path = Path(path)
+        atomic_write_bytes(path, hand_bytes(self))
+        return path
 
     def to_json(self, path=None) -> str:
         """This style as a handwrite strokes JSON document (what `from_file` reads), every line,
@@ -250,6 +299,18 @@ class Style:
             raise ValueError(f"style {self.name!r}: {n} points cannot write the {len(text)} characters "
                              f"of {text!r}; does the text match the strokes?")
         return normalizer.normalize(offsets), alphabet.encode(text + " ")
+
+
+def _read_hand_file(path: Path):
+    """The Style of a hand file, or None when `path` is another kind of file."""
+    if not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        head = f.read(16)
+    from .handfile import looks_like_hand, read_hand
+    if path.suffix.lower() != ".hand" and not looks_like_hand(head):
+        return None
+    return Style.from_hand(path.read_bytes(), where=path)
 
 
 def primer_offsets(strokes: list[np.ndarray]) -> np.ndarray:

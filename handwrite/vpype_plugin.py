@@ -24,7 +24,8 @@ MM = 96 / 25.4         # vpype units (px) per mm
 @click.argument("text")
 @click.option("-s", "--style", default=None, help=f"A preset hand, by index or name; '{FREE_STYLE}' for none.")
 @click.option("--style-file", type=click.Path(dir_okay=False), multiple=True,
-              help="Write in the hand of these strokes (handwrite .json, IAM-OnDB .xml, .inkml).")
+              help="Write in the hand of these strokes (handwrite .json, IAM-OnDB .xml, .inkml) or a learned "
+                   "hand file (.hand, from handwrite learn).")
 @click.option("--style-text", multiple=True, help="What the --style-file strokes say, if the file does not.")
 @click.option("-b", "--bias", type=float, default=0.75, show_default=True, help="Neatness: 0 free, higher neater.")
 @click.option("--seed", type=int, default=None, help="Same seed, same handwriting.")

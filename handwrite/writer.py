@@ -6,6 +6,7 @@ passes what it keeps through the pipeline's steps (handwrite.pipeline) to the la
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -81,6 +82,8 @@ class Writer:
         self.options = options
         self.pipeline = pipeline
         self._primers = {}       # preset index/name -> primer, computed once
+        self._hands = OrderedDict()   # learned hands: adapters' digest -> merged model (learning.hand_model)
+        self._digest = [None]         # the base model's digest, computed at first use
 
     def with_options(self, options: WriterOptions | dict | None = None, *, pipeline: Pipeline | None = None,
                      **changes) -> "Writer":
@@ -109,6 +112,36 @@ class Writer:
             from .reader import BUNDLED_READER, Reader
             self._reader[0] = Reader() if BUNDLED_READER.is_file() else None
         return self._reader[0]
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the base model's weights: a learned hand fits only the model it was learned on."""
+        if self._digest[0] is None:
+            from .adapters import model_digest
+            self._digest[0] = model_digest(self.model)
+        return self._digest[0]
+
+    # ---- learning a hand ----------------------------------------------------------------
+    def learn(self, style, *, seconds: float | None = None, progress=None):
+        """Adapt the model to a style's 1 to 10 lines: a new `Style` that carries the
+        adaptation (low-rank adapters, docs/styles.md) and primes as before; write with it
+        (`style=learned`), save it (`learned.save("me.hand")`).
+
+        seconds: stop learning after about this long.  progress(done, total): called after
+        each learning step.  Warns for a line the reader reads as another text.
+        """
+        from .learning import learn_hand
+        return learn_hand(self, style, seconds=seconds, progress=progress)
+
+    def _for_style(self, style) -> "Writer":
+        """This writer, or for a learned style a writer of the same options on its hand's model."""
+        adapters = getattr(style, "adapters", None)
+        if adapters is None or self.__dict__.get("_hand") is adapters:
+            return self
+        from .learning import hand_model
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__, model=hand_model(self, style), _primers={}, _hand=adapters)
+        return other
 
     # ---- text checks ------------------------------------------------------------------
     def prepare(self, text: str) -> str:
@@ -191,6 +224,9 @@ class Writer:
         yields a `SamplingProgress` for every sampling step and a `LineRestarted` when a
         line is written again."""
         check_settings(bias=bias, seed=seed, line_spacing=line_spacing)
+        hand = self._for_style(style)
+        if hand is not self:
+            return (yield from hand._writing(texts, bias, style, seed, width, align, line_spacing, stream))
         layouts = [split_text(self.prepare(t), width) for t in texts]
         rng = np.random.default_rng(seed)
         # per text: lines retried / failed, words written again / still misread (the word check)

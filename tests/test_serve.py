@@ -172,7 +172,7 @@ BAD = [
     ("bad line spacing", {"text": "hi", "line_spacing": -1}, 422, "line_spacing"),
     ("negative seed", {"text": "hi", "seed": -3}, 422, "seed"),
     ("unknown preset", {"text": "hi", "style": 999}, 422, "no preset style"),
-    ("style and primer", {"text": "hi", "style": 1, "primer": primer_body()}, 422, "not both"),
+    ("style and primer", {"text": "hi", "style": 1, "primer": primer_body()}, 422, "give one of"),
     ("primer not an object", {"text": "hi", "primer": [1, 2]}, 422, "primer"),
     ("primer without lines", {"text": "hi", "primer": {"lines": []}}, 422, "primer"),
     ("primer line not an object", {"text": "hi", "primer": {"lines": ["x"]}}, 422, "primer line 1"),

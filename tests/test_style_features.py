@@ -197,3 +197,32 @@ def test_body_height_or_span_is_a_unit_that_is_never_zero():
     dash = np.c_[np.arange(10.0), [0.0] * 9 + [5.0]]                 # 90% of the ink on one level
     assert body_height(dash) == 0 and body_height_or_span(dash) == 5.0
     assert body_height_or_span(np.array([[0, 2.0], [3, 2.0]])) == 1.0
+
+
+def test_two_sample_accuracy_tells_apart_only_what_differs():
+    from handwrite.training.evaluate_styles import two_sample_accuracy
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(60, 3)), rng.normal(size=(60, 3))
+    assert two_sample_accuracy(a, b) < 0.65
+    assert two_sample_accuracy(a, b + [3.0, 0, 0]) > 0.9
+
+
+def test_eval_learned_hands_gives_every_key_on_tiny_data(style_iam, tiny_writer, monkeypatch, tmp_path):
+    from handwrite import learning
+    from handwrite.training import evaluate_learning as el
+    from handwrite.training import evaluate_styles as es
+    monkeypatch.setenv("HANDWRITE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(el, "recognisers", lambda: [es.Recogniser("blind", lambda png: "")])
+    settings = learning.LearnSettings
+    monkeypatch.setattr(learning, "LearnSettings", lambda: settings(steps=3))
+    r = es.evaluate_styles(style_iam, tiny_writer, targets=1, preset_lines=0, split="all", progress=False,
+                           learning=lambda ev, f: el.learned_figures(ev, f, bias=0.75, targets=1, progress=False,
+                                                                     learn_from=(1, 2)))
+    lr = r["learning"]
+    assert lr["writers"] == 3 and lr["lines"] == 3 and lr["learn_from"] == [1, 2]
+    for n in (1, 2):
+        f = lr[f"from_{n}"]
+        assert 0 <= f["top1"] <= f["top3"] <= 1 and 0 <= f["real_vs_learned"] <= 1
+        assert f["legibility"] == {"blind": 0.0} and f["seconds_max"] >= f["seconds_median"] > 0
+    json.dumps(r)
+    assert "from 2 line(s)" in el.format_learning_report(lr)

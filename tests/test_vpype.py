@@ -58,3 +58,19 @@ def test_writer_options_and_their_errors_in_vpype_s_words(tmp_path, weights):
     assert r.returncode != 0 and "--option retries=... must be an integer" in r.stderr
     r = vpype("handwrite", "--weights", weights, "--style-text", "x", "hi", "stat", cwd=tmp_path)
     assert r.returncode != 0 and "--style-text needs --style-file" in r.stderr
+
+
+def test_a_learned_hand_file_writes_in_vpype(tmp_path, weights, tiny_model_parts):
+    import numpy as np
+    from conftest import synthetic_strokes
+
+    from handwrite import learning
+    from handwrite.styles import Style
+    from handwrite.writer import Writer
+    text = "the cat sat on a mat"
+    style = Style(synthetic_strokes(text, np.random.default_rng(0)), text)
+    hand = learning.learn_hand(Writer.from_model(*tiny_model_parts), style, settings=learning.LearnSettings(steps=3))
+    hand.save(tmp_path / "me.hand")
+    r = vpype("handwrite", "--weights", weights, "--seed", "1", "--style-file", "me.hand", "hi there", "stat",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr

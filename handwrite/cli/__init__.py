@@ -4,7 +4,7 @@ Each command parses its options, builds library objects (a `WriteRequest`, a
 `TrainConfig`) and turns library errors into exit codes: 2 for bad input, 1 when
 writing a result failed.  No rule of writing lives here.
 """
-from . import dataset, plot, read, serve, train, write  # noqa: F401  (each module adds its commands to `main`)
+from . import dataset, learn, plot, read, serve, train, write  # noqa: F401  (each module adds its commands to `main`)
 from .common import main
 from .plot import PLOTTER_ORIGINS  # noqa: F401
 

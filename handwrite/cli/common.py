@@ -101,7 +101,8 @@ style_options = _options(
                  help=f"A preset hand, by index or name (list them: handwrite styles) [default: {DEFAULT_STYLE}]; "
                       f"'{FREE_STYLE}' for no preset."),
     click.option("--style-file", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
-                 help="Write in the hand of these strokes: handwrite .json, IAM-OnDB .xml or .inkml. "
+                 help="Write in the hand of these strokes: handwrite .json, IAM-OnDB .xml or .inkml, or a hand file "
+                      "(.hand, from handwrite learn). "
                       "Repeat it for several lines of one hand (imitated better)."),
     click.option("--style-text", multiple=True,
                  help="What the --style-file strokes say, if the file does not (one per --style-file, in order)."),

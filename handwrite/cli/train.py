@@ -104,6 +104,8 @@ def export(checkpoint, output):
               help="With --styles: lines of a writer that prime each imitation.")
 @click.option("--preset-lines", type=click.IntRange(0, 200), default=20, show_default=True,
               help="With --styles: validation texts each preset writes (0: measure imitation only).")
+@click.option("--learn", "learn_writers", type=click.IntRange(0, 100), default=0, show_default=True,
+              help="With --styles: also learn hands from 1 and 3 lines of this many writers and measure them.")
 @click.option("--no-check", is_flag=True, help="Write the lines without the reader's word check.")
 @click.option("--style", default=None, help="The hand the lines are written in (a preset's index or name; default: the default hand).")
 @click.option("--letters", is_flag=True,
@@ -129,7 +131,7 @@ def export(checkpoint, output):
               help="With --htr: folder of the generated dataset (resumed when run again) and the log.")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
                  preset_lines, letters, no_check, style, htr, htr_lines, htr_epochs, htr_steps, htr_real_lines,
-                 htr_work, htr_hidden, htr_batch, htr_lr, htr_sets):
+                 htr_work, htr_hidden, htr_batch, htr_lr, htr_sets, learn_writers):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -156,11 +158,16 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
         click.echo(json.dumps(result, indent=1) if as_json else format_letters_report(result))
         return
     if styles:
+        from ..training.evaluate_learning import format_learning_report, learned_figures
         from ..training.evaluate_styles import evaluate_styles, format_styles_report
+        learning = (lambda ev, feats: learned_figures(ev, feats, bias=bias, seed=seed, writers=learn_writers)
+                    ) if learn_writers else None
         result = checked(lambda: evaluate_styles(data, weights, bias=bias, seed=seed, split=split,
                                                  primer_lines=primer_lines, preset_lines=preset_lines,
-                                                 precision=precision, check_words=not no_check))
-        click.echo(json.dumps(result, indent=1) if as_json else format_styles_report(result))
+                                                 precision=precision, check_words=not no_check, learning=learning))
+        report = format_styles_report(result) + ("\n" + format_learning_report(result["learning"])
+                                                 if "learning" in result else "")
+        click.echo(json.dumps(result, indent=1) if as_json else report)
         return
 
     from ..training.evaluate import OCRUnavailableError, check_ocr, evaluate, format_report

@@ -95,8 +95,23 @@ class Endpoints:
         raise Refused(499, "the writing was cancelled")
 
     async def write_stream(self, request: Request):
-        job = await self.start(request)
+        return self.streamed(await self.start(request))
 
+    async def learn_stream(self, request: Request):
+        """A hand learned from the recorded lines ({"primer": ...}): progress, then the hand file."""
+        from .learn import learn_body, learning_events
+        data = await read_json(request)
+        w = self.writer()
+        style = await run_in_threadpool(learn_body, data)
+        try:
+            await run_in_threadpool(style.primers, w.alphabet, w.normalizer)    # every line readable
+        except ValueError as e:
+            raise bad_input(e) from None
+        return self.streamed(Job(self.gate, lambda: learning_events(w, style)))
+
+    @staticmethod
+    def streamed(job: Job) -> EventStream:
+        """A job's events as server-sent events; the client leaving cancels the job."""
         async def body():
             try:
                 yield ": writing\n\n"         # headers and a first byte at once, even while queued
@@ -144,6 +159,7 @@ def create_app(writer=None, *, waiting: int = WAITING, reader=None) -> Starlette
         Route("/api/config", answers(ep.config)),
         Route("/api/write", answers(ep.write), methods=["POST"]),
         Route("/api/write/stream", answers(ep.write_stream), methods=["POST"]),
+        Route("/api/learn/stream", answers(ep.learn_stream), methods=["POST"]),
         Route("/api/render/{fmt}", answers(ep.render), methods=["POST"]),
         Route("/api/read", answers(ep.read), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -3,6 +3,8 @@ errors into HTTP answers (`Refused`), and results into JSON.  Strokes travel as 
 of the strokes JSON (`handwrite.strokes_json`), rounded to a hundredth of a page unit."""
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import secrets
@@ -30,7 +32,8 @@ MAX_PRIMER_POINTS = 5000     # points of one recorded primer line, as recorded (
 MAX_RENDER_POINTS = 200_000  # points sent back for a download (413 beyond)
 STREAM_EVERY = 4             # sampling steps per streamed event
 DECIMALS = 2                 # of the points sent to the browser
-WRITE_FIELDS = ("text", "bias", "style", "seed", "width", "align", "line_spacing", "primer", "options")
+WRITE_FIELDS = ("text", "bias", "style", "seed", "width", "align", "line_spacing", "primer", "hand", "options")
+MAX_HAND_BASE64 = 2_800_000  # a hand file is at most 2 MB (handfile.MAX_BYTES), 4/3 of it in base64
 RENDER_OPTIONS = ("color", "stroke_width", "background", "dpi", "page", "page_margin", "margin")
 
 
@@ -92,6 +95,20 @@ def parse_primer(primer) -> Style:
         raise Refused(422, str(e)) from None
 
 
+def parse_hand(value):
+    """A write body's "hand" (a hand file in base64) -> its Style, or 422."""
+    if not isinstance(value, str) or len(value) > MAX_HAND_BASE64:
+        raise Refused(422, "hand must be a hand file in base64 (from /api/learn/stream), at most 2 MB")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise Refused(422, f"hand is not base64: {e}") from None
+    try:
+        return Style.from_hand(raw, where="hand")
+    except ValueError as e:
+        raise Refused(422, str(e)) from None
+
+
 def _read_line(line, what: str) -> tuple[str, np.ndarray]:
     """A line of the strokes JSON ({"text", "points"}) -> (text, (n, 3) float32), or 422."""
     try:
@@ -134,12 +151,14 @@ def prepare(data: dict, writer) -> Prepared:
     text = data.get("text")
     if isinstance(text, str) and len(text) > MAX_TEXT:
         raise Refused(413, f"the text has {len(text)} characters; at most {MAX_TEXT} can be written at once")
-    fields = {k: v for k, v in data.items() if k != "primer" and v is not None}
+    fields = {k: v for k, v in data.items() if k not in ("primer", "hand") and v is not None}
     fields.setdefault("text", text)
+    if sum(data.get(k) is not None for k in ("style", "primer", "hand")) > 1:
+        raise Refused(422, "give one of a style, a primer or a hand")
     if data.get("primer") is not None:
-        if data.get("style") is not None:
-            raise Refused(422, "give a style or a primer, not both")
         fields["style"] = parse_primer(data["primer"])
+    if data.get("hand") is not None:
+        fields["style"] = parse_hand(data["hand"])
     fields.setdefault("seed", secrets.randbelow(2**31))     # reported, so the result can be written again
     try:
         request = WriteRequest.from_dict(fields)
@@ -149,7 +168,7 @@ def prepare(data: dict, writer) -> Prepared:
             style.primers(writer.alphabet, writer.normalizer)    # every line of it, before writing
     except (ValueError, TypeError) as e:
         raise bad_input(e) from None
-    style_name = "primer" if data.get("primer") is not None else request.style
+    style_name = next((k for k in ("primer", "hand") if data.get(k) is not None), request.style)
     settings = {"bias": request.bias, "seed": request.seed, "width": request.width, "align": request.align,
                 "line_spacing": request.line_spacing, "style": style_name}
     return Prepared(request, style, settings)

@@ -64,6 +64,40 @@ def within_writer_spread(feats: np.ndarray, writers: list) -> np.ndarray:
     return np.where(spread > 0, spread, 1.0)
 
 
+def two_sample_accuracy(a: np.ndarray, b: np.ndarray, folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated accuracy of a logistic-regression classifier telling rows of `a`
+    from rows of `b` (features standardised on each training fold; classes balanced by
+    weighting).  0.5: the two sets cannot be told apart by a line of the features."""
+    x = np.concatenate([a, b]).astype(np.float64)
+    y = np.r_[np.zeros(len(a)), np.ones(len(b))]
+    order = np.random.default_rng(seed).permutation(len(x))
+    right = []
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        mu, sd = x[train].mean(0), x[train].std(0) + 1e-9
+        w = _logistic((x[train] - mu) / sd, y[train])
+        p = ((x[test] - mu) / sd) @ w[:-1] + w[-1]
+        right += list((p > 0) == (y[test] > 0.5))
+    return float(np.mean(right))
+
+
+def _logistic(x, y, l2: float = 1e-2, steps: int = 300) -> np.ndarray:
+    """Weights and bias of an L2-regularised logistic regression, by Newton's method."""
+    X = np.c_[x, np.ones(len(x))]
+    weight = np.where(y > 0.5, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
+    w = np.zeros(X.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-X @ w))
+        grad = X.T @ (weight * (p - y)) + l2 * w
+        hess = (X * (weight * p * (1 - p))[:, None]).T @ X + l2 * np.eye(len(w))
+        delta = np.linalg.solve(hess, grad)
+        w -= delta
+        if np.abs(delta).max() < 1e-8:
+            break
+    return w
+
+
 def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_lines: int = 1,
               targets: int = 3, progress: bool = True) -> dict:
     """Top-1/top-3 of imitation, of the real lines (ceiling) and of the default hand (floor)."""
@@ -119,11 +153,14 @@ def preset_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, n_
     readers = readers or []
     human = {r.name: corpus_cer([r.read(render_line(human_strokes(lines.line(i)))) for i in chosen], texts)
              for r in readers}
+    people = feats[chosen]
     rows = []
     for index, style in enumerate(tqdm(presets(), desc="writing with each preset", unit="preset", disable=not progress)):
         docs = writer.write_many(texts, bias=bias, style=index, seed=seed, width=TEXT_CHARS[1])
-        f = feature_matrix([style_features(hw.strokes, t) for hw, t in zip(docs, texts)]).mean(0)
-        row = {"index": index, "name": style.name, "features": dict(zip(FEATURES, map(float, f))), "cer": {}}
+        each = feature_matrix([style_features(hw.strokes, t) for hw, t in zip(docs, texts)])
+        f = each.mean(0)
+        row = {"index": index, "name": style.name, "features": dict(zip(FEATURES, map(float, f))), "cer": {},
+               "people_vs_preset": two_sample_accuracy(people, each, seed=seed)}
         for r in readers:
             row["cer"][r.name] = corpus_cer([r.read(render_line(hw.strokes)) for hw in docs], texts)
         rows.append(row)
@@ -137,10 +174,13 @@ def preset_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, n_
 
 def evaluate_styles(data_dir, weights=None, *, bias: float = 0.75, seed: int = 0, primer_lines: int = 1,
                     targets: int = 3, preset_lines: int = 20, split: str = "auto", cache_dir=None,
-                    progress: bool = True, precision: str | None = None, check_words: bool = True) -> dict:
+                    progress: bool = True, precision: str | None = None, check_words: bool = True,
+                    learning=None) -> dict:
     """All of the module docstring's measurements; a JSON-ready dict.  precision: what the
     writer's sampling products run in (None: the writer's own, "auto"); check_words: the
-    word check (docs/reading.md)."""
+    word check (docs/reading.md).  learning: a function (evalset, line features) -> dict
+    of learned hands' figures (`evaluate_learning.learned_figures`), its result the
+    "learning" entry."""
     from .evaluate import prepare
     evalset = prepare(data_dir, weights, split=split, seed=seed, cache_dir=cache_dir, progress=progress,
                       precision=precision, check_words=check_words)
@@ -155,6 +195,8 @@ def evaluate_styles(data_dir, weights=None, *, bias: float = 0.75, seed: int = 0
         "imitation": imitation(evalset, feats, bias=bias, seed=seed, primer_lines=primer_lines,
                                targets=targets, progress=progress),
     }
+    if learning is not None:
+        result["learning"] = learning(evalset, feats)
     if preset_lines == 0:          # imitation only
         result.update(recognisers=[], lines=0, human_cer={}, presets=[], spread={}, writers_range={})
         return result
@@ -178,11 +220,13 @@ def format_styles_report(r: dict) -> str:
         return "\n".join(out[:2])
     cers = ", ".join(f"{k} {v:.3f}" for k, v in r["human_cer"].items())
     out.append(f"legibility  people's CER on the {r['lines']} texts: {cers or 'no recogniser installed'}")
-    head = "  ".join(f"{k[:12]:>12}" for k in FEATURES) + "".join(f"  {k:>9}" for k in r["recognisers"])
+    head = ("  ".join(f"{k[:12]:>12}" for k in FEATURES) + "".join(f"  {k:>9}" for k in r["recognisers"])
+            + "  people-vs")
     out.append(f"{'':>3} {'preset':<12}{head}")
     for p in r["presets"]:
         vals = "  ".join(f"{p['features'][k]:>12.2f}" for k in FEATURES)
-        out.append(f"{p['index']:>3} {p['name']:<12}{vals}" + "".join(f"  {p['cer'][k]:>9.3f}" for k in r["recognisers"]))
+        out.append(f"{p['index']:>3} {p['name']:<12}{vals}" + "".join(f"  {p['cer'][k]:>9.3f}" for k in r["recognisers"])
+                   + f"  {p['people_vs_preset']:>9.2f}")
     lo = "  ".join(f"{r['writers_range'][k][0]:>5.2f}..{r['writers_range'][k][1]:<5.2f}" for k in FEATURES)
     out.append(f"{'':>3} {'writers':<12}{lo}")
     return "\n".join(out)

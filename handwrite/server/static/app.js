@@ -4,6 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const SVG_NS = "http://www.w3.org/2000/svg";
 const STORE = "handwrite.primer";          // localStorage: {lines: [{text, points: [[x, y, eos], ...]}]}
+const HAND = "handwrite.hand";             // localStorage: the learned hand of those lines (a hand file, base64)
 const state = { style: null, result: null, controller: null, lines: new Map(), box: null, total: 0 };
 
 // ---- settings ------------------------------------------------------------------------------
@@ -36,7 +37,9 @@ function requestBody() {
     line_spacing: +$("spacing").value,
   };
   if ($("seed").value !== "") body.seed = Math.max(0, Math.floor(+$("seed").value));
-  if (state.style === "mine") body.primer = { lines: storedLines() };
+  const hand = localStorage.getItem(HAND);
+  if (state.style === "mine" && hand) body.hand = hand;
+  else if (state.style === "mine") body.primer = { lines: storedLines() };
   else if (state.style !== null) body.style = state.style;
   return body;
 }
@@ -337,6 +340,7 @@ function storedLines() {
 
 function storeLines(lines) {
   localStorage.setItem(STORE, JSON.stringify({ lines }));
+  localStorage.removeItem(HAND);           // a hand learned from other lines no longer fits
   refreshMine();
 }
 
@@ -365,6 +369,46 @@ $("pad-keep").addEventListener("click", async () => {
   padStatus(`Kept line ${lines.length}. Keep another, or use your hand.`);
 });
 $("mine-use").addEventListener("click", () => { choose("mine"); write(); });
+$("mine-learn").addEventListener("click", learnHand);
+
+async function learnHand() {
+  // progress arrives as server-sent events; the hand file comes back and stays in this browser
+  $("mine-learn").disabled = true;
+  padStatus("Learning your hand...");
+  try {
+    const answer = await fetch("/api/learn/stream", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                      body: JSON.stringify({ primer: { lines: storedLines() } }) });
+    if (!answer.ok) return padStatus((await answer.json().catch(() => ({}))).error || `HTTP ${answer.status}`);
+    const text = await readEvents(answer, (event) => {
+      if (event.event === "progress") padStatus(`Learning your hand: step ${event.done} of ${event.total}`);
+    });
+    const done = text.find((e) => e.event === "done");
+    const error = text.find((e) => e.event === "error");
+    if (error || !done) return padStatus(error ? error.error : "the learning stopped");
+    localStorage.setItem(HAND, done.hand);
+    padStatus(`Learned in ${Math.round(done.learned.seconds)} s: "Use my hand" now writes with it.`);
+  } catch (e) {
+    padStatus("the server cannot be reached: " + e);
+  } finally {
+    $("mine-learn").disabled = !storedLines().length;
+  }
+}
+
+async function readEvents(answer, onEvent) {
+  const reader = answer.body.getReader(), decoder = new TextDecoder(), seen = [];
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return seen;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const data = buffer.slice(0, cut).split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+      buffer = buffer.slice(cut + 2);
+      if (data) { const event = JSON.parse(data); seen.push(event); onEvent(event); }
+    }
+  }
+}
 $("mine-forget").addEventListener("click", () => { storeLines([]); if (state.style === "mine") choose(state.defaultStyle); });
 
 function padStatus(text) { $("pad-status").textContent = text; }
@@ -404,7 +448,7 @@ function refreshMine() {
     row.appendChild(remove);
     list.appendChild(row);
   });
-  $("mine-use").disabled = $("mine-forget").disabled = !lines.length;
+  $("mine-use").disabled = $("mine-forget").disabled = $("mine-learn").disabled = !lines.length;
   const mine = $("hand-mine");
   if (mine) {
     mine.disabled = !lines.length;
