@@ -116,6 +116,25 @@ def test_record_a_primer_and_write_with_it(page):
     assert page.locator("#mine-lines .mine-line").count() == 2
 
 
+def test_learn_my_hand_keeps_the_hand_in_the_browser_and_writes_with_it(page):
+    requests = []
+    page.on("request", lambda r: requests.append(r.post_data_json) if r.url.endswith("/api/write/stream") else None)
+    assert page.is_disabled("#mine-learn")          # nothing recorded yet
+    draw_line(page)
+    page.wait_for_function("document.querySelector('#pad-text').value === 'the cat sat'")
+    page.click("#pad-keep")
+    page.wait_for_selector("#mine-lines .mine-line")
+    page.click("#mine-learn")
+    page.wait_for_function("document.querySelector('#pad-status').textContent.startsWith('Learned in')",
+                           timeout=60_000)
+    hand = page.evaluate("localStorage.getItem('handwrite.hand')")
+    assert hand and len(hand) > 1000                 # a hand file, base64
+    page.click("#mine-use")
+    page.wait_for_function("['done', 'error'].includes(document.querySelector('#paper').dataset.state)")
+    assert page.get_attribute("#paper", "data-state") == "done", page.text_content("#error")
+    assert requests[-1].get("hand") == hand          # the learned hand goes with the request
+
+
 def test_an_unsupported_character_is_named_next_to_the_text(page):
     started = time.monotonic()
     write(page, "na\u00efve \u20ac5")
