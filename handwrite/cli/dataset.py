@@ -56,7 +56,7 @@ def _range(ctx, param, value):
               "long) instead of skipping the line.")
 @click.option("--max-chars", type=int, default=None, help="Longer lines are skipped. [default: 75]")
 @click.option("--shard-lines", type=int, default=None, help="Lines a shard (the unit resumed). [default: 128]")
-@click.option("--group-lines", type=int, default=None, help="Lines a batch, one hand and bias each. [default: 64]")
+@click.option("--group-lines", type=int, default=None, help="Lines written together, one hand and bias each. [default: 128]")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None, help="[default: fastest]")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Exported weights instead of the bundled model.")
 @click.option("--workers", type=int, default=None, help="Processes on this machine [default: one per core].")
