@@ -275,7 +275,6 @@ def measure_words(evalset: EvalSet, generated_strokes: list, known: dict | None 
     """
     from tqdm import tqdm
 
-    from ..words import missed_by_all, word_accuracy
     texts = evalset.lines.texts
     people = [human_strokes(evalset.lines.line(i)) for i in range(len(texts))]
     readings = {"human": {}, "generated": {}}
@@ -291,11 +290,16 @@ def measure_words(evalset: EvalSet, generated_strokes: list, known: dict | None 
     if reader is not None:
         readings["human"]["reader"] = reader.read_many(people)
         readings["generated"]["reader"] = reader.read_many(generated_strokes)
-    out = {}
-    for side, by in readings.items():
-        out[side] = {name: word_accuracy(r, texts) for name, r in by.items()}
-        if {"tesseract", "ppocr"} <= set(by):
-            out[side]["missed_by_both_ocr"] = missed_by_all({k: by[k] for k in ("tesseract", "ppocr")}, texts)
+    return {side: word_figures(by, texts) for side, by in readings.items()}
+
+
+def word_figures(readings: dict, texts: list[str]) -> dict:
+    """{name: word accuracy} of each reader's readings {name: [reading per text]}, and
+    "missed_by_both_ocr" when Tesseract and PP-OCR both read."""
+    from ..words import missed_by_all, word_accuracy
+    out = {name: word_accuracy(r, texts) for name, r in readings.items()}
+    if {"tesseract", "ppocr"} <= set(readings):
+        out["missed_by_both_ocr"] = missed_by_all({k: readings[k] for k in ("tesseract", "ppocr")}, texts)
     return out
 
 

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..alphabet import Alphabet
 from ..reader import ReaderConfig, ReaderNet, ink_frames
 from .dataset import bucket_batches, writer_split
-from .train_reader import FrameSet, _usable, augment_frames, ctc_batch, evaluate, load_frames
+from .train_reader import FrameSet, _usable, evaluate, load_frames, train_step
 
 SETS = ("generated", "real", "real+generated")
 
@@ -83,15 +82,7 @@ def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name
         net.train()
         losses = []
         for b in bucket_batches(lengths, cfg.batch_size, cfg.seed, epoch):
-            rows = idx[b]
-            rng = np.random.default_rng([cfg.seed, epoch, int(rows[0])])
-            loss = ctc_batch(net, [augment_frames(train.frames[i], rng, cfg.augment) for i in rows],
-                             [alphabet.encode(train.texts[i]) for i in rows])
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-            opt.step()
-            losses.append(loss.item())
+            losses.append(train_step(net, opt, train, idx[b], alphabet, cfg.seed, epoch, cfg.augment))
             step += 1
             if cfg.max_steps and step >= cfg.max_steps:
                 break

@@ -43,14 +43,11 @@ def _plans(lines, targets: int, writers: int, learn_from) -> dict:
 
 def legibility(strokes: list, texts: list[str], reader) -> dict:
     """Words missed by both OCRs (when both are installed) and the reader's word accuracy."""
-    from ..words import missed_by_all, word_accuracy
+    from .evaluate import word_figures
     by = {r.name: [r.read(render_line(s)) for s in strokes] for r in recognisers()}
-    out = {name: word_accuracy(r, texts) for name, r in by.items()}
-    if {"tesseract", "ppocr"} <= set(by):
-        out["missed_by_both_ocr"] = missed_by_all({k: by[k] for k in ("tesseract", "ppocr")}, texts)
     if reader is not None:
-        out["reader"] = word_accuracy(reader.read_many(strokes), texts)
-    return out
+        by["reader"] = reader.read_many(strokes)
+    return word_figures(by, texts)
 
 
 def learned_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, writers: int = 10,

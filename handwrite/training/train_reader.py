@@ -174,6 +174,19 @@ def train_reader(cfg: ReaderTrainConfig, progress: bool = True) -> dict:
     return result
 
 
+def train_step(net, opt, data, rows, alphabet, seed: int, epoch: int, augment: float) -> float:
+    """One optimiser step on the lines `rows` of `data`, reshaped at random (seeded by the
+    run, the epoch and the batch's first line); the batch's CTC loss."""
+    rng = np.random.default_rng([seed, epoch, int(rows[0])])
+    frames = [augment_frames(data.frames[i], rng, augment) for i in rows]
+    loss = ctc_batch(net, frames, [alphabet.encode(data.texts[i]) for i in rows])
+    opt.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+    opt.step()
+    return loss.item()
+
+
 def _train_epoch(net, opt, data, train_idx, lengths, alphabet, state, cfg, checkpoint, progress: bool) -> None:
     """One epoch's batches (from the one after the last done, when resuming), checkpointed now and then."""
     from tqdm import tqdm
@@ -183,17 +196,10 @@ def _train_epoch(net, opt, data, train_idx, lengths, alphabet, state, cfg, check
     bar = tqdm(batches[skip:], desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress,
                unit="batch", initial=skip, total=len(batches))
     for k, b in enumerate(bar, start=skip):
-        rows = train_idx[b]
-        rng = np.random.default_rng([cfg.seed, epoch, int(rows[0])])
-        frames = [augment_frames(data.frames[i], rng, cfg.augment) for i in rows]
-        loss = ctc_batch(net, frames, [alphabet.encode(data.texts[i]) for i in rows])
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        opt.step()
+        loss = train_step(net, opt, data, train_idx[b], alphabet, cfg.seed, epoch, cfg.augment)
         state["step"] += 1
         state["batch_in_epoch"] = k + 1
-        bar.set_postfix(loss=f"{loss.item():.2f}")
+        bar.set_postfix(loss=f"{loss:.2f}")
         if time.monotonic() - last_save > 60 * cfg.checkpoint_minutes:
             checkpoint()
             last_save = time.monotonic()
