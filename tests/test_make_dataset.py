@@ -219,3 +219,48 @@ def test_a_hand_file_is_a_hand_of_the_run(tmp_path):
     assert row["hand"] == "file:0:my-hand" and row["text"] == "hello there"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["style_files"][0]["file"] == "my-hand.json" and len(manifest["style_files"][0]["sha256"]) == 64
+
+
+POOL_SCRIPT = """
+import multiprocessing, time
+from concurrent.futures import ProcessPoolExecutor
+from handwrite.dataset.worker import init_pool_process
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=init_pool_process)
+    pool.submit(time.sleep, 0).result()             # the process has started and run its initializer
+    print(*pool._processes, flush=True)
+    pool.submit(time.sleep, 300)
+    time.sleep(300)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"     # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_pool_process_ends_when_the_run_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT)
+    run = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    child = int(run.stdout.readline())
+    try:
+        assert _running(child)
+        run.kill()                 # SIGKILL: nothing in the run can clean up after itself
+        run.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _running(child)
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)

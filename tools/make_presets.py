@@ -9,7 +9,10 @@ reshaping a primer reshapes the hand; how joined-up it is comes from the strokes
     # 1. search: write every text of TEXTS for many seeds and biases, measure each line's
     #    style features and how well two recognisers read it (a JSON table, and sheets)
     python tools/make_presets.py search --seeds 0-63 --biases 0.35,0.55,0.75 --out /tmp/search
-    # 2. copy the lines you want into PRESETS below (pick by features and legibility, then
+    # 2. how real and how legible the writing is that a candidate primes (or a preset, by
+    #    name): people's lines against it (two-sample), its features, words right
+    python tools/make_presets.py compare --data ~/data/iam-ondb airy 0,20,0.35 0,20,0.35,1.1,0.5,3
+    # 3. copy the lines you want into PRESETS below (pick by features and legibility, then
     #    check the writing each primes: handwrite eval --styles), then write the presets
     python tools/make_presets.py build --preview /tmp/presets.png
 
@@ -171,6 +174,54 @@ def search(writer, out: Path, seeds: list[int], biases: list[float]) -> None:
             print(f"bias {bias:g}: {len(rows)} usable lines; {out / 'search.jsonl'}, {out / f'sheet-bias{bias:g}.png'}")
 
 
+def candidate_style(maker, spec: str):
+    """A preset name or index, or a free line "TEXT,SEED,BIAS[,STRETCH[,EXTRA_BIAS[,SLANT]]]"
+    (as a Preset names it) as the Style it makes."""
+    from handwrite.preprocess import points_to_strokes
+    from handwrite.styles import Style
+    parts = spec.split(",")
+    if len(parts) < 3:
+        return int(spec) if spec.isdigit() else spec
+    t, seed, bias = int(parts[0]), int(parts[1]), float(parts[2])
+    stretch, extra_bias = (float(parts[3]) if len(parts) > 3 else 1.0), (float(parts[4]) if len(parts) > 4 else 0.0)
+    slant = float(parts[5]) if len(parts) > 5 else None
+    pts, ok = free_lines(maker, seed, bias)[t]
+    if not ok:
+        sys.exit(f"{spec}: text {t}, seed {seed}, bias {bias} writes no usable line with these weights")
+    return Style(points_to_strokes(reshape(pts, TEXTS[t], slant, stretch)), TEXTS[t], spec,
+                 {"extra_bias": extra_bias} if extra_bias else {})
+
+
+def compare(maker, data: str, specs: list[str], lines: int, seed: int) -> None:
+    """For each candidate, the writing it primes on `lines` validation texts (bias 0.75, word
+    check on, as a user gets it) against the people's own lines of those texts: the
+    two-sample accuracy (0.5: as real as people's), the mean style features, and the words
+    right by the reader and the OCRs; people's own lines are read the same way first."""
+    from handwrite.style_features import FEATURES, feature_matrix, style_features
+    from handwrite.training.evaluate import human_strokes, prepare, word_figures
+    from handwrite.training.evaluate_styles import eligible_by_writer, two_sample_accuracy
+    from handwrite.training.ocr import recognisers, render_line
+    evalset = prepare(data, progress=False)
+    people_lines, writer = evalset.lines, evalset.writer
+    pool = sorted(i for idx in eligible_by_writer(people_lines.texts, people_lines.writers).values() for i in idx[-3:])
+    chosen = sorted(np.random.default_rng(seed).permutation(pool)[:lines].tolist())
+    texts = [people_lines.texts[i] for i in chosen]
+    readers = recognisers()
+
+    def report(name, strokes, against=None):
+        feats = feature_matrix([style_features(s, t) for s, t in zip(strokes, texts)])
+        readings = {"reader": writer.reader.read_many(strokes), **{r.name: [r.read(render_line(s)) for s in strokes]
+                                                                    for r in readers}}
+        row = {"style": name, "people_vs_it": None if against is None else two_sample_accuracy(against, feats, seed=seed),
+               "features": dict(zip(FEATURES, map(float, feats.mean(0)))), "words_right": word_figures(readings, texts)}
+        print(json.dumps(row), flush=True)
+        return feats
+    people = report("people", [human_strokes(people_lines.line(i)) for i in chosen])
+    for spec in specs:
+        docs = writer.write_many(texts, bias=0.75, style=candidate_style(maker, spec), seed=seed, width=60)
+        report(spec, [hw.strokes for hw in docs], people)
+
+
 def build(writer, out: Path, preview: Path | None) -> None:
     from handwrite.preprocess import points_to_strokes
     from handwrite.styles import Style
@@ -205,7 +256,11 @@ def build(writer, out: Path, preview: Path | None) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=["search", "build"])
+    ap.add_argument("mode", choices=["search", "compare", "build"])
+    ap.add_argument("candidates", nargs="*", help="compare: preset names or free lines TEXT,SEED,BIAS[,STRETCH"
+                                                  "[,EXTRA_BIAS[,SLANT]]]")
+    ap.add_argument("--data", help="compare: an IAM-OnDB folder (its validation writers' lines)")
+    ap.add_argument("--lines", type=int, default=40, help="compare: validation texts written per candidate")
     ap.add_argument("--weights", help="exported weights (.safetensors; default: the bundled model)")
     ap.add_argument("--out", type=Path, help="search: folder for the table and sheets; build: preset folder "
                                              "(default handwrite/styles)")
@@ -213,7 +268,7 @@ def main(argv=None) -> None:
     ap.add_argument("--biases", default="0.35,0.55,0.75", help="search: biases")
     ap.add_argument("--preview", type=Path, default=None, help="build: also write a PNG sheet of the presets")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)
 
     import torch
     torch.set_num_threads(args.threads)
@@ -225,6 +280,10 @@ def main(argv=None) -> None:
         else:
             seeds = [int(s) for s in args.seeds.split(",")]
         search(writer, args.out or Path("preset-search"), seeds, [float(b) for b in args.biases.split(",")])
+    elif args.mode == "compare":
+        if not args.data or not args.candidates:
+            ap.error("compare needs --data and at least one candidate")
+        compare(writer, args.data, args.candidates, args.lines, seed=0)
     else:
         build(writer, args.out or ROOT / "handwrite" / "styles", args.preview)
 

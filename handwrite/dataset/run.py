@@ -13,7 +13,7 @@ from .manifest import build_manifest, claim_folder, settings_of
 from .settings import DatasetSettings
 from .shards import done_shards, write_gt
 from .texts import TextCounts, shard_texts, usable_lines
-from .worker import init_process, run_shard
+from .worker import init_pool_process, run_shard
 
 SUMMARY = "summary.json"
 
@@ -102,7 +102,7 @@ def _pool(settings: DatasetSettings, todo):
     workers = settings.workers or default_workers()
     # spawn: a fresh interpreter per process, no copy of this one's torch threads or locks
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=init_process) as pool:
+                             initializer=init_pool_process) as pool:
         pending = set()
         try:
             for shard, items in todo:

@@ -18,6 +18,35 @@ def init_process() -> None:
     torch.set_num_threads(1)
 
 
+def init_pool_process() -> None:
+    """A process of this machine's pool: `init_process`, and it ends with the run."""
+    init_process()
+    end_with_parent()
+
+
+def end_with_parent() -> None:
+    """Ask Linux to end this process when the process that started it ends.  A run stopped
+    by a signal its Python does not catch (`kill`, a scheduler's SIGTERM) left its pool's
+    processes writing shards nobody waits for; Ctrl-C reaches the whole process group and
+    needs none of this.  Not for Ray's workers: Ray ends them itself, and the signal would
+    follow the raylet thread that started them.  Elsewhere than Linux this does nothing."""
+    import ctypes
+    import multiprocessing
+    import os
+    import signal
+    import sys
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    except (OSError, AttributeError):
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)                 # the run ended before the request was made
+
+
 def writer_for(settings: DatasetSettings):
     """(Writer, {hand name: style}) for the settings, loaded once per process."""
     key = (settings.weights, settings.precision, settings.check_words, settings.hands, settings.style_files)

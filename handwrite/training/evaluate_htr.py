@@ -31,6 +31,7 @@ class HTRConfig:
     data: str                       # IAM-OnDB folder
     work: str = "runs/htr"          # the generated dataset and the log
     lines: int = 1000               # generated lines
+    bias: tuple | None = None       # the generated lines' range of sampling bias (None: handwrite.dataset's)
     epochs: int = 5
     max_steps: int | None = None    # per reader, at most this many batches
     batch_size: int = 32
@@ -57,8 +58,11 @@ def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress:
     if not source.is_file():      # shuffled: the first N lines then span the training writers
         order = np.random.default_rng(cfg.seed).permutation(len(texts))
         source.write_text("".join(texts[i] + "\n" for i in order), encoding="utf-8")
-    out = work / f"generated-{cfg.lines}"
-    make_dataset(DatasetSettings(texts=str(source), out=str(out), lines=cfg.lines, seed=cfg.seed,
+    if cfg.bias is None:
+        out, bias = work / f"generated-{cfg.lines}", {}
+    else:
+        out, bias = work / f"generated-{cfg.lines}-bias{cfg.bias[0]:g}-{cfg.bias[1]:g}", {"bias": tuple(cfg.bias)}
+    make_dataset(DatasetSettings(texts=str(source), out=str(out), lines=cfg.lines, seed=cfg.seed, **bias,
                                  formats=("parquet",), check_words=cfg.check_words, workers=cfg.workers,
                                  precision=cfg.precision, progress=progress))
     frames, labels = [], []
@@ -120,7 +124,8 @@ def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
             print(json.dumps(line), flush=True)
     results = {name: fit(train, val, alphabet, cfg, name, log)
                for name, train in zip(SETS, (generated, real_train, both)) if name in cfg.sets}
-    return {"generated_lines": len(generated.texts), "real_train_lines": len(real_train.texts),
+    return {"generated_lines": len(generated.texts), "generated_bias": cfg.bias and list(cfg.bias),
+            "real_train_lines": len(real_train.texts),
             "val_lines": len(val.texts), "val_writers": len(val_writers), "epochs": cfg.epochs,
             "max_steps": cfg.max_steps, "cer": {k: v["val_cer"] for k, v in results.items()}, "runs": results}
 
@@ -129,6 +134,8 @@ def format_htr_report(result: dict) -> str:
     cer = result["cer"]
     out = [f"Readers read {result['val_lines']} real lines of {result['val_writers']} held-out writers "
            f"(character error rate, greedy decoding):"]
+    if result.get("generated_bias"):
+        out.append("(generated lines written at bias {:g}-{:g})".format(*result["generated_bias"]))
     for name in (n for n in SETS if n in result["runs"]):
         run = result["runs"][name]
         out.append(f"  trained on {name:<15} {run['train_lines']:>6} lines, {run['steps']:>6} steps   "
