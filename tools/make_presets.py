@@ -192,16 +192,17 @@ def candidate_style(maker, spec: str):
                  {"extra_bias": extra_bias} if extra_bias else {})
 
 
-def compare(maker, data: str, specs: list[str], lines: int, seed: int) -> None:
-    """For each candidate, the writing it primes on `lines` validation texts (bias 0.75, word
-    check on, as a user gets it) against the people's own lines of those texts: the
+def compare(maker, data: str, specs: list[str], lines: int, seed: int, weights: str | None = None) -> None:
+    """For each candidate, the writing it primes on `lines` validation texts (drawn from the
+    last three lines of each writer; bias 0.75, word check on, as a user gets it) against
+    the people's own lines of those texts: the
     two-sample accuracy (0.5: as real as people's), the mean style features, and the words
     right by the reader and the OCRs; people's own lines are read the same way first."""
     from handwrite.style_features import FEATURES, feature_matrix, style_features
     from handwrite.training.evaluate import human_strokes, prepare, word_figures
     from handwrite.training.evaluate_styles import eligible_by_writer, two_sample_accuracy
     from handwrite.training.ocr import recognisers, render_line
-    evalset = prepare(data, progress=False)
+    evalset = prepare(data, weights, progress=False)
     people_lines, writer = evalset.lines, evalset.writer
     pool = sorted(i for idx in eligible_by_writer(people_lines.texts, people_lines.writers).values() for i in idx[-3:])
     chosen = sorted(np.random.default_rng(seed).permutation(pool)[:lines].tolist())
@@ -283,7 +284,7 @@ def main(argv=None) -> None:
     elif args.mode == "compare":
         if not args.data or not args.candidates:
             ap.error("compare needs --data and at least one candidate")
-        compare(writer, args.data, args.candidates, args.lines, seed=0)
+        compare(writer, args.data, args.candidates, args.lines, seed=0, weights=args.weights)
     else:
         build(writer, args.out or ROOT / "handwrite" / "styles", args.preview)
 
