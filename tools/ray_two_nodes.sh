@@ -12,14 +12,15 @@ set -euo pipefail
 texts=$(realpath "$1")
 lines=${2:-200}
 work=${3:-$(mktemp -d)}
-address=127.0.0.1:6390
+port=6390
+address=127.0.0.1:$port
 export RAY_AUTH_MODE=token
 mkdir -p "$work" && cd "$work"
 rm -rf cluster local
 
 ray stop --force >/dev/null 2>&1 || true
 trap 'ray stop --force >/dev/null 2>&1 || true' EXIT
-ray start --head --node-ip-address 127.0.0.1 --port 6390 --num-cpus 1 --include-dashboard false \
+ray start --head --node-ip-address 127.0.0.1 --port "$port" --num-cpus 1 --include-dashboard false \
     --disable-usage-stats >/dev/null
 ray start --address "$address" --node-ip-address 127.0.0.1 --num-cpus 1 --disable-usage-stats >/dev/null
 sleep 8                                   # the second node's resources reach the head
