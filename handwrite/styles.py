@@ -51,6 +51,10 @@ MIN_POINTS, MAX_POINTS = 20, 1500
 MIN_POINTS_PER_CHAR = 3      # after resampling; IAM lines never have fewer than ~4.7
 
 
+class TextMissing(SettingError):
+    """A stroke file that does not say what its strokes read, loaded without a text."""
+
+
 class Style:
     """A hand to imitate: primer strokes, the text they say, and a name.
 
@@ -179,7 +183,7 @@ class Style:
             from .reader import warn_if_misread     # torch loads only when a text is checked
             warn_if_misread(lines[0][0], text, path)
         if lines[0][1] is None:
-            raise SettingError(f"{path}: the file does not say what the strokes read; pass its text "
+            raise TextMissing(f"{path}: the file does not say what the strokes read; pass its text "
                                "(`style_text`)")
         try:
             return cls.from_lines([(strokes, t) for strokes, t in lines if t], name or path.stem, info)

@@ -6,7 +6,9 @@ Tiny runs: a few short lines; the word check is off where a test is about files,
 import errno
 import json
 
+import numpy as np
 import pytest
+from conftest import stroke_xml, synthetic_strokes
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -141,6 +143,16 @@ def test_bad_texts(tmp_path, texts):
         settings(texts, tmp_path / "c", shard_lines=3, group_lines=2)
 
 
+
+def test_a_hand_that_cannot_be_loaded_is_named_before_the_folder_is_claimed(tmp_path, texts):
+    xml = tmp_path / "a01-000u-01.xml"          # IAM-OnDB's line files carry no text
+    xml.write_text(stroke_xml(synthetic_strokes("hello", np.random.default_rng(0))))
+    with pytest.raises(ValueError, match=r"a01-000u-01.xml: the file does not say what its strokes read"):
+        make_dataset(settings(texts, tmp_path / "a", hands=(), style_files=(str(xml),)))
+    with pytest.raises(ValueError, match="no-such-hand"):
+        make_dataset(settings(texts, tmp_path / "b", hands=("no-such-hand",)))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
 def test_a_huge_text_file_is_streamed(tmp_path):
     from handwrite.alphabet import Alphabet
     huge = tmp_path / "huge.txt"
@@ -220,6 +232,33 @@ def test_a_hand_file_is_a_hand_of_the_run(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["style_files"][0]["file"] == "my-hand.json" and len(manifest["style_files"][0]["sha256"]) == 64
 
+
+
+def test_a_folder_of_hand_files_gives_a_hand_each_on_the_command_line(tmp_path):
+    from click.testing import CliRunner
+
+    from handwrite import Writer
+    from handwrite.cli import main
+    hands = tmp_path / "hands"
+    hands.mkdir()
+    writer = Writer().with_options(check_words=False)
+    for name, preset in (("ann", "print"), ("bob", "neat")):
+        writer.write("a line of mine", seed=1, style=preset).to_json(hands / f"{name}.json")
+    (hands / "notes.txt").write_text("not a hand")
+    texts = tmp_path / "t.txt"
+    texts.write_text("hello there\n")
+    out = tmp_path / "ds"
+    args = ["dataset", str(texts), "--out", str(out), "--lines", "4", "--no-check", "--workers", "1",
+            "--shard-lines", "1", "--group-lines", "1", "--no-progress", "--format", "parquet"]
+    result = CliRunner().invoke(main, [*args, "--style-file", str(hands)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [f["file"] for f in manifest["style_files"]] == ["ann.json", "bob.json"]
+    assert {r["hand"] for r in rows_of(out)} <= {"file:0:ann", "file:1:bob"}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "ds2"), "--style-file", str(empty)])
+    assert result.exit_code == 2 and "holds no hand files" in result.output and not (tmp_path / "ds2").exists()
 
 POOL_SCRIPT = """
 import multiprocessing, time

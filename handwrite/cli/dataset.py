@@ -26,6 +26,24 @@ def _range(ctx, param, value):
     return (parts[0], parts[-1])
 
 
+STYLE_SUFFIXES = (".json", ".inkml", ".hand")
+
+
+def _style_files(ctx, param, value):
+    """Each folder given -> its hand files, in name order (one hand each)."""
+    files = []
+    for given in value:
+        path = Path(given)
+        if not path.is_dir():
+            files.append(given)
+            continue
+        found = sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in STYLE_SUFFIXES)
+        if not found:
+            raise click.BadParameter(f"{given}: the folder holds no hand files ({', '.join(STYLE_SUFFIXES)})")
+        files += found
+    return tuple(files)
+
+
 @main.command()
 @click.argument("texts", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -34,9 +52,10 @@ def _range(ctx, param, value):
               "when it has fewer).  [default: 1000]")
 @click.option("--seed", type=int, default=None, help="The run's seed: same seed and settings, same dataset. [default: 0]")
 @click.option("--hand", "hands", multiple=True, help="A preset (name or index), 'presets' (all 16) or 'free'; "
-              "repeat for several. [default: presets and free]")
-@click.option("--style-file", "style_files", multiple=True, type=click.Path(dir_okay=False),
-              help="A hand file (.json, IAM-OnDB .xml, .inkml; a learned hand); repeat for several.")
+              "repeat for several. [default: presets and free; none with --style-file]")
+@click.option("--style-file", "style_files", multiple=True, type=click.Path(exists=True), callback=_style_files,
+              help="A hand file (.json, .inkml with its text, a learned .hand) or a folder of them, one hand a "
+                   "file; repeat for several.")
 @click.option("--bias", callback=_range, help="Neatness range LOW,HIGH. [default: 0.6,1.2]")
 @click.option("--size", callback=_range, help="Body height range in mm. [default: 2,3.5]")
 @click.option("--slant", callback=_range, help="Slant added, degrees LOW,HIGH. [default: -8,12]")
@@ -79,6 +98,8 @@ def dataset(texts, out, resume, ray, workers, no_progress, no_check, **given):
     given = {k: (v if not isinstance(v, tuple) or v else None) for k, v in given.items()}
     given["check_words"] = False if no_check else None
     chosen = {k: v for k, v in given.items() if v is not None}
+    if "style_files" in chosen and "hands" not in chosen:
+        chosen["hands"] = ()             # the files' hands only, unless --hand adds more
     try:
         if resume:
             if texts is not None or chosen:

@@ -118,6 +118,9 @@ def export(checkpoint, output):
               help="With --htr: generated lines.")
 @click.option("--htr-bias", type=(click.FloatRange(0, 10), click.FloatRange(0, 10)), default=None,
               help="With --htr: the generated lines' range of sampling bias, LOW HIGH [default: handwrite dataset's].")
+@click.option("--htr-hands", type=click.Choice(["dataset", "writers"]), default="dataset", show_default=True,
+              help="With --htr: the generated lines' hands: handwrite dataset's (presets and free), or primed by "
+                   "one line of each training writer.")
 @click.option("--htr-epochs", type=click.IntRange(1), default=5, show_default=True, help="With --htr: epochs a reader.")
 @click.option("--htr-steps", type=click.IntRange(1), default=None, help="With --htr: at most this many batches a reader.")
 @click.option("--htr-real-lines", type=click.IntRange(1), default=None,
@@ -132,7 +135,7 @@ def export(checkpoint, output):
 @click.option("--htr-work", type=click.Path(file_okay=False), default="runs/htr", show_default=True,
               help="With --htr: folder of the generated dataset (resumed when run again) and the log.")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
-                 preset_lines, letters, no_check, style, htr, htr_lines, htr_bias, htr_epochs, htr_steps,
+                 preset_lines, letters, no_check, style, htr, htr_lines, htr_bias, htr_hands, htr_epochs, htr_steps,
                  htr_real_lines, htr_work, htr_hidden, htr_batch, htr_lr, htr_sets, learn_writers):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
@@ -143,7 +146,8 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
     import json
     if htr:
         from ..training.evaluate_htr import HTRConfig, evaluate_htr, format_htr_report
-        cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, bias=htr_bias, epochs=htr_epochs,
+        cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, bias=htr_bias, hands=htr_hands,
+                        epochs=htr_epochs,
                         max_steps=htr_steps, seed=seed, real_lines=htr_real_lines, check_words=not no_check,
                         batch_size=htr_batch, lr=htr_lr, sets=htr_sets or ("generated", "real", "real+generated"),
                         precision="fastest" if precision == "auto" else precision)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..fileio import atomic_write_bytes
 from .manifest import build_manifest, claim_folder, settings_of
+from .samples import hand_names
 from .settings import DatasetSettings
 from .shards import done_shards, write_gt
 from .texts import TextCounts, shard_texts, usable_lines
@@ -42,6 +43,7 @@ def make_dataset(settings: DatasetSettings, *, ray: str | None = None) -> dict:
     manifest = build_manifest(settings)
     alphabet = load_weights(settings.weights).alphabet
     _check_texts(settings, alphabet)
+    _check_hands(settings)
     claim_folder(out, manifest)
     done = done_shards(out)
     counts = TextCounts()
@@ -73,6 +75,18 @@ def _check_texts(settings: DatasetSettings, alphabet) -> None:
     with closing(usable_lines(settings.texts, alphabet, strict=settings.strict, max_chars=settings.max_chars)) as lines:
         if next(lines, None) is None:
             list(shard_texts(settings.texts, alphabet, 1, 1, max_chars=settings.max_chars))   # raises, saying why
+
+
+def _check_hands(settings: DatasetSettings) -> None:
+    """ValueError now, before the folder is claimed, naming a hand that cannot be loaded."""
+    from ..styles import Style, TextMissing
+    hand_names(settings)                     # an unknown preset: ValueError naming it
+    for path in settings.style_files:
+        try:
+            Style.from_file(path)
+        except TextMissing:
+            raise ValueError(f"{path}: the file does not say what its strokes read, and a dataset's hand "
+                             "files must (handwrite .json, a .hand, or InkML with its text)") from None
 
 
 def resume_dataset(out, *, workers: int | None = None, ray: str | None = None, progress: bool = True) -> dict:

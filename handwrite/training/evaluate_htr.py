@@ -4,9 +4,11 @@ the REAL lines of the held-out writers; the figure is their character error rate
 "HTG_HTR" protocol of handwriting generation papers).
 
 The generated lines say the texts of the training writers' lines (so no validation text
-is ever written), in many hands (`handwrite.dataset`'s defaults, labels checked by the
-bundled reader).  Readers start from the same seed and train for the same number of
-epochs (or steps); each reads the validation lines once, at the end.
+is ever written), labels checked by the bundled reader, in many hands: `handwrite.dataset`'s
+defaults (presets and free), or (hands="writers") primed by one line of each training
+writer, as generation papers do when they measure their data.  Readers start from the
+same seed and train for the same number of epochs (or steps); each reads the validation
+lines once, at the end.
 """
 from __future__ import annotations
 
@@ -19,11 +21,14 @@ import numpy as np
 import torch
 
 from ..alphabet import Alphabet
+from ..fileio import atomic_write_bytes
 from ..reader import ReaderConfig, ReaderNet, ink_frames
 from .dataset import bucket_batches, writer_split
 from .train_reader import FrameSet, _usable, evaluate, load_frames, train_step
 
 SETS = ("generated", "real", "real+generated")
+HANDS = ("dataset", "writers")
+WRITER_GROUP_LINES = 16       # lines a writer's group: small, so that a few thousand lines meet most writers
 
 
 @dataclass
@@ -32,6 +37,7 @@ class HTRConfig:
     work: str = "runs/htr"          # the generated dataset and the log
     lines: int = 1000               # generated lines
     bias: tuple | None = None       # the generated lines' range of sampling bias (None: handwrite.dataset's)
+    hands: str = "dataset"          # "dataset": its default hands; "writers": primed by the training writers
     epochs: int = 5
     max_steps: int | None = None    # per reader, at most this many batches
     batch_size: int = 32
@@ -47,8 +53,36 @@ class HTRConfig:
     model: ReaderConfig = field(default_factory=ReaderConfig)
 
 
-def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress: bool) -> FrameSet:
-    """`cfg.lines` lines written with handwrite.dataset (resumable, in WORK/generated) as
+def writer_primers(data: str, train_writers: set, folder: Path, seed: int) -> list[Path]:
+    """One line of each training writer as a style file in `folder` (written once; its
+    files are then reused, so a resumed run primes with the same lines)."""
+    from ..styles import MAX_CHARS, MIN_CHARS, Style
+    from .iam import read_iam
+    done = folder / "writers.txt"
+    if done.is_file():
+        return [folder / name for name in done.read_text(encoding="utf-8").split()]
+    lines, _ = read_iam(data, warn=False)
+    by_writer: dict = {}
+    for ln in lines:
+        if ln.writer_id in train_writers and MIN_CHARS <= len(" ".join(ln.text.split())) <= MAX_CHARS:
+            by_writer.setdefault(ln.writer_id, []).append(ln)
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for writer in sorted(by_writer):
+        ln = by_writer[writer][int(rng.integers(len(by_writer[writer])))]
+        path = folder / f"writer-{writer}.json"
+        Style(ln.strokes, ln.text, name=f"writer-{writer}").to_json(path)
+        paths.append(path)
+    if not paths:
+        raise ValueError(f"{data}: no training writer has a line that can prime")
+    atomic_write_bytes(done, "".join(p.name + "\n" for p in paths).encode("utf-8"))
+    return paths
+
+
+def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress: bool,
+                     train_writers: set = frozenset()) -> FrameSet:
+    """`cfg.lines` lines written with handwrite.dataset (resumable, in WORK/generated-...) as
     reader frames."""
     from ..dataset import DatasetSettings, make_dataset
     from ..dataset.table import read_rows
@@ -58,11 +92,17 @@ def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress:
     if not source.is_file():      # shuffled: the first N lines then span the training writers
         order = np.random.default_rng(cfg.seed).permutation(len(texts))
         source.write_text("".join(texts[i] + "\n" for i in order), encoding="utf-8")
-    if cfg.bias is None:
-        out, bias = work / f"generated-{cfg.lines}", {}
-    else:
-        out, bias = work / f"generated-{cfg.lines}-bias{cfg.bias[0]:g}-{cfg.bias[1]:g}", {"bias": tuple(cfg.bias)}
-    make_dataset(DatasetSettings(texts=str(source), out=str(out), lines=cfg.lines, seed=cfg.seed, **bias,
+    name, extra = f"generated-{cfg.lines}", {}
+    if cfg.bias is not None:
+        name += f"-bias{cfg.bias[0]:g}-{cfg.bias[1]:g}"
+        extra["bias"] = tuple(cfg.bias)
+    if cfg.hands == "writers":
+        name += "-writers"
+        extra.update(hands=(), group_lines=WRITER_GROUP_LINES,
+                     style_files=tuple(str(p) for p in writer_primers(cfg.data, train_writers, work / "primers",
+                                                                      cfg.seed)))
+    out = work / name
+    make_dataset(DatasetSettings(texts=str(source), out=str(out), lines=cfg.lines, seed=cfg.seed, **extra,
                                  formats=("parquet",), check_words=cfg.check_words, workers=cfg.workers,
                                  precision=cfg.precision, progress=progress))
     frames, labels = [], []
@@ -103,6 +143,8 @@ def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name
 
 def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
     """CER on the real validation writers of readers trained on each of SETS."""
+    if cfg.hands not in HANDS:
+        raise ValueError(f"hands {cfg.hands!r}: choose one of {', '.join(HANDS)}")
     torch.set_num_threads(cfg.threads)
     real = load_frames(cfg.data, cfg.model.spacing, progress=progress)
     train_idx, val_idx, val_writers = writer_split(real.writers)
@@ -111,7 +153,7 @@ def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
     pick = (lambda idx: FrameSet([real.frames[i] for i in idx], [real.texts[i] for i in idx],
                                  [real.writers[i] for i in idx]))
     real_train, val = pick(train_idx), pick(val_idx)
-    generated = generated_frames(cfg, real_train.texts, cfg.model.spacing, progress)
+    generated = generated_frames(cfg, real_train.texts, cfg.model.spacing, progress, set(real_train.writers))
     alphabet = Alphabet("".join(sorted(set("".join(real.texts)))))
     both = FrameSet(real_train.frames + generated.frames, real_train.texts + generated.texts,
                     real_train.writers + generated.writers)
@@ -125,6 +167,7 @@ def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
     results = {name: fit(train, val, alphabet, cfg, name, log)
                for name, train in zip(SETS, (generated, real_train, both)) if name in cfg.sets}
     return {"generated_lines": len(generated.texts), "generated_bias": cfg.bias and list(cfg.bias),
+            "generated_hands": cfg.hands,
             "real_train_lines": len(real_train.texts),
             "val_lines": len(val.texts), "val_writers": len(val_writers), "epochs": cfg.epochs,
             "max_steps": cfg.max_steps, "cer": {k: v["val_cer"] for k, v in results.items()}, "runs": results}
@@ -136,6 +179,8 @@ def format_htr_report(result: dict) -> str:
            f"(character error rate, greedy decoding):"]
     if result.get("generated_bias"):
         out.append("(generated lines written at bias {:g}-{:g})".format(*result["generated_bias"]))
+    if result.get("generated_hands") == "writers":
+        out.append("(generated lines primed by one line of each training writer)")
     for name in (n for n in SETS if n in result["runs"]):
         run = result["runs"][name]
         out.append(f"  trained on {name:<15} {run['train_lines']:>6} lines, {run['steps']:>6} steps   "
