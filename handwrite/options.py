@@ -39,6 +39,10 @@ class SettingError(ValueError):
         return re.sub(r"`([a-z_.]+)`", lambda m: name_of(m.group(1)), self.message)
 
 
+class TextMissing(SettingError):
+    """A stroke file that does not say what its strokes read, loaded without a text."""
+
+
 def as_flag(setting: str) -> str:
     """A setting's name as a command-line flag: style_text -> --style-text."""
     return "--" + setting.replace("_", "-")

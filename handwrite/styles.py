@@ -28,7 +28,7 @@ import numpy as np
 from . import strokes_json
 from .preprocess import align_baseline, strokes_to_offsets, strokes_to_points
 from .stroke_files import FORMAT_NAMES, parse_stroke_xml, read_stroke_file  # noqa: F401  (public here too)
-from .options import SettingError
+from .options import SettingError, TextMissing
 from .style_features import mean_features, style_features
 
 PRESET_DIR = Path(__file__).parent / "styles"
@@ -49,10 +49,6 @@ MAX_JOIN = 3.0                # ... and a join beyond this: it would join letter
 AUTO_JOIN, AUTO_JOIN_LIFTS = 1.0, 0.8
 MIN_POINTS, MAX_POINTS = 20, 1500
 MIN_POINTS_PER_CHAR = 3      # after resampling; IAM lines never have fewer than ~4.7
-
-
-class TextMissing(SettingError):
-    """A stroke file that does not say what its strokes read, loaded without a text."""
 
 
 class Style:

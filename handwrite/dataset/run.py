@@ -79,7 +79,8 @@ def _check_texts(settings: DatasetSettings, alphabet) -> None:
 
 def _check_hands(settings: DatasetSettings) -> None:
     """ValueError now, before the folder is claimed, naming a hand that cannot be loaded."""
-    from ..styles import Style, TextMissing
+    from ..options import TextMissing
+    from ..styles import Style
     hand_names(settings)                     # an unknown preset: ValueError naming it
     for path in settings.style_files:
         try:
