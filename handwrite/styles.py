@@ -180,7 +180,7 @@ class Style:
             warn_if_misread(lines[0][0], text, path)
         if lines[0][1] is None:
             raise TextMissing(f"{path}: the file does not say what the strokes read; pass its text "
-                               "(`style_text`)")
+                              "(`style_text`)")
         try:
             return cls.from_lines([(strokes, t) for strokes, t in lines if t], name or path.stem, info)
         except ValueError as e:

@@ -195,9 +195,9 @@ def candidate_style(maker, spec: str):
 def compare(maker, data: str, specs: list[str], lines: int, seed: int, weights: str | None = None) -> None:
     """For each candidate, the writing it primes on `lines` validation texts (drawn from the
     last three lines of each writer; bias 0.75, word check on, as a user gets it) against
-    the people's own lines of those texts: the
-    two-sample accuracy (0.5: as real as people's), the mean style features, and the words
-    right by the reader and the OCRs; people's own lines are read the same way first."""
+    the people's own lines of those texts: the two-sample accuracy (0.5: as real as
+    people's), the mean style features, and the words right by the reader and the OCRs;
+    people's own lines are read the same way first."""
     from handwrite.style_features import FEATURES, feature_matrix, style_features
     from handwrite.training.evaluate import human_strokes, prepare, word_figures
     from handwrite.training.evaluate_styles import eligible_by_writer, two_sample_accuracy
