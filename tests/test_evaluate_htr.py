@@ -16,7 +16,7 @@ from handwrite.training.evaluate_htr import SETS, HTRConfig, evaluate_htr, forma
 def test_three_readers_are_trained_and_read_the_real_held_out_writers(tiny_iam, tmp_path, monkeypatch):
     monkeypatch.setenv("HANDWRITE_CACHE", str(tmp_path / "cache"))
     cfg = HTRConfig(data=str(tiny_iam), work=str(tmp_path / "htr"), lines=4, bias=(0.3, 0.5), epochs=1,
-                    batch_size=4, check_words=False, workers=1, model=ReaderConfig(channels=8, hidden=8, layers=1, dropout=0.0))
+                    batch_size=4, check_words=False, curve_every=1, workers=1, model=ReaderConfig(channels=8, hidden=8, layers=1, dropout=0.0))
     result = evaluate_htr(cfg, progress=False)
     assert result["generated_lines"] == 4 and result["val_lines"] > 0
     assert set(result["cer"]) == set(SETS) and all(0 <= c for c in result["cer"].values())
@@ -25,6 +25,10 @@ def test_three_readers_are_trained_and_read_the_real_held_out_writers(tiny_iam, 
     assert "trained on generated" in format_htr_report(result)
     log = [json.loads(ln) for ln in (tmp_path / "htr" / "htr-log.jsonl").read_text().splitlines()]
     assert [ln["set"] for ln in log if "val_cer" in ln] == list(SETS)
+    # the curve: read along the way, logged, and the final figure still read once at the end
+    curve = [ln for ln in log if "curve" in ln]
+    assert {ln["set"] for ln in curve} == set(SETS)
+    assert all(0 <= ln["curve"]["val_cer"] and ln["step"] <= runs[ln["set"]]["steps"] for ln in curve)
     # the generated lines were written at the bias asked for, in a folder of their own
     manifest = json.loads((tmp_path / "htr" / "generated-4-bias0.3-0.5" / "manifest.json").read_text())
     assert manifest["settings"]["bias"] == [0.3, 0.5] and "bias 0.3-0.5" in format_htr_report(result)
@@ -63,6 +67,11 @@ def test_generated_lines_can_be_primed_by_the_training_writers(tiny_iam, tmp_pat
     # a second run primes with the same lines
     before = {p: p.read_bytes() for p in primers}
     evaluate_htr(cfg, progress=False)
+    assert {p: p.read_bytes() for p in primers} == before
+    # another seed would draw other primers and texts: it is sent to a work folder of its own
+    for change in ({"seed": 1}, {"real_lines": 3}):
+        with pytest.raises(ValueError, match="give another work folder"):
+            evaluate_htr(HTRConfig(**{**cfg.__dict__, **change}), progress=False)
     assert {p: p.read_bytes() for p in primers} == before
 
 

@@ -123,6 +123,8 @@ def export(checkpoint, output):
                    "one line of each training writer.")
 @click.option("--htr-epochs", type=click.IntRange(1), default=5, show_default=True, help="With --htr: epochs a reader.")
 @click.option("--htr-steps", type=click.IntRange(1), default=None, help="With --htr: at most this many batches a reader.")
+@click.option("--htr-curve", type=click.IntRange(1), default=None,
+              help="With --htr: also log each reader's validation CER every this many batches (logged only).")
 @click.option("--htr-real-lines", type=click.IntRange(1), default=None,
               help="With --htr: use at most this many real training lines [default: all].")
 @click.option("--htr-hidden", type=click.IntRange(8), default=None,
@@ -136,7 +138,7 @@ def export(checkpoint, output):
               help="With --htr: folder of the generated dataset (resumed when run again) and the log.")
 def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_json, styles, primer_lines,
                  preset_lines, letters, no_check, style, htr, htr_lines, htr_bias, htr_hands, htr_epochs, htr_steps,
-                 htr_real_lines, htr_work, htr_hidden, htr_batch, htr_lr, htr_sets, learn_writers):
+                 htr_curve, htr_real_lines, htr_work, htr_hidden, htr_batch, htr_lr, htr_sets, learn_writers):
     """Measure a model: NLL of real lines, Tesseract legibility of its writing, failed lines.
 
     Legibility needs Tesseract (apt-get install tesseract-ocr; pip install pytesseract).
@@ -147,7 +149,7 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
     if htr:
         from ..training.evaluate_htr import HTRConfig, evaluate_htr, format_htr_report
         cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, bias=htr_bias, hands=htr_hands,
-                        epochs=htr_epochs, max_steps=htr_steps, seed=seed, real_lines=htr_real_lines,
+                        epochs=htr_epochs, max_steps=htr_steps, curve_every=htr_curve, seed=seed, real_lines=htr_real_lines,
                         check_words=not no_check, batch_size=htr_batch, lr=htr_lr,
                         sets=htr_sets or ("generated", "real", "real+generated"),
                         precision="fastest" if precision == "auto" else precision)

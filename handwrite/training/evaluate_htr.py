@@ -40,6 +40,7 @@ class HTRConfig:
     hands: str = "dataset"          # "dataset": its default hands; "writers": primed by the training writers
     epochs: int = 5
     max_steps: int | None = None    # per reader, at most this many batches
+    curve_every: int | None = None  # also log the validation CER every this many batches (a curve; never a stopping rule)
     batch_size: int = 32
     lr: float = 1e-3
     seed: int = 0
@@ -80,6 +81,23 @@ def writer_primers(data: str, train_writers: set, folder: Path, seed: int) -> li
     return paths
 
 
+def claim_work(cfg: HTRConfig) -> None:
+    """A work folder's texts, primers and generated lines follow from the seed and the real
+    training lines: one folder serves one such pair (readers with other settings may share it)."""
+    work = Path(cfg.work)
+    work.mkdir(parents=True, exist_ok=True)
+    mine = {"seed": cfg.seed, "real_lines": cfg.real_lines}
+    path = work / "work.json"
+    if path.is_file():
+        theirs = json.loads(path.read_text(encoding="utf-8"))
+        if theirs != mine:
+            raise ValueError(f"{work} holds the generated lines of seed {theirs['seed']} and real_lines "
+                             f"{theirs['real_lines']}, not seed {cfg.seed} and real_lines {cfg.real_lines}: "
+                             "give another work folder (--htr-work)")
+    else:
+        atomic_write_bytes(path, json.dumps(mine).encode("utf-8"))
+
+
 def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress: bool,
                      train_writers: set = frozenset()) -> FrameSet:
     """`cfg.lines` lines written with handwrite.dataset (resumable, in WORK/generated-...) as
@@ -87,7 +105,6 @@ def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress:
     from ..dataset import DatasetSettings, make_dataset
     from ..dataset.table import read_rows
     work = Path(cfg.work)
-    work.mkdir(parents=True, exist_ok=True)
     source = work / "train-texts.txt"
     if not source.is_file():      # shuffled: the first N lines then span the training writers
         order = np.random.default_rng(cfg.seed).permutation(len(texts))
@@ -115,7 +132,8 @@ def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress:
 
 def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name: str, log) -> dict:
     """Train a fresh reader on `train` for the epochs (or steps) of `cfg`; its CER on `val`
-    at the end (measured once: the validation lines are the test, not a stopping rule)."""
+    at the end.  The validation lines are the test, not a stopping rule: with
+    `cfg.curve_every` they are also read along the way, but only logged."""
     torch.manual_seed(cfg.seed)
     net = ReaderNet(ReaderConfig(**{**cfg.model.__dict__, "alphabet": alphabet.chars}))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -130,6 +148,9 @@ def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name
             step += 1
             if cfg.max_steps and step >= cfg.max_steps:
                 break
+            if cfg.curve_every and step % cfg.curve_every == 0:
+                log({"set": name, "step": step, "curve": evaluate(net, val, _usable(val, alphabet).tolist(), alphabet),
+                     "seconds": time.monotonic() - start})
         log({"set": name, "epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)),
              "seconds": time.monotonic() - start})
         if cfg.max_steps and step >= cfg.max_steps:
@@ -145,6 +166,7 @@ def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
     """CER on the real validation writers of readers trained on each of SETS."""
     if cfg.hands not in HANDS:
         raise ValueError(f"hands {cfg.hands!r}: choose one of {', '.join(HANDS)}")
+    claim_work(cfg)
     torch.set_num_threads(cfg.threads)
     real = load_frames(cfg.data, cfg.model.spacing, progress=progress)
     train_idx, val_idx, val_writers = writer_split(real.writers)
