@@ -16,7 +16,8 @@ from handwrite.training.evaluate_htr import SETS, HTRConfig, evaluate_htr, forma
 def test_three_readers_are_trained_and_read_the_real_held_out_writers(tiny_iam, tmp_path, monkeypatch):
     monkeypatch.setenv("HANDWRITE_CACHE", str(tmp_path / "cache"))
     cfg = HTRConfig(data=str(tiny_iam), work=str(tmp_path / "htr"), lines=4, bias=(0.3, 0.5), epochs=1,
-                    batch_size=4, check_words=False, curve_every=1, workers=1, model=ReaderConfig(channels=8, hidden=8, layers=1, dropout=0.0))
+                    batch_size=4, check_words=False, curve_every=1, workers=1,
+                    model=ReaderConfig(channels=8, hidden=8, layers=1, dropout=0.0))
     result = evaluate_htr(cfg, progress=False)
     assert result["generated_lines"] == 4 and result["val_lines"] > 0
     assert set(result["cer"]) == set(SETS) and all(0 <= c for c in result["cer"].values())

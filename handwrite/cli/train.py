@@ -149,8 +149,8 @@ def eval_command(data, weights, bias, limit, seed, split, precision, no_ocr, as_
     if htr:
         from ..training.evaluate_htr import HTRConfig, evaluate_htr, format_htr_report
         cfg = HTRConfig(data=str(data), work=htr_work, lines=htr_lines, bias=htr_bias, hands=htr_hands,
-                        epochs=htr_epochs, max_steps=htr_steps, curve_every=htr_curve, seed=seed, real_lines=htr_real_lines,
-                        check_words=not no_check, batch_size=htr_batch, lr=htr_lr,
+                        epochs=htr_epochs, max_steps=htr_steps, curve_every=htr_curve, seed=seed,
+                        real_lines=htr_real_lines, check_words=not no_check, batch_size=htr_batch, lr=htr_lr,
                         sets=htr_sets or ("generated", "real", "real+generated"),
                         precision="fastest" if precision == "auto" else precision)
         if htr_hidden:

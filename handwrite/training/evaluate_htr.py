@@ -7,8 +7,8 @@ The generated lines say the texts of the training writers' lines (so no validati
 is ever written), labels checked by the bundled reader, in many hands: `handwrite.dataset`'s
 defaults (presets and free), or (hands="writers") primed by one line of each training
 writer, as generation papers do when they measure their data.  Readers start from the
-same seed and train for the same number of epochs (or steps); each reads the validation
-lines once, at the end.
+same seed and train for the same number of epochs (or steps); each is judged by reading
+the validation lines at the end (a curve along the way, `curve_every`, is only logged).
 """
 from __future__ import annotations
 
