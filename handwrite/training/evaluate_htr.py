@@ -137,7 +137,7 @@ def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name
     torch.manual_seed(cfg.seed)
     net = ReaderNet(ReaderConfig(**{**cfg.model.__dict__, "alphabet": alphabet.chars}))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    idx = _usable(train, alphabet)
+    idx, val_idx = _usable(train, alphabet), _usable(val, alphabet).tolist()
     lengths = np.array([len(train.frames[i]) for i in idx])
     step, start = 0, time.monotonic()
     for epoch in range(cfg.epochs):
@@ -149,13 +149,13 @@ def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name
             if cfg.max_steps and step >= cfg.max_steps:
                 break
             if cfg.curve_every and step % cfg.curve_every == 0:
-                log({"set": name, "step": step, "curve": evaluate(net, val, _usable(val, alphabet).tolist(), alphabet),
+                log({"set": name, "step": step, "curve": evaluate(net, val, val_idx, alphabet),
                      "seconds": time.monotonic() - start})
         log({"set": name, "epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)),
              "seconds": time.monotonic() - start})
         if cfg.max_steps and step >= cfg.max_steps:
             break
-    figures = evaluate(net, val, _usable(val, alphabet).tolist(), alphabet)
+    figures = evaluate(net, val, val_idx, alphabet)
     result = {"set": name, "epochs": epoch + 1, "steps": step, **figures, "train_lines": int(len(idx)),
               "seconds": time.monotonic() - start}
     log(result)
