@@ -29,8 +29,8 @@ from .preprocess import align_baseline, points_to_strokes
 if TYPE_CHECKING:
     from .sampling import SampledLine
 
-__all__ = ["Check", "LineDraft", "Pipeline", "CheckContext", "Step", "Verdict", "judge", "DEFAULT_PIPELINE",
-           "LINE_STEPS", "LINE_CHECKS", "HAND_STEPS", "PAGE_STEPS"]
+__all__ = ["Check", "LineDraft", "LineShapes", "Pipeline", "CheckContext", "Step", "Verdict", "judge",
+           "DEFAULT_PIPELINE", "LINE_STEPS", "LINE_CHECKS", "HAND_STEPS", "PAGE_STEPS"]
 
 
 # ---- line steps ----------------------------------------------------------------------------
@@ -286,3 +286,35 @@ def _run(steps, draft: LineDraft, options: WriterOptions) -> LineDraft:
 
 
 DEFAULT_PIPELINE = Pipeline()
+
+
+class LineShapes:
+    """Sampled lines through a pipeline's LINE_STEPS and, given a hand (style features,
+    join), its HAND_STEPS, each line once: the word check reads every line as it will be,
+    and the writer then keeps the same drafts.  Lines are known by their text and offsets
+    (a line's attention comes with its offsets)."""
+
+    def __init__(self, pipeline: Pipeline, options: WriterOptions, alphabet, normalizer, hand: tuple | None):
+        self.pipeline, self.options, self.alphabet, self.normalizer, self.hand = \
+            pipeline, options, alphabet, normalizer, hand
+        self._lines: dict[tuple, LineDraft] = {}
+        self._finished: dict[tuple, LineDraft] = {}
+
+    def line(self, sampled: "SampledLine", text: str) -> LineDraft:
+        """The line after the LINE_STEPS (its key None: the caller's to set)."""
+        known = (text, sampled.offsets.tobytes())
+        if known not in self._lines:
+            asked = self.pipeline.model_text(text, self.alphabet, self.options)
+            draft = LineDraft.from_sample(None, text, asked, sampled, self.normalizer)
+            self._lines[known] = self.pipeline.shape_line(draft, self.options)
+        return self._lines[known]
+
+    def finished(self, draft: LineDraft) -> LineDraft:
+        """A draft after the LINE_STEPS, after the HAND_STEPS too (as it is without a hand)."""
+        if self.hand is None:
+            return draft
+        known = (draft.text, draft.sampled.offsets.tobytes())
+        if known not in self._finished:
+            hand, join = self.hand
+            self._finished[known] = self.pipeline.finish_line(replace(draft, hand=hand, join=join), self.options)
+        return replace(self._finished[known], key=draft.key, sampled=draft.sampled)

@@ -205,17 +205,27 @@ def match_hand(points: np.ndarray, text: str, target: dict) -> np.ndarray:
 
 def _reshape_towards(points: np.ndarray, text: str, target: dict, max_lean: float, widths) -> np.ndarray:
     try:
-        own = style_features(points_to_strokes(points), text)
+        own_slant, own_width = _slant_and_width(points, text)
     except ValueError:
         return points                       # nothing measurable: leave the line as written
     stretch = 1.0
-    if sum(1 for c in text if not c.isspace()) >= MATCH_MIN_LETTERS and own["width_per_char"] > 0:
-        stretch = float(np.clip(target["width_per_char"] / own["width_per_char"], *widths))
+    if sum(1 for c in text if not c.isspace()) >= MATCH_MIN_LETTERS and own_width > 0:
+        stretch = float(np.clip(target["width_per_char"] / own_width, *widths))
     # x' = x * stretch + shear * height: a stroke leaning by angle a ends up at
     # atan(stretch * tan(a) + shear), so the shear is what stretching alone does not do
-    lean = np.clip(target["slant"] - own["slant"], -max_lean, max_lean)
-    shear = np.tan(np.radians(own["slant"] + lean)) - stretch * np.tan(np.radians(own["slant"]))
+    lean = np.clip(target["slant"] - own_slant, -max_lean, max_lean)
+    shear = np.tan(np.radians(own_slant + lean)) - stretch * np.tan(np.radians(own_slant))
     out = points.copy()
     x0, middle = float(out[:, 0].min()), float(np.median(out[:, 1]))
     out[:, 0] = x0 + (out[:, 0] - x0) * stretch + shear * (middle - out[:, 1])
     return out
+
+
+def _slant_and_width(points: np.ndarray, text: str) -> tuple[float, float]:
+    """`style_features`' slant and width_per_char of one line, alone (the word check
+    reshapes every line it reads, so match_hand measures no more than it uses)."""
+    chars = len(" ".join(text.split()))
+    if chars == 0 or all(c.isspace() for c in text):
+        raise ValueError("the line's text is empty: features are per character")
+    even, body = even_strokes(points_to_strokes(points))
+    return slant_degrees(even), float(np.ptp(np.concatenate(even)[:, 0])) / body / chars

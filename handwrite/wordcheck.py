@@ -1,12 +1,23 @@
 """The word check: the reader judges each word as the sampler writes it.
 
-`sampling.checked_lines` writes a line a word at a time and asks a judge about every
-candidate word; `WordJudge` is that judge for the writer: it reads the line so far
-(the kept words and the candidate) with a `handwrite.reader.Reader` and says whether
-the candidate is read as the intended word (`words.last_word_right`) and how likely
-the reader finds the whole text so far (its score, which ranks candidates).
+The writer's samplers ask a judge about what they wrote; `WordJudge` is that judge.  It
+reads with a `handwrite.reader.Reader`, and reads a whole line as the user will get it:
+through the writer's line and hand steps (`shape`), since levelling, evening the sizes
+and matching the hand change how a word reads.
+
+- `misread(lines, texts)`: per whole line, the words read otherwise (`sampling.spliced`
+  writes those again);
+- `in_line(lines, texts, words)`: per whole line holding a candidate for one of its
+  words, whether that word is read right;
+- `judge(candidates)`: a candidate word with the kept word before it, read as sampled,
+  and how likely the reader finds its text (the score ranks candidates): cheaper than a
+  whole line, it orders the candidates `in_line` reads (`sampling.spliced`), and it is
+  the whole verdict word by word (`sampling.checked`, for `stream`: the rest of the line
+  is not written yet).
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -15,19 +26,28 @@ from .words import last_word_right, misread_indices
 
 
 class WordJudge:
-    """judge(candidates) -> [(read right, score)], reading with `reader` the candidates'
-    normalised offsets, denormalised with `normalizer`."""
+    """The word check's judge: reads with `reader`; `normalizer` denormalises sampled
+    offsets; `shape(sampled line, text) -> (n, 3) points` gives a whole line as the user
+    will get it (None: as sampled)."""
 
-    def __init__(self, reader, normalizer):
-        self.reader, self.normalizer = reader, normalizer
+    def __init__(self, reader, normalizer, shape: Callable | None = None):
+        self.reader, self.normalizer, self.shape = reader, normalizer, shape
 
     def _points(self, offsets: np.ndarray) -> np.ndarray:
         return offsets_to_points(self.normalizer.denormalize(offsets))
 
-    def misread(self, offsets: list, texts: list[str]) -> list[list[int]]:
-        """Per whole line (normalised offsets), the indices of its words read otherwise."""
-        readings = self.reader.read_many([self._points(o) for o in offsets])
+    def _line(self, line, text: str) -> np.ndarray:
+        return self._points(line.offsets) if self.shape is None else self.shape(line, text)
+
+    def misread(self, lines: list, texts: list[str]) -> list[list[int]]:
+        """Per whole line (a SampledLine), the indices of its words read otherwise."""
+        readings = self.reader.read_many([self._line(ln, t) for ln, t in zip(lines, texts)])
         return [misread_indices(r, t) for r, t in zip(readings, texts)]
+
+    def in_line(self, lines: list, texts: list[str], words: list[int]) -> list[bool]:
+        """Per whole line, whether its word `words[i]` is read right."""
+        readings = self.reader.read_many([self._line(ln, t) for ln, t in zip(lines, texts)])
+        return [k not in misread_indices(r, t) for r, t, k in zip(readings, texts, words)]
 
     def __call__(self, candidates) -> list[tuple[bool, float]]:
         inks = [self._points(c.offsets) for c in candidates]

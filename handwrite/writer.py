@@ -14,13 +14,13 @@ import torch
 
 from .alphabet import Alphabet
 from .choices import DEFAULT_STYLE, FREE_STYLE
-from .drafts import CheckContext, LineDraft
+from .drafts import CheckContext
 from .events import LineRestarted, Preview, WritingDone, WritingPoints, labelled  # noqa: F401 (WritingPoints: public here)
 from .handwriting import Handwriting, WrittenLine
 from .layout import DEFAULT_WIDTH, LINE_HEIGHT, UNIT, place_lines, split_text
 from .model import HandwritingModel
 from .options import WriterOptions, check_settings
-from .pipeline import DEFAULT_PIPELINE, Pipeline, judge, level_points, line_hand, line_height
+from .pipeline import DEFAULT_PIPELINE, LineShapes, Pipeline, judge, level_points, line_hand, line_height
 from .preprocess import Normalizer, offsets_to_points
 from .sampling import check_precision, checked_lines, run_to_end, sample_lines, spliced_lines, stream_lines
 
@@ -246,14 +246,14 @@ class Writer:
         with it (a style of several lines primes the lines with each in turn); with "free",
         each page's first line is written without a primer and then primes the page's
         other lines.  Either way every other line then passes the HAND_STEPS with its
-        primer's hand: the network copies slant and letter width only partly."""
-        drafts, hands, join = {}, {}, 0.0
+        primer's hand (`_write_lines`): the network copies slant and letter width only partly."""
+        drafts = {}
         if primer is not None:
             jobs = [(d, i) for d, lines in enumerate(layouts) for i, ln in enumerate(lines) if ln.text]
             for k, one in enumerate(primer.primers):
                 drafts.update((yield from self._write_lines(jobs[k::len(primer.primers)], layouts, one,
-                                                            bias + primer.extra_bias, rng, stats, stream)))
-            hands, join = {j: primer.features for j in jobs}, primer.join
+                                                            bias + primer.extra_bias, rng, stats, stream,
+                                                            hand=(primer.features, primer.join))))
         else:
             firsts = [(d, next(i for i, ln in enumerate(lines) if ln.text)) for d, lines in enumerate(layouts)]
             drafts.update((yield from self._write_lines(firsts, layouts, None, bias, rng, stats, stream)))
@@ -262,16 +262,16 @@ class Writer:
                 if rest:
                     lead = drafts[(d, first)]
                     own = (lead.offsets, self.alphabet.encode(lead.model_text + " "))
-                    drafts.update((yield from self._write_lines(rest, layouts, own, bias, rng, stats, stream)))
                     hand = line_hand(lead.points, lead.text)
-                    hands.update({j: hand for j in rest if hand is not None})
-        for j, hand in hands.items():
-            drafts[j] = self.pipeline.finish_line(replace(drafts[j], hand=hand, join=join), self.options)
+                    drafts.update((yield from self._write_lines(rest, layouts, own, bias, rng, stats, stream,
+                                                                hand=None if hand is None else (hand, 0.0))))
         return drafts
 
-    def _write_lines(self, jobs, layouts, primer, bias, rng, stats, stream=False):
+    def _write_lines(self, jobs, layouts, primer, bias, rng, stats, stream=False, hand=None):
         """Sample the lines `jobs` [(text, line)] and write again those the pipeline's checks
         reject, each as often as its check allows: {job: the best attempt's LineDraft}.
+        hand: (style features, join) to pass the kept lines through the HAND_STEPS with,
+        or None.
 
         Counts, per text, the lines that needed a retry and those still unusable after all.
         The best attempts live in this call's own dicts, merged by the caller.  (They were
@@ -281,6 +281,7 @@ class Writer:
         texts = {j: layouts[j[0]][j[1]].text for j in jobs}
         checks = [c for c in self.pipeline.checks if c.applies(self.options)]
         context = CheckContext(self, primer)
+        shapes = LineShapes(self.pipeline, self.options, self.alphabet, self.normalizer, hand)
         best, quality = {}, {}
         todo = list(jobs)
         for attempt in range(max([getattr(self.options, c.retries) for c in checks], default=0) + 1):
@@ -289,7 +290,7 @@ class Writer:
             if attempt and stream:
                 for j in todo:
                     yield LineRestarted(j)
-            drafts = yield from self._attempt(todo, texts, primer, bias, rng, stream)
+            drafts = yield from self._attempt(todo, texts, primer, bias, rng, stream, shapes)
             again = []
             for draft, verdict in zip(drafts, judge(drafts, checks, context, self.options)):
                 j = draft.key
@@ -306,9 +307,9 @@ class Writer:
                 stats[j[0]]["failed"] += 1            # still unusable after every retry
             stats[j[0]]["rewritten"] += best[j].sampled.rewritten_words
             stats[j[0]]["misread"] += list(best[j].sampled.misread_words)
-        return best
+        return {j: shapes.finished(draft) for j, draft in best.items()}
 
-    def _attempt(self, todo, texts, primer, bias, rng, stream):
+    def _attempt(self, todo, texts, primer, bias, rng, stream, shapes: LineShapes):
         """One attempt at the lines `todo`, sampled in batches of options.batch_lines and
         passed through the pipeline's LINE_STEPS: their LineDrafts (a generator: with
         `stream`, it yields the sampling steps)."""
@@ -321,7 +322,7 @@ class Writer:
             settings = dict(bias=bias, seed=int(rng.integers(0, 2**62)), primer=primer,
                             precision=self.options.precision, normalizer=self.normalizer,
                             char_bias=[self.pipeline.char_bias(texts[j], self.options) for j in chunk])
-            judge = self._word_judge()
+            judge = self._word_judge(shapes)
             check = dict(candidates=self.options.word_candidates, rounds=self.options.word_rounds)
             if judge is not None and stream:        # word by word: the stream shows only kept words
                 run = checked_lines(*args, [texts[j] for j in chunk], judge, stream=True, **check, **settings)
@@ -332,15 +333,15 @@ class Writer:
                 sampled += yield from labelled(stream_lines(*args, **settings), chunk)
             else:
                 sampled += sample_lines(*args, **settings)
-        return [self.pipeline.shape_line(LineDraft.from_sample(j, texts[j], asked[j], s, self.normalizer),
-                                         self.options) for j, s in zip(todo, sampled)]
+        return [replace(shapes.line(s, texts[j]), key=j, sampled=s) for j, s in zip(todo, sampled)]
 
-    def _word_judge(self):
-        """The word check's judge, or None when it is off or there is no reader."""
+    def _word_judge(self, shapes: LineShapes):
+        """The word check's judge, or None when it is off or there is no reader.  It reads
+        each whole line as `shapes` will leave it."""
         if not self.options.check_words or self.reader is None:
             return None
         from .wordcheck import WordJudge
-        return WordJudge(self.reader, self.normalizer)
+        return WordJudge(self.reader, self.normalizer, lambda sampled, text: shapes.finished(shapes.line(sampled, text)).points)
 
     def _handwriting(self, lines, drafts: dict, info: dict) -> Handwriting:
         """One text's lines (layout.Line) and drafts {line: LineDraft} through the

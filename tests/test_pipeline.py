@@ -1,6 +1,7 @@
 """The writing pipeline (handwrite.pipeline): each step on its own, the checks' verdicts,
 and the capital policy taken out or swapped without touching the sampler."""
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,35 @@ def test_a_line_written_by_two_calls_keeps_each_call_s_best(tiny_writer):
     again = run_to_end(tiny_writer._write_lines([(0, 0)], layouts, None, 0.75, rng, stats))
     assert set(first) == set(again) == {(0, 0)}
     assert first[(0, 0)].text == again[(0, 0)].text == "hello"
+
+
+def test_line_shapes_run_each_lines_steps_once_and_the_hand_steps_only_with_a_hand():
+    from handwrite.alphabet import Alphabet
+    from handwrite.preprocess import Normalizer
+    calls = []
+
+    def counted(name, shift):
+        def step(d, options):
+            calls.append(name)
+            points = d.points.copy()
+            points[:, 1] += shift
+            return replace(d, points=points)
+        return Step(name, step)
+    steps = pipeline.Pipeline(line_steps=(counted("line", 1.0),), hand_steps=(counted("hand", 10.0),),
+                              page_steps=(), policies=())
+    alphabet, normalizer = Alphabet(" acts"), Normalizer([0.0, 0.0], [1.0, 1.0])
+    offsets = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 1]], np.float32)
+    line = SampledLine(offsets, np.ones((2, 3), np.float32), True)
+    same = SampledLine(offsets.copy(), line.phi, True)                 # the same line, another object
+    for hand, expected in ((None, 1.0), (({"slant": 0.0}, 0.0), 11.0)):
+        calls.clear()
+        shapes = pipeline.LineShapes(steps, OPTIONS, alphabet, normalizer, hand)
+        first = shapes.finished(shapes.line(line, "cat"))
+        again = shapes.finished(replace(shapes.line(same, "cat"), key=(0, 3), sampled=same))
+        assert calls == (["line"] if hand is None else ["line", "hand"])      # once each, however often asked
+        assert again.key == (0, 3) and again.sampled is same
+        np.testing.assert_array_equal(again.points, first.points)
+        sampled_points = LineDraft.from_sample(None, "cat", "cat", line, normalizer).points
+        np.testing.assert_allclose(first.points[:, 1] - sampled_points[:, 1], expected)
+        shapes.line(line, "cot")                                               # another text: shaped anew
+        assert calls.count("line") == 2

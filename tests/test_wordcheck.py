@@ -115,6 +115,52 @@ def test_the_judge_reads_the_line_so_far_and_checks_its_last_word(tiny_model_par
     np.testing.assert_allclose(reader.inks[0][:, :2], np.cumsum(normalizer.denormalize(offsets)[:, :2], axis=0))
 
 
+def test_the_judge_reads_whole_lines_as_shape_leaves_them():
+    from handwrite.preprocess import Normalizer
+    from handwrite.sampling.finish import SampledLine
+    line = SampledLine(np.array([[0, 0, 0], [1, 0, 0], [1, 1, 1]], np.float32), np.zeros((2, 9)), True, None)
+    shaped = np.array([[5.0, 5.0, 0.0], [6.0, 5.0, 1.0]])
+    calls = []
+
+    def shape(sampled, text):
+        calls.append((sampled, text))
+        return shaped
+    reader = StubReader("the cat sat")
+    judge = WordJudge(reader, Normalizer([0.0, 0.0], [1.0, 1.0]), shape)
+    assert judge.misread([line, line], ["the cat sat", "the cot sat"]) == [[], [1]]
+    assert judge.in_line([line, line], ["the cot sat", "the cot sat"], [0, 1]) == [True, False]
+    assert calls == [(line, "the cat sat"), (line, "the cot sat")] + [(line, "the cot sat")] * 2
+    assert all(ink is shaped for ink in reader.inks)
+
+
+def test_the_check_reads_each_line_as_the_line_and_hand_steps_leave_it(tiny_model_parts):
+    """What the check reads is what the steps made of the line: LINE_STEPS for every line,
+    HAND_STEPS too for lines matched to a hand (with "free", the page's other lines)."""
+    from dataclasses import replace
+    from handwrite.drafts import Step
+    from handwrite.pipeline import Pipeline
+    from handwrite.writer import Writer
+    made = {"line": [], "hand": []}
+
+    def marked(kind, shift):
+        def step(draft, options):
+            points = draft.points.copy()
+            points[:, 1] += shift
+            made[kind].append(points)
+            return replace(draft, points=points)
+        return step
+    pipeline = Pipeline(line_steps=(Step("mark_line", marked("line", 1000.0)),),
+                        hand_steps=(Step("mark_hand", marked("hand", 5000.0)),), page_steps=())
+    reader = StubReader("the cat")
+    writer = Writer.from_model(*tiny_model_parts, reader=reader, pipeline=pipeline)
+    hw = writer.write("the cat\nthe cat", seed=1, style="free")
+    assert made["hand"], "the second line was matched to the first line's hand"
+    read_line = [ink for ink in reader.inks if any(ink is m for m in made["line"])]
+    read_hand = [ink for ink in reader.inks if any(ink is m for m in made["hand"])]
+    assert read_line and read_hand and len(read_line) + len(read_hand) == len(reader.inks)
+    assert hw.info["misread_words"] == []
+
+
 def test_a_writer_with_a_reader_checks_its_words_and_says_which_stayed_misread(tiny_model_parts):
     from handwrite.writer import Writer
     reader = StubReader("the cat")
@@ -128,18 +174,29 @@ def test_a_writer_with_a_reader_checks_its_words_and_says_which_stayed_misread(t
 
 # ---- whole lines first, misread words again (sampling.spliced) ----------------------------
 class LineJudge(ScriptedJudge):
-    """Names word `bad` of line 0 misread in the first pass (and, `always`, in every reading
-    of the line after); candidates as ScriptedJudge says."""
-    def __init__(self, bad, verdict, always=False):
+    """Names word `bad` of line 0 misread in the first reading of whole lines (and,
+    `always`, in every reading after).  Candidates beside the word before read as
+    ScriptedJudge says; a whole line holding a candidate reads its word right as
+    `line_verdict(text, k)` says (k: such lines read so far), and is recorded as (text,
+    word, offsets) in `in_lines`."""
+    def __init__(self, bad, verdict, always=False, line_verdict=lambda text, k: True):
         super().__init__(verdict)
-        self.bad, self.lines, self.always, self.readings = bad, None, always, 0
+        self.bad, self.always, self.line_verdict = bad, always, line_verdict
+        self.lines, self.readings, self.in_lines = None, 0, []
 
-    def misread(self, offsets, texts):
+    def misread(self, lines, texts):
         self.readings += 1
         if self.lines is None:
-            self.lines = [o.copy() for o in offsets]
+            self.lines = [ln.offsets.copy() for ln in lines]
         flag = self.readings == 1 or self.always
         return [[self.bad] if n == 0 and flag else [] for n in range(len(texts))]
+
+    def in_line(self, lines, texts, words):
+        out = []
+        for line, text, k in zip(lines, texts, words):
+            self.in_lines.append((text, k, line.offsets.copy()))
+            out.append(bool(self.line_verdict(text, len(self.in_lines))))
+        return out
 
 
 def splice(parts, judge, texts, seed=4, **kw):
@@ -161,18 +218,26 @@ def test_marks_end_each_word_at_a_pen_lift_with_the_state_there(tiny_model_parts
     assert rows == sorted(rows)
 
 
-def test_a_misread_word_is_replaced_and_the_rest_of_the_line_kept(tiny_model_parts):
-    for seed in range(40):     # the untrained model's first pass splits into words at some seeds only
-        judge = LineJudge(1, lambda c, k: k == 2)             # the 2nd candidate of "cat" reads right
-        [line] = splice(tiny_model_parts, judge, ["the cat sat"], seed=seed, candidates=3)
+def _splice_until_split(parts, make_judge, texts=("the cat sat",), **kw):
+    """splice() at the first seed whose first pass the untrained model splits into words
+    (so that a word can be written again); (line, judge)."""
+    for seed in range(40):
+        judge = make_judge()
+        [line] = splice(parts, judge, list(texts), seed=seed, **kw)
         if judge.seen:
-            break
-    else:
-        pytest.fail("no seed split the first pass into words")
+            return line, judge, seed
+    pytest.fail("no seed split the first pass into words")
+
+
+def test_a_misread_word_is_replaced_and_the_rest_of_the_line_kept(tiny_model_parts):
+    line, judge, _ = _splice_until_split(tiny_model_parts, lambda: LineJudge(1, lambda c, k: k == 2), candidates=3)
     first = judge.lines[0]
-    assert [c.text for c in judge.seen] == ["the cat"] * 3
-    kept = judge.seen[1]
+    assert [c.text for c in judge.seen] == ["the cat"] * 3              # each read beside the word before
+    # the one read right there is read first in its line, and reads right there too
+    assert [(text, k) for text, k, _ in judge.in_lines] == [("the cat sat", 1)]
     assert line.rewritten_words == 1 and line.misread_words == ()
+    np.testing.assert_array_equal(line.offsets, judge.in_lines[0][2])     # the line as judged
+    kept = judge.seen[1]
     # the line: the original up to where "cat" began, the kept candidate, then the original rest
     np.testing.assert_array_equal(line.offsets[:len(kept.offsets)], kept.offsets)
     assert not np.array_equal(line.offsets[:len(kept.offsets)], first[:len(kept.offsets)])
@@ -180,6 +245,24 @@ def test_a_misread_word_is_replaced_and_the_rest_of_the_line_kept(tiny_model_par
     # ... all but the pen's move into "sat", which keeps "sat" where it was beside "cat"
     np.testing.assert_array_equal(line.offsets[-rest + 1:], first[-rest + 1:])
     np.testing.assert_array_equal(line.offsets[-rest, 2], first[-rest, 2])
+
+
+def test_candidates_are_read_in_their_line_in_order_until_one_reads_right_there(tiny_model_parts):
+    """Four candidates read right beside the word before, the first scored best: they are
+    read in their whole line best first (IN_LINE at most), and the line has the last word."""
+    line, judge, _ = _splice_until_split(
+        tiny_model_parts, lambda: LineJudge(1, lambda c, k: True, line_verdict=lambda text, k: k == 2), candidates=4)
+    assert len(judge.seen) == 4 and len(judge.in_lines) == 2
+    second = judge.seen[1]                       # the best was read wrong in its line; the next is kept
+    np.testing.assert_array_equal(line.offsets[:len(second.offsets)], second.offsets)
+    np.testing.assert_array_equal(line.offsets, judge.in_lines[1][2])
+    assert line.rewritten_words == 1 and line.misread_words == ()
+    line, judge, _ = _splice_until_split(
+        tiny_model_parts, lambda: LineJudge(1, lambda c, k: True, line_verdict=lambda text, k: False), candidates=4)
+    from handwrite.sampling.spliced import IN_LINE
+    assert len(judge.in_lines) == IN_LINE == 2                           # the first two tried in their line
+    np.testing.assert_array_equal(line.offsets, judge.lines[0])          # none read right there: as written
+    assert line.rewritten_words == 0 and line.misread_words == ("cat",)
 
 
 def _part(points, normalizer=None):
@@ -245,17 +328,47 @@ def test_words_replaced_one_after_another_each_keep_their_place():
     assert line[0] is new0 and replace_words(first, {}, None) == first
 
 
-def test_a_line_is_read_whole_again_and_a_word_it_still_misreads_is_written_again(tiny_model_parts):
-    """Candidates read right beside the word before, but the whole line still reads the word
-    wrong: each round writes it again, and at the end it is counted as misread."""
-    for seed in range(40):     # the untrained model's first pass splits into words at some seeds only
-        judge = LineJudge(1, lambda c, k: True, always=True)
-        [line] = splice(tiny_model_parts, judge, ["the cat sat"], seed=seed, candidates=2, rounds=3)
-        if judge.seen:
+def test_a_word_close_to_the_one_before_is_spaced_out_to_the_lines_usual_gap():
+    from handwrite.preprocess import Normalizer
+    from handwrite.sampling.spliced import spaced_out
+    for normalizer in (None, Normalizer([2.0, -0.5], [3.0, 4.0])):
+        # four words of ink 0-4 wide; gaps 3, 1, 3 (each part starts with the pen's move into it)
+        parts = [_part(np.array([[0, 0], [4, 0.0]]), normalizer)] + [
+            _part(np.array([[gap, 0], [gap + 4, 0.0]]), normalizer) for gap in (3, 1, 3)]
+        wider = spaced_out(parts, 2, normalizer)
+        placed = _placed(parts[:2] + [wider, parts[3]], normalizer)
+        assert placed[4, 0] - placed[3, 0] == pytest.approx(3.0)               # the gap before word 2: 1 -> 3
+        np.testing.assert_array_equal(wider.offsets[2:], parts[2].offsets[2:])  # the word itself unchanged
+        assert spaced_out(parts, 1, normalizer) is None                          # as wide as usual already
+        assert spaced_out(parts[:3], 2, normalizer) is None                      # two gaps say too little
+        assert spaced_out(parts, 0, normalizer) is None
+
+
+def test_a_word_run_into_the_one_before_is_fixed_by_spacing_it_out(tiny_model_parts):
+    """No candidate written again reads right; the word as it was, moved to the usual gap,
+    does: it is kept, and nothing else of the line changes but the move into it."""
+    text = "a b c d e"
+    for seed in range(60):
+        judge = LineJudge(3, lambda c, k: k == 3)          # the third judged: after the 2 written again
+        [line] = splice(tiny_model_parts, judge, [text], seed=seed, candidates=2)
+        if len(judge.seen) == 3:
             break
     else:
-        pytest.fail("no seed split the first pass into words")
+        pytest.fail("no seed split the first pass into words with a narrow gap before word 3")
+    first = judge.lines[0]
+    assert line.rewritten_words == 1 and line.misread_words == () and line.offsets.shape == first.shape
+    moved = np.flatnonzero((line.offsets != first).any(axis=1))
+    assert len(moved) == 1 and line.offsets[moved[0], 0] > first[moved[0], 0]    # one pen move, to the right
+    assert line.offsets[moved[0], 1] == first[moved[0], 1]
+
+
+def test_a_line_is_read_whole_again_and_a_word_it_still_misreads_is_written_again(tiny_model_parts):
+    """Candidates read right in their lines, but the finished line still reads the word
+    wrong: each round writes it again, and at the end it is counted as misread."""
+    line, judge, seed = _splice_until_split(tiny_model_parts, lambda: LineJudge(1, lambda c, k: True, always=True),
+                                            candidates=2, rounds=3)
     assert [c.text for c in judge.seen] == ["the cat"] * 6 and judge.readings == 4
+    assert [(text, k) for text, k, _ in judge.in_lines] == [("the cat sat", 1)] * 3    # the first read right, each round
     assert line.misread_words == ("cat",) and line.rewritten_words == 3
     judge = LineJudge(1, lambda c, k: True)          # read right whole once written again
     [line] = splice(tiny_model_parts, judge, ["the cat sat"], seed=seed, candidates=2, rounds=3)
@@ -263,7 +376,7 @@ def test_a_line_is_read_whole_again_and_a_word_it_still_misreads_is_written_agai
 
 
 def test_a_word_no_candidate_fixes_stays_and_is_named(tiny_model_parts):
-    judge = LineJudge(2, lambda c, k: False)
+    judge = LineJudge(2, lambda c, k: False, line_verdict=lambda text, k: False)
     [line] = splice(tiny_model_parts, judge, ["the cat sat"], candidates=2, rounds=2)
     np.testing.assert_array_equal(line.offsets, judge.lines[0])
     assert line.misread_words == ("sat",) and line.rewritten_words == 0
@@ -275,15 +388,19 @@ def test_a_one_word_line_written_again_keeps_its_drawing_for_the_capital_check(t
     [line] = splice(tiny_model_parts, judge, ["Kettle"], candidates=2)
     assert line.rewritten_words == 1 and line.drawn is not None
 
-    class FirstWrong(StubReader):        # a line as first written reads wrong, every candidate right,
-        scored = False                   # ... and so does the line a candidate was put in
+    class FirstWrong(StubReader):
+        """A line as first written reads wrong; the lines holding a word written again (read
+        right after their words were read beside the word before) read right, then and later."""
+        near, fixed = False, []
 
         def read_many(self, inks):
-            reading, self.scored = ("Kettle" if self.scored else "bottle"), False
-            return [reading] * len(inks)
+            if self.near:
+                self.fixed += inks
+                self.near = False
+            return ["Kettle" if any(np.array_equal(ink, f) for f in self.fixed) else "bottle" for ink in inks]
 
         def read_and_score(self, inks, texts):
-            self.scored = True
+            self.near = True
             return list(texts), [-1.0] * len(inks)
     from handwrite.writer import Writer
     writer = Writer.from_model(*tiny_model_parts, reader=FirstWrong("bottle"))

@@ -2,15 +2,18 @@
 
 The lines of a batch are written as usual, in one pass, noting where each word begins
 (the loop's `marks`: the step, and the network's state there).  The judge reads each
-line and names its misread words.  Each of those is written again as `candidates` rows
-from the state where it began (`checked._write_round`'s way of branching); the candidate
-read as intended with the best score replaces it, and the rest of the line stays as it
-was: its strokes are pen moves, so they follow the new word wherever it ends, and the
+line as the user will get it and names its misread words.  Each of those is written
+again as `candidates` rows from the state where it began (`checked._write_round`'s way
+of branching), and one more candidate costs no sampling: the word as it was, moved to
+the line's usual gap (`spaced_out`: words run together read as one).  The candidates are
+read beside the word before, then in that order (the first `IN_LINE`) in their line
+until one reads as intended there; it replaces the word.  The rest of the line stays as
+it was: its strokes are pen moves, so they follow the new word wherever it ends, and the
 pen's move to the next word is corrected so that the next word keeps its place beside
 the word (`keep_the_gap`).  A line that changed is read whole again, and the words it
 then misreads are the next round's work, for up to `rounds` rounds.  Most words are
-right the first time, so most of the work is the one pass (`checked.checked_lines` writes word by word instead: what `stream` needs,
-since it shows only kept words).
+right the first time, so most of the work is the one pass.  (`checked.checked_lines`
+writes word by word instead: what `stream` needs, since it shows only kept words.)
 """
 from __future__ import annotations
 
@@ -24,13 +27,21 @@ from .finish import SampledLine
 from .loop import _sample_lines, run_to_end
 from .stopping import MIN_STEPS, STEPS_PER_CHAR
 
+# a word's candidates read in their whole line, at most (in the order of their reading beside
+# the word before): a word none of the first few fixes is seldom fixed by the rest, and
+# each costs the line's steps and a reading of the line
+IN_LINE = 2
+MEDIAN_OF = 3           # gaps between words a line needs for its median gap to say what is usual
+
 
 def spliced_lines(model, codes: list[list[int]], texts: list[str], judge, *, candidates: int = 4,
                   rounds: int = 1, seed: int | None = None, **settings) -> list[SampledLine]:
     """`sample_lines` with misread words written again (see the module docstring).
 
-    judge: `judge(candidates)` -> [(read right, score)] per `checked.Candidate`, and
-    `judge.misread(offsets, texts)` -> per line, the indices of its misread words."""
+    judge: `judge.misread(lines, texts)` -> per whole line (a SampledLine), the indices of
+    its misread words; `judge(candidates)` -> (read right, score) per `checked.Candidate`
+    (a word beside the word before); `judge.in_line(lines, texts, words)` -> per whole
+    line, whether its word `words[i]` reads right (`wordcheck.WordJudge`)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -47,7 +58,7 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
     parts = [_parts(line) if len(line.marks) == len(e) - 1 else [line] for line, e in zip(lines, ends)]
     # lines that could be split into the words the judge names
     whole = [len(p) == len(e) == len(t.split()) for p, e, t in zip(parts, ends, texts)]
-    misread = judge.misread([ln.offsets for ln in lines], texts)
+    misread = judge.misread(lines, texts)
     todo = {(n, k) for n, bad in enumerate(misread) if whole[n] for k in bad}
     left = {(n, k) for n, bad in enumerate(misread) for k in bad} - todo
     fixed = {n: 0 for n in range(len(codes))}
@@ -69,12 +80,12 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
 
 
 def _misread_again(judge, parts, texts, lines: list[int]) -> set:
-    """The misread words of `lines` read whole again: a candidate read right beside the
-    word before it can read otherwise in its line (the reader sees the line's height and
-    both neighbours), so the line, not the candidate, has the last word."""
+    """The misread words of `lines` read whole again: each candidate was read in its line
+    with the line's other words as they were, and a line with several words replaced
+    reads otherwise, so the finished line has the last word."""
     if not lines:
         return set()
-    again = judge.misread([_rejoined(parts[n]).offsets for n in lines], [texts[n] for n in lines])
+    again = judge.misread([_rejoined(parts[n]) for n in lines], [texts[n] for n in lines])
     return {(n, k) for n, bad in zip(lines, again) for k in bad}
 
 
@@ -101,8 +112,9 @@ def _rejoined(parts: list[SampledLine]) -> SampledLine:
 
 
 def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, settings, fixed) -> set:
-    """Write each misread word (n, k) of `todo` again as `candidates` rows; replace it with
-    the best candidate read right.  Returns the words still misread."""
+    """Write each misread word (n, k) of `todo` again as `candidates` rows, and add the word
+    as it was with a usual gap before it (`spaced_out`); replace it with a candidate read
+    right in its line.  Returns the words still misread."""
     rows = [(n, k) for n, k in todo for _ in range(candidates)]
     written: dict[int, SampledLine] = {}
     for fresh in (True, False):
@@ -118,17 +130,62 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
                                                        "char_bias": None if char_bias is None else
                                                        [char_bias[rows[i][0]] for i in group]}))
         written.update(zip(group, sampled))
-    verdicts = judge([_candidate(n, texts[n], ends[n], parts[n][:k], written[i]) for i, (n, k) in enumerate(rows)])
-    best: dict[tuple, tuple] = {}
-    for i, ((n, k), verdict) in enumerate(zip(rows, verdicts)):
+    normalizer = settings.get("normalizer")
+    for n, k in todo:                       # and the word as it was, spaced out (words run together)
+        wider = spaced_out(parts[n], k, normalizer)
+        if wider is not None:
+            written[len(rows)] = wider
+            rows.append((n, k))
+    # a word reads otherwise beside both neighbours, and the line's steps (levelling, sizes,
+    # the hand) shape it whole: a candidate is kept only when read right in its line, as the
+    # user will get it.  A whole line costs more to read than the word, so the word is first
+    # read beside the one before it, and the candidates are read in their line in that
+    # reading's order (read right first, then by score) until one reads right, IN_LINE at most.
+    near = judge([_candidate(n, texts[n], ends[n], parts[n][:k], written[i]) for i, (n, k) in enumerate(rows)])
+    queue: dict[tuple, list] = {}
+    for i, ((n, k), verdict) in enumerate(zip(rows, near)):
         ends_early = written[i].resume is None and k + 1 < len(parts[n])    # no next word to go on to
-        if verdict[0] and not ends_early and ((n, k) not in best or verdict > best[(n, k)][0]):
-            best[(n, k)] = (verdict, written[i])
+        if not ends_early:
+            queue.setdefault((n, k), []).append((verdict, i))
+    queue = {word: [i for _, i in sorted(tried, key=lambda t: t[0], reverse=True)][:IN_LINE]
+             for word, tried in queue.items()}
+    best: dict[tuple, SampledLine] = {}
+    while queue:
+        reading = [(word, tried.pop(0)) for word, tried in queue.items()]
+        verdicts = judge.in_line([_rejoined(replace_words(parts[n], {k: written[i]}, normalizer))
+                                  for (n, k), i in reading], [texts[n] for (n, _), _ in reading],
+                                 [k for (_, k), _ in reading])
+        best.update((word, written[i]) for (word, i), right in zip(reading, verdicts) if right)
+        queue = {word: tried for word, tried in queue.items() if tried and word not in best}
     for n in {n for n, _ in best}:
-        parts[n] = replace_words(parts[n], {k: part for (m, k), (_, part) in best.items() if m == n},
-                                 settings.get("normalizer"))
+        parts[n] = replace_words(parts[n], {k: part for (m, k), part in best.items() if m == n}, normalizer)
         fixed[n] += sum(m == n for m, _ in best)
     return set(todo) - set(best)
+
+
+def spaced_out(parts: list[SampledLine], k: int, normalizer) -> SampledLine | None:
+    """Part k moved right so that the gap between its ink and the word before's is the
+    line's median gap between words; None when it is as wide already, or the line has too
+    few gaps for a median.  The reader runs words written close together into one ("you
+    met" as "youmet"), and a word written again keeps its gap (`keep_the_gap`): this is
+    the candidate that changes the gap alone."""
+    if not 0 < k < len(parts) or len(parts) < MEDIAN_OF + 1:
+        return None
+    moves = np.concatenate([p.offsets[1:, :2] for p in parts]).astype(np.float64)
+    if normalizer is not None:
+        moves = moves * normalizer.std + normalizer.mean
+    placed = np.cumsum(moves[:, 0])
+    bounds = np.cumsum([0] + [len(p.offsets) - 1 for p in parts])
+    xs = [placed[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    if any(not len(x) for x in xs):
+        return None
+    gaps = [float(xs[j].min() - xs[j - 1].max()) for j in range(1, len(xs))]
+    short = float(np.median(gaps)) - gaps[k - 1]
+    if short <= 0:
+        return None
+    offsets = parts[k].offsets.copy()
+    offsets[1, 0] += short / (normalizer.std[0] if normalizer is not None else 1.0)   # the pen-up move into the word
+    return replace(parts[k], offsets=offsets)
 
 
 def replace_words(parts: list[SampledLine], new: dict[int, SampledLine], normalizer) -> list[SampledLine]:
