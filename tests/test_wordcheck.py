@@ -220,7 +220,7 @@ def test_marks_end_each_word_at_a_pen_lift_with_the_state_there(tiny_model_parts
 
 def _splice_until_split(parts, make_judge, texts=("the cat sat",), **kw):
     """splice() at the first seed whose first pass the untrained model splits into words
-    (so that a word can be written again); (line, judge)."""
+    (so that a word can be written again): (line, judge, seed)."""
     for seed in range(40):
         judge = make_judge()
         [line] = splice(parts, judge, list(texts), seed=seed, **kw)
