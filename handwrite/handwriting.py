@@ -11,6 +11,9 @@ from .fileio import write_file
 from .layout import PAGE_KEYS, Sheet
 from .preprocess import points_to_strokes
 
+# to_png's options that a PNG of a tight box around the ink takes (RenderOptions' fields, and size)
+TIGHT_PNG = ("color", "stroke_width", "background", "scale", "margin", "size")
+
 
 @dataclass
 class WrittenLine:
@@ -138,6 +141,14 @@ class Handwriting:
     def to_png(self, path=None, *, dpi=96.0, **options) -> bytes:
         """PNG of `to_svg(**options)` (one page: page_number when the writing fills several)."""
         _no_animation(options, "PNG")
+        if options.get("page") is None and set(options) <= set(TIGHT_PNG):
+            one = self.resized(options["size"]) if options.get("size") is not None else self
+            if one.sheet is None:             # a tight box around the ink: drawn straight, no SVG between
+                drawing = render.RenderOptions(**{k: options[k] for k in TIGHT_PNG[:-1] if k in options})
+                data = render.to_png(one.strokes, drawing, dpi)
+                if path is not None:
+                    write_file(path, data)
+                return data
         data = render.svg_to_png(self.to_svg(**options), dpi=dpi)
         if path is not None:
             write_file(path, data)

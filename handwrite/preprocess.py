@@ -26,6 +26,27 @@ def align_baseline(strokes: list[np.ndarray]) -> list[np.ndarray]:
     return [(s_ @ rot.T).astype(np.float32) for s_ in strokes]
 
 
+def resample_strokes(strokes: list[np.ndarray], counts_for) -> tuple[np.ndarray, np.ndarray]:
+    """(points, points per stroke): each (n, 2) stroke's points at even steps along its
+    ink, all strokes at once (a line has dozens, and is measured and read many times).
+    counts_for(ink lengths) -> points per stroke: 1 keeps its first point, n >= 2 its
+    first and last with n - 2 between."""
+    counts = np.array([len(s) for s in strokes])
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    lasts = starts + counts - 1
+    pts = np.concatenate(strokes).astype(np.float64)
+    seg = np.hypot(*np.diff(pts, axis=0).T)
+    seg[starts[1:] - 1] = 1.0                 # between strokes: a step no point falls in
+    along = np.r_[0.0, np.cumsum(seg)]
+    total = along[lasts] - along[starts]
+    n = np.asarray(counts_for(total), dtype=np.int64)
+    stroke = np.repeat(np.arange(len(strokes)), n)
+    k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)            # index within its stroke
+    at = k * (total / np.maximum(n - 1, 1))[stroke]
+    at = np.where(k == n[stroke] - 1, total[stroke], at) + along[starts][stroke]   # the last on the last point
+    return np.stack([np.interp(at, along, pts[:, 0]), np.interp(at, along, pts[:, 1])], axis=1), n
+
+
 def downsample_stroke(stroke: np.ndarray, factor: int) -> np.ndarray:
     """Keep every `factor`-th point of a stroke, always keeping its first and last point."""
     if factor <= 1 or len(stroke) <= 2:

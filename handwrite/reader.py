@@ -27,7 +27,7 @@ from torch import nn
 
 from .alphabet import Alphabet
 from .fileio import atomic_write_bytes
-from .preprocess import align_baseline, points_to_strokes
+from .preprocess import align_baseline, points_to_strokes, resample_strokes
 
 FORMAT = "handwrite-reader"
 FORMAT_VERSION = "1"
@@ -81,15 +81,12 @@ def as_strokes(ink) -> list[np.ndarray]:
     return strokes
 
 
-def _resample(stroke: np.ndarray, spacing: float) -> np.ndarray:
-    """Points every `spacing` along the stroke's ink, its first and last point kept."""
-    seg = np.linalg.norm(np.diff(stroke, axis=0), axis=1)
-    total = float(seg.sum())
-    if total < spacing:
-        return stroke[[0, -1]] if total > 0 else stroke[:1]
-    along = np.r_[0.0, np.cumsum(seg)]
-    at = np.linspace(0.0, total, int(round(total / spacing)) + 1)
-    return np.stack([np.interp(at, along, stroke[:, 0]), np.interp(at, along, stroke[:, 1])], axis=1)
+def _resample(strokes: list[np.ndarray], spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """(points, points per stroke): each stroke's points every `spacing` along its ink,
+    its first and last point kept (a stroke shorter than `spacing`: those two, or one
+    for a dot)."""
+    return resample_strokes(strokes, lambda total: np.where(
+        total < spacing, np.where(total > 0, 2, 1), np.rint(total / spacing).astype(np.int64) + 1))
 
 
 def line_height(strokes: list[np.ndarray]) -> float:
@@ -103,7 +100,7 @@ def line_height(strokes: list[np.ndarray]) -> float:
     extent = max(float(np.ptp(y)), float(np.ptp(x)) / 4)
     if extent <= 0:
         return 1.0
-    even = np.concatenate([_resample(s, extent / 200) for s in strokes])
+    even, _ = _resample(strokes, extent / 200)
     lo, hi = np.percentile(even[:, 1], [5, 95])
     span = float(hi - lo)
     if span <= extent / 20:     # a flat line of ink (a dash): measure its length instead
@@ -115,11 +112,10 @@ def ink_frames(ink, spacing: float) -> np.ndarray:
     """(T, FEATURES) float32: the pen's path in steps of equal ink length, in line heights."""
     strokes = [np.asarray(s, np.float64) for s in align_baseline([s.astype(np.float32) for s in as_strokes(ink)])]
     scale = line_height(strokes)
-    strokes = [_resample(s / scale, spacing) for s in strokes]
-    pts = np.concatenate(strokes)
+    pts, counts = _resample([s / scale for s in strokes], spacing)
     first = np.zeros(len(pts), np.float32)
     last = np.zeros(len(pts), np.float32)
-    ends = np.cumsum([len(s) for s in strokes])
+    ends = np.cumsum(counts)
     first[np.r_[0, ends[:-1]]] = 1.0
     last[ends - 1] = 1.0
     first[0] = 0.0
@@ -231,23 +227,68 @@ def load_reader(path=None) -> tuple[ReaderNet, dict]:
 
 # ---- the public reader ----------------------------------------------------------------
 
+READER_PRECISIONS = ("fp32", "int8")
+INT8_FROM = 2        # inks read together for int8 to pay: one alone read slower than in fp32 (docs/reading.md)
+
+
+def quantized(net: ReaderNet) -> nn.Module:
+    """A copy of the net with int8 LSTM and output weights (PyTorch's dynamic quantization:
+    activations quantized per call, int32 sums); None where this torch cannot."""
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")          # torch marks eager-mode quantization deprecated, not its ops
+            return torch.ao.quantization.quantize_dynamic(net, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def checking_precision(precision: str) -> str:
+    """The reader's precision for a writer's sampling precision: int8 where the sampler
+    would run int8 on this CPU (`cpu.kind`: not "avx2"), unless fp32 was asked for."""
+    from . import cpu
+    return "fp32" if precision == "fp32" or cpu.kind() == "avx2" else "int8"
+
+
 class Reader:
     """Reads pen strokes: `read(ink) -> str`, `score(ink, text) -> log p(text | ink)`.
 
     ink: a Handwriting, an (N, 3) array of x, y, end-of-stroke (y down), or a list of
     (n, 2) strokes.  Load once and reuse: the network loads on the first read.
+    precision: "fp32", or "int8" for calls that read INT8_FROM inks or more (the word
+    check's batches; a line's CER on the validation writers moves by under 0.001: docs/reading.md).
     """
 
-    def __init__(self, weights=None, net: ReaderNet | None = None):
+    def __init__(self, weights=None, net: ReaderNet | None = None, precision: str = "fp32"):
+        if precision not in READER_PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(READER_PRECISIONS)}; got {precision!r}")
         self._path = weights
         self._net = net
+        self.precision = precision
         self.info: dict = {}
+        self._int8 = None
+        self._twins: dict[str, Reader] = {precision: self}
 
     @property
     def net(self) -> ReaderNet:
         if self._net is None:
             self._net, self.info = load_reader(self._path)
         return self._net
+
+    def at_precision(self, precision: str) -> "Reader":
+        """This reader at another precision: the same network, loaded once."""
+        if precision not in self._twins:
+            twin = Reader(self._path, self.net, precision)
+            twin.info, twin._twins = self.info, self._twins
+            self._twins[precision] = twin
+        return self._twins[precision]
+
+    def _net_for(self, inks: int) -> nn.Module:
+        if self.precision == "int8" and inks >= INT8_FROM:
+            if self._int8 is None:
+                self._int8 = quantized(self.net) or self.net
+            return self._int8
+        return self.net
 
     @property
     def alphabet(self) -> Alphabet:
@@ -257,7 +298,7 @@ class Reader:
         frames = [ink_frames(ink, self.net.cfg.spacing) for ink in inks]
         x, lengths = pad_frames(frames)
         with torch.inference_mode():
-            return self.net(x, lengths)
+            return self._net_for(len(frames))(x, lengths)
 
     def read(self, ink) -> str:
         return self.read_many([ink])[0]

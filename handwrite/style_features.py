@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .preprocess import align_baseline, points_to_strokes
+from .preprocess import align_baseline, points_to_strokes, resample_strokes
 
 FEATURES = ("slant", "width_per_char", "ink_per_char", "lifts_per_char", "turning", "height_ratio")
 RESAMPLE_STEP = 0.05        # body heights between resampled points
@@ -53,8 +53,8 @@ def body_height_or_span(points: np.ndarray) -> float:
 def thin(stroke: np.ndarray, min_step: float) -> np.ndarray:
     """Keep a point only once the pen has moved `min_step` from the last one kept (and the
     last point): dense samples wobbling around the path (sensor jitter) add no length."""
-    if len(stroke) < 3 or np.hypot(*np.diff(stroke, axis=0).T).min() >= min_step:
-        return stroke                     # already sparse (the model's own strokes, mostly)
+    if len(stroke) < 3:
+        return stroke
     keep, last = [0], stroke[0]
     for i in range(1, len(stroke) - 1):
         if np.hypot(*(stroke[i] - last)) >= min_step:
@@ -64,17 +64,24 @@ def thin(stroke: np.ndarray, min_step: float) -> np.ndarray:
     return stroke[keep]
 
 
-def resample(stroke: np.ndarray, step: float) -> np.ndarray:
-    """Points every `step` along the stroke's length (its ends kept)."""
-    if len(stroke) < 2:
-        return stroke
-    seg = np.hypot(*np.diff(stroke, axis=0).T)
-    along = np.r_[0.0, np.cumsum(seg)]
-    if along[-1] <= 0:
-        return stroke[:1]
-    n = max(2, int(np.ceil(along[-1] / step)) + 1)
-    at = np.linspace(0.0, along[-1], n)
-    return np.stack([np.interp(at, along, stroke[:, 0]), np.interp(at, along, stroke[:, 1])], axis=1)
+def _thin_all(strokes: list[np.ndarray], min_step: float) -> list[np.ndarray]:
+    """`thin` on each stroke with a step shorter than `min_step`; the others (the model's
+    own strokes, mostly) are sparse already and kept as they are."""
+    moves = np.hypot(*np.diff(np.concatenate(strokes), axis=0).T)
+    ends = np.cumsum([len(s) for s in strokes])
+    out = []
+    for s, end in zip(strokes, ends):
+        dense = len(s) >= 3 and moves[end - len(s):end - 1].min() < min_step
+        out.append(thin(s, min_step) if dense else s)
+    return out
+
+
+def resample(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
+    """Each stroke's points every `step` along its length (its ends kept; a stroke without
+    length: its first point)."""
+    points, counts = resample_strokes(strokes, lambda total: np.where(
+        total > 0, np.maximum(2, np.ceil(total / step).astype(np.int64) + 1), 1))
+    return np.split(points, np.cumsum(counts)[:-1])
 
 
 def smooth(stroke: np.ndarray, window: int = SMOOTH_POINTS) -> np.ndarray:
@@ -96,7 +103,7 @@ def even_strokes(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
     # a first body height from the raw points sets the spacing; the final one from even ink
     rough = body_height_or_span(np.concatenate(strokes))
     step = RESAMPLE_STEP * rough
-    even = [smooth(resample(thin(s, step), step)) for s in strokes]
+    even = [smooth(s) for s in resample(_thin_all(strokes, step), step)]
     body = body_height(np.concatenate(even))
     if body <= 0:
         raise ValueError("the strokes have no height: is this handwriting?")

@@ -32,6 +32,7 @@ class WordJudge:
 
     def __init__(self, reader, normalizer, shape: Callable | None = None):
         self.reader, self.normalizer, self.shape = reader, normalizer, shape
+        self._readings: dict[tuple, str] = {}       # (text, offsets) -> the whole line's reading
 
     def _points(self, offsets: np.ndarray) -> np.ndarray:
         return offsets_to_points(self.normalizer.denormalize(offsets))
@@ -39,15 +40,23 @@ class WordJudge:
     def _line(self, line, text: str) -> np.ndarray:
         return self._points(line.offsets) if self.shape is None else self.shape(line, text)
 
+    def read_lines(self, lines: list, texts: list[str]) -> list[str]:
+        """The reading of each whole line as shaped.  A line is read once: the line of the
+        candidate that replaced a word is the line read again after the replacement."""
+        keys = [(t, ln.offsets.tobytes()) for ln, t in zip(lines, texts)]
+        new = {k: i for i, k in enumerate(keys) if k not in self._readings}
+        if new:
+            readings = self.reader.read_many([self._line(lines[i], texts[i]) for i in new.values()])
+            self._readings.update(zip(new, readings))
+        return [self._readings[k] for k in keys]
+
     def misread(self, lines: list, texts: list[str]) -> list[list[int]]:
         """Per whole line (a SampledLine), the indices of its words read otherwise."""
-        readings = self.reader.read_many([self._line(ln, t) for ln, t in zip(lines, texts)])
-        return [misread_indices(r, t) for r, t in zip(readings, texts)]
+        return [misread_indices(r, t) for r, t in zip(self.read_lines(lines, texts), texts)]
 
     def in_line(self, lines: list, texts: list[str], words: list[int]) -> list[bool]:
         """Per whole line, whether its word `words[i]` is read right."""
-        readings = self.reader.read_many([self._line(ln, t) for ln, t in zip(lines, texts)])
-        return [k not in misread_indices(r, t) for r, t, k in zip(readings, texts, words)]
+        return [k not in misread_indices(r, t) for r, t, k in zip(self.read_lines(lines, texts), texts, words)]
 
     def __call__(self, candidates) -> list[tuple[bool, float]]:
         inks = [self._points(c.offsets) for c in candidates]

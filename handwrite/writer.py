@@ -340,8 +340,12 @@ class Writer:
         each whole line as `shapes` will leave it."""
         if not self.options.check_words or self.reader is None:
             return None
+        from .reader import Reader, checking_precision
         from .wordcheck import WordJudge
-        return WordJudge(self.reader, self.normalizer, lambda sampled, text: shapes.finished(shapes.line(sampled, text)).points)
+        reader = self.reader
+        if isinstance(reader, Reader):          # int8 where the sampler runs int8 (docs/reading.md)
+            reader = reader.at_precision(checking_precision(self.precision))
+        return WordJudge(reader, self.normalizer, lambda sampled, text: shapes.finished(shapes.line(sampled, text)).points)
 
     def _handwriting(self, lines, drafts: dict, info: dict) -> Handwriting:
         """One text's lines (layout.Line) and drafts {line: LineDraft} through the

@@ -81,3 +81,47 @@ def test_an_unknown_choice_of_hands_is_named(tiny_iam, tmp_path, monkeypatch):
     cfg = HTRConfig(data=str(tiny_iam), work=str(tmp_path / "htr"), lines=4, hands="people", workers=1)
     with pytest.raises(ValueError, match="hands 'people'"):
         evaluate_htr(cfg, progress=False)
+
+
+def test_a_reader_cut_off_goes_on_where_it_stood_and_ends_as_an_uncut_one(tmp_path, monkeypatch):
+    """fit checkpoints every CHECKPOINT_EVERY batches and on Ctrl-C: a run stopped mid-epoch
+    and started again trains the same batches with the same draws (the same figures as a
+    run never stopped), and a finished reader is not trained again."""
+    import numpy as np
+
+    from handwrite.alphabet import Alphabet
+    from handwrite.reader import ink_frames
+    from handwrite.training import evaluate_htr as htr
+    from handwrite.training.train_reader import FrameSet
+    rng = np.random.default_rng(0)
+    texts = ["ab", "ba", "aab", "abb", "bab", "aa"] * 3
+    strokes = [[np.cumsum(rng.normal(size=(12 * len(t), 2)), axis=0)] for t in texts]
+    data = FrameSet([ink_frames(s, 0.15) for s in strokes], texts, ["w"] * len(texts))
+    alphabet = Alphabet(" ab")
+    monkeypatch.setattr(htr, "CHECKPOINT_EVERY", 2)
+
+    def fit(work, log):
+        cfg = HTRConfig(data="-", work=str(work), epochs=2, batch_size=4,
+                        model=ReaderConfig(channels=8, hidden=8, layers=1, dropout=0.2))
+        return htr.fit(data, data, alphabet, cfg, "real+generated", log)
+    (tmp_path / "uncut").mkdir()
+    (tmp_path / "cut").mkdir()
+    whole = fit(tmp_path / "uncut", lambda line: None)
+    steps = []
+    train_step = htr.train_step
+
+    def cut_after_three(*args):
+        if len(steps) == 3:
+            raise KeyboardInterrupt
+        steps.append(1)
+        return train_step(*args)
+    monkeypatch.setattr(htr, "train_step", cut_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "cut", lambda line: None)
+    assert (tmp_path / "cut" / "reader-real-generated.checkpoint.pt").is_file()
+    monkeypatch.setattr(htr, "train_step", train_step)
+    resumed = fit(tmp_path / "cut", lambda line: None)
+    assert resumed["steps"] == whole["steps"] == 10
+    assert resumed["val_loss"] == whole["val_loss"] and resumed["val_cer"] == whole["val_cer"]
+    monkeypatch.setattr(htr, "train_step", None)            # finished: its figures, no training
+    assert fit(tmp_path / "cut", lambda line: None)["val_loss"] == whole["val_loss"]

@@ -67,6 +67,32 @@ def test_reads_toy_lines_it_never_saw(toy_reader):
     assert sum(a == b for a, b in zip(read, texts)) >= 16, list(zip(read, texts))
 
 
+def test_an_int8_twin_reads_batches_in_int8_and_reads_them_as_fp32_does(toy_reader):
+    """The word check's reader: the same network (loaded once), int8 products for calls of
+    INT8_FROM inks or more, fp32 for one ink alone; it reads the toy lines as fp32 does."""
+    from handwrite.reader import INT8_FROM
+    int8 = toy_reader.at_precision("int8")
+    assert int8.net is toy_reader.net and int8.at_precision("fp32") is toy_reader
+    assert toy_reader.at_precision("int8") is int8
+    assert int8._net_for(1) is toy_reader.net
+    quantized = int8._net_for(INT8_FROM)
+    assert quantized is not toy_reader.net and "quantized" in type(quantized.lstm).__module__
+    rng = np.random.default_rng(99)
+    inks = [toy_line(toy_text(rng), rng) for _ in range(20)]
+    assert sum(a == b for a, b in zip(int8.read_many(inks), toy_reader.read_many(inks))) >= 19
+    with pytest.raises(ValueError, match="precision must be one of fp32, int8"):
+        Reader(precision="int4")
+
+
+def test_the_check_reads_in_int8_where_the_sampler_would(monkeypatch):
+    from handwrite import cpu
+    from handwrite.reader import checking_precision
+    monkeypatch.setattr(cpu, "kind", lambda: "avx512-vnni")
+    assert [checking_precision(p) for p in ("auto", "fastest", "int8", "bf16", "fp32")] == ["int8"] * 4 + ["fp32"]
+    monkeypatch.setattr(cpu, "kind", lambda: "avx2")
+    assert checking_precision("auto") == checking_precision("int8") == "fp32"
+
+
 def test_score_prefers_what_is_written(toy_reader):
     rng = np.random.default_rng(5)
     ink = toy_line("lov ol", rng)
@@ -89,6 +115,30 @@ def test_frames_ignore_size_and_point_density():
     b = ink_frames([3 * s + 500 for s in dense], 0.15)
     assert a.shape == b.shape
     np.testing.assert_allclose(a, b, atol=5e-3)     # the middle line moves a little with the points
+
+
+def test_strokes_are_resampled_together_as_each_would_be_alone():
+    """All strokes at once (the reader's frames, the line's height) give each stroke's
+    points at even steps along its ink, as resampling it alone does: a dot stays a
+    point, a stroke shorter than a step keeps its two ends, repeated points add no ink."""
+    from handwrite.reader import _resample
+
+    def alone(stroke, spacing):
+        seg = np.linalg.norm(np.diff(stroke, axis=0), axis=1)
+        total = float(seg.sum())
+        if total < spacing:
+            return stroke[[0, -1]] if total > 0 else stroke[:1]
+        along = np.r_[0.0, np.cumsum(seg)]
+        at = np.linspace(0.0, total, int(round(total / spacing)) + 1)
+        return np.stack([np.interp(at, along, stroke[:, 0]), np.interp(at, along, stroke[:, 1])], axis=1)
+    rng = np.random.default_rng(3)
+    strokes = [np.cumsum(rng.normal(size=(int(n), 2)), axis=0) * 10 for n in rng.integers(1, 40, size=30)]
+    strokes += [np.zeros((3, 2)), np.array([[0.0, 0.0], [0.05, 0.0]]), np.array([[1.0, 1.0], [1.0, 1.0], [4.0, 5.0]])]
+    for spacing in (0.15, 1.0, 7.0):
+        points, counts = _resample(strokes, spacing)
+        expected = [alone(s, spacing) for s in strokes]
+        assert counts.tolist() == [len(e) for e in expected]
+        np.testing.assert_allclose(points, np.concatenate(expected), rtol=0, atol=1e-9)
 
 
 def test_frames_mark_pen_lifts():

@@ -494,8 +494,11 @@ def test_rendering_that_fails_leaves_no_file(tmp_path, handwriting, monkeypatch)
     def broken(*args, **kwargs):
         raise RuntimeError("renderer crashed")
     monkeypatch.setattr(render, "svg_to_png", broken)
+    monkeypatch.setattr(render, "to_png", broken)          # a tight PNG is drawn without its SVG
     with pytest.raises(RuntimeError, match="renderer crashed"):
         handwriting.save(tmp_path / "out.png")
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        handwriting.save(tmp_path / "page.png", page="A6")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -47,6 +47,42 @@ def test_png_and_pdf_magic_bytes():
     assert render.svg_to_pdf(svg)[:5] == b"%PDF-"
 
 
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"), dtype=np.int16)
+
+
+@pytest.mark.parametrize("dpi, options", [
+    (96.0, render.RenderOptions()),
+    (150.0, render.RenderOptions(color="#1a1a40", stroke_width=1.7, margin=7.3)),
+    (300.0, render.RenderOptions(background=None, scale=0.5)),
+])
+def test_a_tight_png_drawn_straight_is_the_png_of_its_svg(dpi, options):
+    """`render.to_png` draws what cairosvg draws from `to_svg` (size, view box, curves, dots,
+    two-point strokes, caps): the same pixels, to a level of rounding at most."""
+    rng = np.random.default_rng(1)
+    strokes = _strokes() + [np.cumsum(rng.normal(size=(40, 2)) * 3, axis=0) + [40.0, 20.0]]
+    via_svg = _pixels(render.svg_to_png(render.to_svg(strokes, options), dpi))
+    straight = _pixels(render.to_png(strokes, options, dpi))
+    assert straight.shape == via_svg.shape
+    assert np.abs(straight - via_svg).max() <= 2 and (straight != via_svg).mean() < 0.001
+    assert (straight[..., 3] > 0).any() and (straight[..., :3] < 128).any()       # ink was drawn
+
+
+def test_handwriting_png_takes_the_straight_way_only_for_a_tight_box(tiny_writer, monkeypatch):
+    hw = tiny_writer.write("formats", seed=0)
+    calls = []
+    svg_to_png = render.svg_to_png
+    monkeypatch.setattr(render, "svg_to_png", lambda svg, dpi=96.0: calls.append(dpi) or svg_to_png(svg, dpi))
+    tight = hw.to_png(dpi=150, color="#123456", stroke_width=2.5, size=3.0)
+    assert calls == []
+    assert np.array_equal(_pixels(tight), _pixels(svg_to_png(hw.to_svg(color="#123456", stroke_width=2.5, size=3.0), 150)))
+    hw.to_png(dpi=100, page="A6")                     # a page: through its SVG (rules, sheet size)
+    assert calls == [100]
+
+
 def test_handwriting_formats(tiny_writer, tmp_path):
     hw = tiny_writer.write("formats", seed=0)
     for ext, magic in [("svg", b"<svg"), ("png", b"\x89PNG"), ("pdf", b"%PDF")]:

@@ -80,10 +80,13 @@ def test_wider_writing_has_a_larger_width_per_character():
 
 def test_resample_spaces_points_evenly_and_keeps_the_ends():
     stroke = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 5.0]])
-    even = resample(stroke, 1.0)
+    dot, short = np.array([[3.0, 3.0], [3.0, 3.0]]), np.array([[0.0, 0.0], [0.2, 0.0]])
+    even, still, two = resample([stroke, dot, short], 1.0)          # all strokes at once, each on its own
     steps = np.hypot(*np.diff(even, axis=0).T)
-    assert np.allclose(steps, steps[0]) and steps[0] <= 1.0
+    assert len(even) == 16 and np.allclose(steps, steps[0]) and steps[0] <= 1.0
     assert np.allclose(even[0], stroke[0]) and np.allclose(even[-1], stroke[-1])
+    assert still.tolist() == [[3.0, 3.0]]                               # no length: its one point
+    assert np.allclose(two, short)                                      # shorter than a step: its ends
 
 
 def test_features_refuse_empty_input():

@@ -129,8 +129,25 @@ def test_the_judge_reads_whole_lines_as_shape_leaves_them():
     judge = WordJudge(reader, Normalizer([0.0, 0.0], [1.0, 1.0]), shape)
     assert judge.misread([line, line], ["the cat sat", "the cot sat"]) == [[], [1]]
     assert judge.in_line([line, line], ["the cot sat", "the cot sat"], [0, 1]) == [True, False]
-    assert calls == [(line, "the cat sat"), (line, "the cot sat")] + [(line, "the cot sat")] * 2
-    assert all(ink is shaped for ink in reader.inks)
+    assert calls == [(line, "the cat sat"), (line, "the cot sat")]     # in_line: both lines read already
+    assert len(reader.inks) == 2 and all(ink is shaped for ink in reader.inks)
+
+
+def test_the_judge_reads_each_line_once():
+    """A line read before is not read again (the winning candidate's line is the line read
+    after the replacement); another line, or the same strokes with another text, is."""
+    from handwrite.preprocess import Normalizer
+    from handwrite.sampling.finish import SampledLine
+    offsets = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 1]], np.float32)
+    line = SampledLine(offsets, np.zeros((2, 9)), True, None)
+    moved = SampledLine(offsets + np.float32([0, 2, 0]), np.zeros((2, 9)), True, None)
+    reader = StubReader("the cat")
+    judge = WordJudge(reader, Normalizer([0.0, 0.0], [1.0, 1.0]))
+    assert judge.misread([line, line], ["the cat", "the cat"]) == [[], []]
+    assert len(reader.inks) == 1                                       # the same line twice: one reading
+    assert judge.in_line([line, moved, line], ["the cat", "the cat", "the cot"], [1, 1, 1]) == [True, True, False]
+    assert len(reader.inks) == 3                                       # the moved line and the other text
+    np.testing.assert_allclose(reader.inks[1][:, 1] - reader.inks[0][:, 1], [2.0, 4.0, 6.0])
 
 
 def test_the_check_reads_each_line_as_the_line_and_hand_steps_leave_it(tiny_model_parts):

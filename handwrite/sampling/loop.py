@@ -75,45 +75,56 @@ class _Marks:
     ahead of the pen in short words do not make one.  The line's part before it ends at
     the pen lift just before that stroke; the mark is that point: its row, the network's
     state there and the point (a `finish.Resume`), to write the word again from.  Lines
-    in `stop` stop at their first mark (a part written `until` a word)."""
+    in `stop` stop at their first mark (a part written `until` a word).
+
+    The bookkeeping is a few numbers per line, kept in NumPy on the CPU: a step's torch
+    operations on arrays this small cost more than the arithmetic."""
 
     def __init__(self, marks: list[list[int]], P: int, x, stop: list[bool], normalizer=None):
-        B, dev = len(marks), x.device
+        B = len(marks)
         width = max([len(m) for m in marks], default=0) + 1
-        self.pos = torch.full((B, width), 2**30, dtype=torch.long, device=dev)     # past the last: never
+        self.pos = np.full((B, width), 2**30, dtype=np.int64)     # past the last: never
         for b, m in enumerate(marks):
-            self.pos[b, :len(m)] = torch.tensor([P + int(k) for k in m], dtype=torch.long)
-        self.next = torch.zeros(B, dtype=torch.long, device=dev)
-        self.lifted_before = x[:, 2] > 0.5              # the last point drawn ended a stroke
-        self.scale = (1.0, 0.0) if normalizer is None else (float(normalizer.std[0]), float(normalizer.mean[0]))
-        self.x = torch.zeros(B, device=dev)             # the pen's x (data units), from where it started
-        self.right = torch.full((B,), -float("inf"), device=dev)   # the ink's right edge
-        self.stop = torch.tensor(stop, dtype=torch.bool, device=dev)
-        self.lift = {}                                  # line -> (step, Resume) at its latest pen lift
+            self.pos[b, :len(m)] = [P + int(k) for k in m]
+        self.next = np.zeros(B, dtype=np.int64)
+        self.lifted_before = x[:, 2].cpu().numpy() > 0.5        # the last point drawn ended a stroke
+        self.scale = (np.float32(1.0), np.float32(0.0)) if normalizer is None else \
+            (np.float32(normalizer.std[0]), np.float32(normalizer.mean[0]))
+        self.x = np.zeros(B, dtype=np.float32)                  # the pen's x (data units), from where it started
+        self.right = np.full(B, -np.inf, dtype=np.float32)      # the ink's right edge
+        self.stop = np.asarray(stop, dtype=bool)
+        self.lift = {}          # line -> (step, states, row in states, point) at its latest pen lift
         self.found = {b: [] for b in range(B)}          # line -> [(step, Resume), ...]
 
     def update(self, rows, step: int, phi, x, stepper) -> torch.Tensor:
         """After a step: marks found; (n,) bool over the rows, the lines to stop here
         (their last point, this step's, is not theirs)."""
-        self.x[rows] += x[:, 0] * self.scale[0] + self.scale[1]
-        new_word = self.lifted_before[rows] & (self.x[rows] > self.right[rows])
-        new_word &= phi.argmax(dim=1) >= self.pos[rows, self.next[rows]]
-        stop = torch.zeros(len(rows), dtype=torch.bool, device=x.device)
-        for i in new_word.nonzero().flatten().tolist():
-            b = int(rows[i])
-            if b in self.lift:
-                self.found[b].append(self.lift[b])
-                stop[i] = self.stop[b]
-            self.next[b] += 1
-        self.right[rows] = torch.maximum(self.right[rows], self.x[rows])
-        up = x[:, 2] > 0.5
-        if bool(up.any()):
-            at = up.nonzero().flatten()
-            states = stepper.state_of(at)
-            for k, i in enumerate(at.tolist()):
-                self.lift[int(rows[i])] = (step, Resume(states.index(torch.tensor([k])), x[i:i + 1].clone()))
-        self.lifted_before[rows] = up
-        return stop
+        r, point = rows.cpu().numpy(), x.cpu().numpy()
+        these = slice(None) if len(r) == len(self.x) else r       # rows stay in order: all of them, a view
+        self.x[these] += point[:, 0] * self.scale[0] + self.scale[1]
+        new_word = self.lifted_before[these] & (self.x[these] > self.right[these])
+        stop = np.zeros(len(r), dtype=bool)
+        if new_word.any():
+            new_word &= phi.argmax(dim=1).cpu().numpy() >= self.pos[r, self.next[r]]
+            for i in np.flatnonzero(new_word):
+                b = int(r[i])
+                if b in self.lift:
+                    lift_step, states, k, last_point = self.lift[b]
+                    self.found[b].append((lift_step, Resume(states.index(torch.tensor([k])), last_point)))
+                    stop[i] = self.stop[b]
+                self.next[b] += 1
+        self.right[these] = np.maximum(self.right[these], self.x[these])
+        up = point[:, 2] > 0.5
+        if up.any():
+            # a copy of the lifted rows' state, shared: a row's own copy is made only for
+            # the few lifts that turn out to end a word (most lift inside one)
+            lifted = np.flatnonzero(up)
+            index = torch.from_numpy(lifted).to(x.device)
+            states, points = stepper.state_of(index), x[index].clone()
+            for k, i in enumerate(lifted.tolist()):
+                self.lift[int(r[i])] = (step, states, k, points[k:k + 1])
+        self.lifted_before[these] = up
+        return torch.from_numpy(stop).to(x.device)
 
 
 @dataclass

@@ -23,12 +23,17 @@ import torch
 from ..alphabet import Alphabet
 from ..fileio import atomic_write_bytes
 from ..reader import ReaderConfig, ReaderNet, ink_frames
+from ..weights import load_checkpoint, save_checkpoint
 from .dataset import bucket_batches, writer_split
 from .train_reader import FrameSet, _usable, evaluate, load_frames, train_step
 
 SETS = ("generated", "real", "real+generated")
 HANDS = ("dataset", "writers")
 WRITER_GROUP_LINES = 16       # lines a writer's group: small, so that a few thousand lines meet most writers
+CHECKPOINT_EVERY = 200        # batches between a reader's checkpoints: a run cut off loses at most these
+# the settings that make a reader's training what it is: a checkpoint of other settings is not resumed
+RUN_KEYS = ("bias", "hands", "epochs", "max_steps", "batch_size", "lr", "seed", "augment", "real_lines", "check_words",
+            "precision")
 
 
 @dataclass
@@ -133,33 +138,73 @@ def generated_frames(cfg: HTRConfig, texts: list[str], spacing: float, progress:
 def fit(train: FrameSet, val: FrameSet, alphabet: Alphabet, cfg: HTRConfig, name: str, log) -> dict:
     """Train a fresh reader on `train` for the epochs (or steps) of `cfg`; its CER on `val`
     at the end.  The validation lines are the test, not a stopping rule: with
-    `cfg.curve_every` they are also read along the way, but only logged."""
+    `cfg.curve_every` they are also read along the way, but only logged.
+
+    Resumable: the reader, its optimiser and where it stood are checkpointed in cfg.work
+    every CHECKPOINT_EVERY batches, at each epoch's end and on Ctrl-C; a run cut off goes
+    on from there with the same batches and draws (a reader's training outlasts a session
+    at one thread), and a finished reader's figures are kept, not trained again."""
+    path = Path(cfg.work) / f"reader-{name.replace('+', '-')}.checkpoint.pt"
+    run = json.dumps({"set": name, "lines": len(train.texts), "alphabet": alphabet.chars,
+                      **{k: v for k, v in cfg.__dict__.items() if k in RUN_KEYS}, "model": cfg.model.__dict__},
+                     sort_keys=True, default=list)
     torch.manual_seed(cfg.seed)
     net = ReaderNet(ReaderConfig(**{**cfg.model.__dict__, "alphabet": alphabet.chars}))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    at = _resumed(path, run, net, opt)
+    if at["result"] is not None:
+        return at["result"]
+
+    def checkpoint():
+        save_checkpoint(path, {"run": run, "at": json.dumps(at), "net": net.state_dict(), "opt": opt.state_dict(),
+                               "rng": torch.get_rng_state()})
     idx, val_idx = _usable(train, alphabet), _usable(val, alphabet).tolist()
     lengths = np.array([len(train.frames[i]) for i in idx])
-    step, start = 0, time.monotonic()
-    for epoch in range(cfg.epochs):
-        net.train()
-        losses = []
-        for b in bucket_batches(lengths, cfg.batch_size, cfg.seed, epoch):
-            losses.append(train_step(net, opt, train, idx[b], alphabet, cfg.seed, epoch, cfg.augment))
-            step += 1
-            if cfg.max_steps and step >= cfg.max_steps:
-                break
-            if cfg.curve_every and step % cfg.curve_every == 0:
-                log({"set": name, "step": step, "curve": evaluate(net, val, val_idx, alphabet),
-                     "seconds": time.monotonic() - start})
-        log({"set": name, "epoch": epoch + 1, "step": step, "train_loss": float(np.mean(losses)),
-             "seconds": time.monotonic() - start})
-        if cfg.max_steps and step >= cfg.max_steps:
-            break
+    start = time.monotonic() - at["seconds"]
+    try:
+        while at["epoch"] < cfg.epochs and not (cfg.max_steps and at["step"] >= cfg.max_steps):
+            net.train()
+            batches = bucket_batches(lengths, cfg.batch_size, cfg.seed, at["epoch"])
+            for b in batches[at["batch"]:]:
+                at["losses"].append(train_step(net, opt, train, idx[b], alphabet, cfg.seed, at["epoch"], cfg.augment))
+                at["step"] += 1
+                at["batch"] += 1
+                at["seconds"] = time.monotonic() - start
+                if cfg.max_steps and at["step"] >= cfg.max_steps:
+                    break
+                if cfg.curve_every and at["step"] % cfg.curve_every == 0:
+                    log({"set": name, "step": at["step"], "curve": evaluate(net, val, val_idx, alphabet),
+                         "seconds": time.monotonic() - start})
+                if at["step"] % CHECKPOINT_EVERY == 0:
+                    checkpoint()
+            log({"set": name, "epoch": at["epoch"] + 1, "step": at["step"], "train_loss": float(np.mean(at["losses"])),
+                 "seconds": time.monotonic() - start})
+            at.update(epoch=at["epoch"] + 1, batch=0, losses=[])
+            checkpoint()
+    except KeyboardInterrupt:
+        checkpoint()                             # goes on from the batch after the last one done
+        raise
     figures = evaluate(net, val, val_idx, alphabet)
-    result = {"set": name, "epochs": epoch + 1, "steps": step, **figures, "train_lines": int(len(idx)),
-              "seconds": time.monotonic() - start}
-    log(result)
-    return result
+    at["result"] = {"set": name, "epochs": at["epoch"], "steps": at["step"], **figures, "train_lines": int(len(idx)),
+                    "seconds": time.monotonic() - start}
+    checkpoint()
+    log(at["result"])
+    return at["result"]
+
+
+def _resumed(path: Path, run: str, net, opt) -> dict:
+    """Where a reader's training stands: from its checkpoint when it holds this run (the net,
+    the optimiser and torch's draws restored), else from the start.  Another run's
+    checkpoint is not resumed, but replaced."""
+    saved = load_checkpoint(path) if path.is_file() else {}
+    if saved.get("run") != run:
+        return {"epoch": 0, "batch": 0, "step": 0, "seconds": 0.0, "losses": [], "result": None}
+    at = json.loads(saved["at"])
+    if at["result"] is None:
+        net.load_state_dict(saved["net"])
+        opt.load_state_dict(saved["opt"])
+        torch.set_rng_state(saved["rng"])
+    return at
 
 
 def evaluate_htr(cfg: HTRConfig, progress: bool = True) -> dict:
