@@ -144,7 +144,7 @@ class Handwriting:
         if options.get("page") is None and set(options) <= set(TIGHT_PNG):
             one = self.resized(options["size"]) if options.get("size") is not None else self
             if one.sheet is None:             # a tight box around the ink: drawn straight, no SVG between
-                drawing = render.RenderOptions(**{k: options[k] for k in TIGHT_PNG[:-1] if k in options})
+                drawing = render.RenderOptions(**{k: v for k, v in options.items() if k != "size"})
                 data = render.to_png(one.strokes, drawing, dpi)
                 if path is not None:
                     write_file(path, data)

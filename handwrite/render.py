@@ -41,13 +41,24 @@ def smooth_path(stroke: np.ndarray) -> str:
     if len(p) == 2:
         parts.append(f"L{_fmt(p[1, 0])},{_fmt(p[1, 1])}")
         return "".join(parts)
-    ext = np.vstack([p[0], p, p[-1]])
-    for i in range(1, len(ext) - 2):
-        p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
-        c1 = p1 + (p2 - p0) / 6.0
-        c2 = p2 - (p3 - p1) / 6.0
-        parts.append("C" + " ".join(f"{_fmt(a)},{_fmt(b)}" for a, b in (c1, c2, p2)))
+    parts += ["C" + " ".join(f"{_fmt(a)},{_fmt(b)}" for a, b in zip(seg[::2], seg[1::2]))
+              for seg in bezier_segments(p).tolist()]
     return "".join(parts)
+
+
+def bezier_segments(p: np.ndarray) -> np.ndarray:
+    """(n - 1, 6): the cubic Bezier segments of the Catmull-Rom spline through a stroke's
+    n >= 3 points, each its first control point, its second and its end (x, y each)."""
+    ext = np.vstack([p[0], p, p[-1]])
+    c1 = ext[1:-2] + (ext[2:-1] - ext[:-3]) / 6.0
+    c2 = ext[2:-1] - (ext[3:] - ext[1:-2]) / 6.0
+    return np.concatenate([c1, c2, ext[2:-1]], axis=1)
+
+
+def tight_box(strokes, margin: float) -> tuple[float, float, float, float]:
+    """(x, y, width, height): the strokes' bounding box with `margin` on every side."""
+    x0, y0, x1, y1 = bounding_box(strokes)
+    return x0 - margin, y0 - margin, (x1 - x0) + 2 * margin, (y1 - y0) + 2 * margin
 
 
 def bounding_box(strokes) -> tuple[float, float, float, float]:
@@ -72,10 +83,7 @@ def to_svg(strokes, options: RenderOptions | None = None, *, view_box=None, page
     import svgwrite
 
     o = options or RenderOptions()
-    if view_box is None:
-        x0, y0, x1, y1 = bounding_box(strokes)
-        view_box = (x0 - o.margin, y0 - o.margin, (x1 - x0) + 2 * o.margin, (y1 - y0) + 2 * o.margin)
-    vx, vy, vw, vh = view_box
+    vx, vy, vw, vh = tight_box(strokes, o.margin) if view_box is None else view_box
     vw, vh = max(vw, 1.0), max(vh, 1.0)
     size = page_size or (f"{_fmt(vw * o.scale)}px", f"{_fmt(vh * o.scale)}px")
     dwg = svgwrite.Drawing(size=size, viewBox=f"{_fmt(vx)} {_fmt(vy)} {_fmt(vw)} {_fmt(vh)}", debug=False)
@@ -114,8 +122,8 @@ def to_png(strokes, options: RenderOptions | None = None, dpi: float = 96.0) -> 
     from cairosvg.colors import color
 
     o = options or RenderOptions()
-    x0, y0, x1, y1 = bounding_box(strokes)
-    box = (x0 - o.margin, y0 - o.margin, max((x1 - x0) + 2 * o.margin, 1.0), max((y1 - y0) + 2 * o.margin, 1.0))
+    x, y, w, h = tight_box(strokes, o.margin)
+    box = (x, y, max(w, 1.0), max(h, 1.0))
     vx, vy, vw, vh = (float(_fmt(v)) for v in box)                      # the SVG's viewBox
     width, height = (float(_fmt(v * o.scale)) * dpi / 96.0 for v in box[2:])   # its size, at the dpi
     surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, int(round(width)), int(round(height)))
@@ -153,11 +161,8 @@ def _draw_path(ctx, p: np.ndarray) -> None:
         ctx.move_to(a, b)
         ctx.line_to(c, d)
         return
-    ext = np.vstack([p[0], p, p[-1]])
-    c1 = ext[1:-2] + (ext[2:-1] - ext[:-3]) / 6.0
-    c2 = ext[2:-1] - (ext[3:] - ext[1:-2]) / 6.0
     ctx.move_to(*np.round(p[0], 2).tolist())
-    for segment in np.round(np.concatenate([c1, c2, ext[2:-1]], axis=1), 2).tolist():
+    for segment in np.round(bezier_segments(p), 2).tolist():
         ctx.curve_to(*segment)
 
 
