@@ -106,7 +106,7 @@ class WriterOptions:
     # ... as this many candidates at once, from where the line's kept words end ...
     word_candidates: int = 4
     # ... for up to this many rounds, then the best is kept (and counted as misread).
-    word_rounds: int = 1
+    word_rounds: int = 3
 
     def __post_init__(self):
         for f in fields(self):

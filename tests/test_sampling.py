@@ -271,6 +271,23 @@ def test_primer_prefix_is_read_once_and_changes_nothing(tiny_model_parts, monkey
         np.testing.assert_allclose(c.offsets, u.offsets, atol=1e-4)
 
 
+def test_rows_of_one_text_read_the_primer_once_and_draw_as_if_each_had(tiny_model_parts, monkeypatch):
+    model, alphabet, _ = tiny_model_parts
+    primer = _primer(alphabet)
+    codes = _codes(alphabet, "same", "other", "same", "same")
+    read_rows = []
+    real_read = type(model).read
+    monkeypatch.setattr(type(model), "read", lambda self, x, *a: read_rows.append(x.shape[0]) or real_read(self, x, *a))
+    once = sample_lines(model, codes, seed=5, primer=primer, precision="fp32")
+    assert read_rows[-1] == 2                        # "same" and "other": the rest read for two rows
+    monkeypatch.setattr(sampling.registry, "_one_row_per_text", lambda start: None)
+    each = sample_lines(model, codes, seed=5, primer=primer, precision="fp32")
+    assert read_rows[-1] == 4
+    for a, b in zip(once, each):
+        np.testing.assert_allclose(a.offsets, b.offsets, atol=1e-4)
+    assert not np.array_equal(once[0].offsets, once[2].offsets)     # same state, own noise: own strokes
+
+
 def test_changed_weights_are_never_served_from_the_cache(tiny_model_parts):
     import copy
     model, alphabet, _ = tiny_model_parts

@@ -12,8 +12,10 @@ it by name, add the name to `choices.PRECISIONS`.  Test it against the reference
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
+
+import torch
 
 from .kernels import _Batch, _OneLine
 from .onnx_kernel import onnx_line
@@ -66,8 +68,32 @@ KERNELS: dict[str, Kernel] = {kernel.name: kernel for kernel in (
 
 
 def stepper_for(model, cache, plan: tuple[str, str], start) -> Stepper:
-    """The stepper of plan's kernel for start's batch, with the primer's rest read."""
+    """The stepper of plan's kernel for start's batch, with the primer's rest read.
+
+    Rows with the same text read the rest to the same state (the word check's candidates
+    for a line's first word are such rows), so it is read once per text and copied."""
     lines = start.onehot.shape[0]
-    stepper = KERNELS[plan[lines > 1]].build(model, cache, plan, start, lines)
+    kernel = KERNELS[plan[lines > 1]]
+    texts = _one_row_per_text(start) if len(start.rest) and lines > 1 else None
+    if texts is None:
+        stepper = kernel.build(model, cache, plan, start, lines)
+        stepper.read(start.rest)
+        return stepper
+    first, copies = texts
+    one_each = replace(start, onehot=start.onehot[first], lengths=start.lengths[first],
+                       state=start.state.index(first), x=start.x[first])
+    stepper = kernel.build(model, cache, plan, one_each, lines)     # the whole batch's kernel
     stepper.read(start.rest)
-    return stepper
+    return stepper.keep(copies)
+
+
+def _one_row_per_text(start):
+    """(a row of each distinct text, each row's index among those), or None when every
+    row's text is its own."""
+    lines, dev = start.onehot.shape[0], start.onehot.device
+    _, copies = torch.unique(start.onehot.flatten(1).cpu(), dim=0, return_inverse=True)
+    texts = int(copies.max()) + 1
+    if texts == lines:
+        return None
+    first = torch.full((texts,), lines).scatter_reduce(0, copies, torch.arange(lines), "amin")
+    return first.to(dev), copies.to(dev)
