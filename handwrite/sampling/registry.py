@@ -73,18 +73,13 @@ def stepper_for(model, cache, plan: tuple[str, str], start) -> Stepper:
     Rows with the same text read the rest to the same state (the word check's candidates
     for a line's first word are such rows), so it is read once per text and copied."""
     lines = start.onehot.shape[0]
-    kernel = KERNELS[plan[lines > 1]]
     texts = _one_row_per_text(start) if len(start.rest) and lines > 1 else None
-    if texts is None:
-        stepper = kernel.build(model, cache, plan, start, lines)
-        stepper.read(start.rest)
-        return stepper
-    first, copies = texts
-    one_each = replace(start, onehot=start.onehot[first], lengths=start.lengths[first],
-                       state=start.state.index(first), x=start.x[first])
-    stepper = kernel.build(model, cache, plan, one_each, lines)     # the whole batch's kernel
+    reading = start if texts is None else replace(
+        start, onehot=start.onehot[texts[0]], lengths=start.lengths[texts[0]],
+        state=start.state.index(texts[0]), x=start.x[texts[0]])
+    stepper = KERNELS[plan[lines > 1]].build(model, cache, plan, reading, lines)   # the whole batch's kernel
     stepper.read(start.rest)
-    return stepper.keep(copies)
+    return stepper if texts is None else stepper.keep(texts[1])
 
 
 def _one_row_per_text(start):
