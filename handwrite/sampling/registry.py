@@ -27,7 +27,9 @@ from .stepper import Stepper
 class Kernel:
     """name: the precision name; products: what the fused step's large products run in
     for it (`products.KINDS`; the plain step: fp32); build(model, cache, plan, start, lines):
-    a stepper of `lines` rows from `start`, the primer's rest not read yet."""
+    a stepper of start's rows, the primer's rest not read yet, in the form a batch of
+    `lines` rows runs in (start may hold fewer: one row per text, copied once the rest
+    is read, `stepper_for`)."""
     name: str
     products: str
     build: Callable[..., Stepper]
