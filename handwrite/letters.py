@@ -6,6 +6,7 @@ attention window), and reshapes of those parts that the network gets wrong:
 - `even_word_sizes`: the letters of a line shrinking from its start to its end, taken
   out word by word;
 - `drop_marks_after_stop`: made-up strokes after a line's final full stop;
+- `open_word_gaps`: words written closer together than the line's usual gap moved apart;
 - `join_letters`: a joined-up hand's letters joined within words where the pen lifted
   only briefly (the joined-up presets).
 
@@ -170,6 +171,60 @@ def even_word_sizes(points: np.ndarray, phi: np.ndarray | None, text: str,
     for mine, scale in zip(reversed(words), reversed(scales)):      # from the right: earlier shifts stay valid
         bottom = float(np.percentile(out[mine, 1], 80))
         out = _scale_part(out, mine, float(scale), bottom)
+    return out
+
+
+# a gap between words narrower than this share of the line's median gap is opened to it
+# (1: to the median): words run together are read as one word, by people and recognisers alike
+LEAST_WORD_GAP = 1.0
+GAPS_FOR_MEDIAN = 3                # fewer gaps say too little about the line's usual gap
+MARK_SIZE = 0.5                    # a stroke at most this many body heights wide and tall is a mark (dot, bar, comma)
+
+
+def word_gaps(words: list[np.ndarray], points: np.ndarray) -> np.ndarray:
+    """The ink gap between each word and the next (left edge of the next word minus the
+    right edge of this one; negative where they overlap)."""
+    lefts, rights = _extents(words, points)
+    return lefts[1:] - rights[:-1]
+
+
+def _extents(words: list[np.ndarray], points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lefts, rights): each word's leftmost and rightmost x."""
+    return np.array([points[mine, 0].min() for mine in words]), np.array([points[mine, 0].max() for mine in words])
+
+
+def open_word_gaps(points: np.ndarray, phi: np.ndarray | None, text: str,
+                   least: float = LEAST_WORD_GAP) -> np.ndarray:
+    """The line with each gap between words that is narrower than `least` times the
+    line's median gap widened to that, by moving the words after it right.  Gaps are
+    measured between the words' letters; a mark (an i's dot, a t's bar, a comma) moves
+    with the word it lies over or nearest to, whichever letter the window was on when it
+    was drawn, so that no dot is left behind in a gap.  Lines of fewer than
+    GAPS_FOR_MEDIAN gaps are returned as they are."""
+    words = word_parts(points, phi, text)
+    if len(words) <= GAPS_FOR_MEDIAN:
+        return points
+    body = body_height_or_span(points[:, :2])
+    spans = stroke_spans(points)
+    marks = [(s, e) for s, e in spans if max(np.ptp(points[s:e + 1, 0]), np.ptp(points[s:e + 1, 1])) <= MARK_SIZE * body]
+    is_mark = np.zeros(len(points), bool)
+    for s, e in marks:
+        is_mark[s:e + 1] = True
+    letters = [mine & ~is_mark if (mine & ~is_mark).any() else mine for mine in words]
+    lefts, rights = _extents(letters, points)
+    gaps = lefts[1:] - rights[:-1]
+    floor = least * float(np.median(gaps))
+    if floor <= 0 or gaps.min() >= floor:
+        return points
+    shifts = np.r_[0.0, np.cumsum(np.maximum(floor - gaps, 0.0))]    # how far each word moves
+    word_of = np.zeros(len(points), int)
+    for k, mine in enumerate(letters):
+        word_of[mine] = k
+    for s, e in marks:
+        x = float(np.mean(points[s:e + 1, 0]))
+        word_of[s:e + 1] = np.argmin(np.maximum(lefts - x, 0) + np.maximum(x - rights, 0))
+    out = np.array(points, copy=True)
+    out[:, 0] += shifts[word_of]
     return out
 
 

@@ -57,6 +57,12 @@ def drop_marks_after_stop(draft: LineDraft, options: WriterOptions) -> LineDraft
     return replace(draft, points=points, phi=phi)
 
 
+def open_word_gaps(draft: LineDraft, options: WriterOptions) -> LineDraft:
+    """Each gap between words narrower than the line's median gap opened to it (words run
+    together read as one)."""
+    return replace(draft, points=letters.open_word_gaps(draft.points, draft.phi, draft.text))
+
+
 def match_hand(draft: LineDraft, options: WriterOptions) -> LineDraft:
     """The line sheared and stretched to its page's slant and letter width."""
     if draft.hand is None:
@@ -191,6 +197,7 @@ LINE_STEPS = (
     *CAPITALS.line_steps,                                   # enlarge_stand_ins
     Step("even_word_sizes", even_word_sizes, "even_sizes"),
     Step("drop_marks_after_stop", drop_marks_after_stop, "drop_marks_after_stop"),
+    Step("open_word_gaps", open_word_gaps, "open_gaps"),
 )
 LINE_CHECKS = (
     Check("looks_written", looks_written, hard=True),

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from handwrite.letters import (DRIFT_CORRECTION, drop_marks_after_stop, even_word_sizes, join_letters, size_drift,
-                               stroke_owners, stroke_spans, word_parts)
+from handwrite.letters import (DRIFT_CORRECTION, LEAST_WORD_GAP, drop_marks_after_stop, even_word_sizes,
+                               join_letters, open_word_gaps, size_drift, stroke_owners, stroke_spans, word_gaps,
+                               word_parts)
 
 TEXT = "once more we swam near an ocean"
 
@@ -178,3 +179,30 @@ def test_the_writer_evens_sizes_unless_told_not_to(tiny_writer, monkeypatch):
     assert seen == ["a shrinking line"]
     tiny_writer.with_options(even_sizes=False).write("a shrinking line", seed=0, style="free")
     assert seen == ["a shrinking line"]
+
+
+def test_words_run_together_are_moved_apart_and_nothing_else_changes():
+    text = "once more we swam near"
+    points, phi = drawn_line(text, 1.0)
+    words = word_parts(points, phi, text)
+    tight = points.copy()
+    for mine in words[2:]:                                           # "we" and all after it run into "more"
+        tight[mine, 0] -= 7.5
+    gaps = word_gaps(words, tight)
+    assert gaps[1] < LEAST_WORD_GAP * np.median(gaps)
+    out = open_word_gaps(tight, phi, text)
+    opened = word_gaps(words, out)
+    assert np.isclose(opened[1], LEAST_WORD_GAP * np.median(gaps))
+    np.testing.assert_allclose(opened[[0, 2, 3]], gaps[[0, 2, 3]])  # the other gaps as they were
+    for mine in words:                                               # each word moved whole, if at all
+        assert np.ptp(out[mine, 0] - tight[mine, 0]) < 1e-5
+    np.testing.assert_array_equal(out[:, 1:], tight[:, 1:])
+    over_we = tight[words[2], 0].mean()
+    dot = np.array([[over_we, -14.0], [over_we + 0.5, -14.5]])
+    dotted, dotted_phi = with_stroke(tight, phi, dot, owner=text.index("more"))   # drawn on "more", over "we"
+    moved = open_word_gaps(dotted, dotted_phi, text)
+    np.testing.assert_allclose(moved[-2:, 0] - dot[:, 0], out[words[2], 0][0] - tight[words[2], 0][0])  # with "we"
+    np.testing.assert_array_equal(open_word_gaps(points, phi, text), points)   # usual gaps: as written
+    short = "once more we"                                           # two gaps say too little of the usual one
+    p2, phi2 = drawn_line(short, 1.0)
+    np.testing.assert_array_equal(open_word_gaps(p2, phi2, short), p2)

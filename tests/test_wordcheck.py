@@ -345,40 +345,6 @@ def test_words_replaced_one_after_another_each_keep_their_place():
     assert line[0] is new0 and replace_words(first, {}, None) == first
 
 
-def test_a_word_close_to_the_one_before_is_spaced_out_to_the_lines_usual_gap():
-    from handwrite.preprocess import Normalizer
-    from handwrite.sampling.spliced import spaced_out
-    for normalizer in (None, Normalizer([2.0, -0.5], [3.0, 4.0])):
-        # four words of ink 0-4 wide; gaps 3, 1, 3 (each part starts with the pen's move into it)
-        parts = [_part(np.array([[0, 0], [4, 0.0]]), normalizer)] + [
-            _part(np.array([[gap, 0], [gap + 4, 0.0]]), normalizer) for gap in (3, 1, 3)]
-        wider = spaced_out(parts, 2, normalizer)
-        placed = _placed(parts[:2] + [wider, parts[3]], normalizer)
-        assert placed[4, 0] - placed[3, 0] == pytest.approx(3.0)               # the gap before word 2: 1 -> 3
-        np.testing.assert_array_equal(wider.offsets[2:], parts[2].offsets[2:])  # the word itself unchanged
-        assert spaced_out(parts, 1, normalizer) is None                          # as wide as usual already
-        assert spaced_out(parts[:3], 2, normalizer) is None                      # two gaps say too little
-        assert spaced_out(parts, 0, normalizer) is None
-
-
-def test_a_word_run_into_the_one_before_is_fixed_by_spacing_it_out(tiny_model_parts):
-    """No candidate written again reads right; the word as it was, moved to the usual gap,
-    does: it is kept, and nothing else of the line changes but the move into it."""
-    text = "a b c d e"
-    for seed in range(60):
-        judge = LineJudge(3, lambda c, k: k == 3)          # the third judged: after the 2 written again
-        [line] = splice(tiny_model_parts, judge, [text], seed=seed, candidates=2)
-        if len(judge.seen) == 3:
-            break
-    else:
-        pytest.fail("no seed split the first pass into words with a narrow gap before word 3")
-    first = judge.lines[0]
-    assert line.rewritten_words == 1 and line.misread_words == () and line.offsets.shape == first.shape
-    moved = np.flatnonzero((line.offsets != first).any(axis=1))
-    assert len(moved) == 1 and line.offsets[moved[0], 0] > first[moved[0], 0]    # one pen move, to the right
-    assert line.offsets[moved[0], 1] == first[moved[0], 1]
-
-
 def test_a_line_is_read_whole_again_and_a_word_it_still_misreads_is_written_again(tiny_model_parts):
     """Candidates read right in their lines, but the finished line still reads the word
     wrong: each round writes it again, and at the end it is counted as misread."""

@@ -4,13 +4,11 @@ The lines of a batch are written as usual, in one pass, noting where each word b
 (the loop's `marks`: the step, and the network's state there).  The judge reads each
 line as the user will get it and names its misread words.  Each of those is written
 again as `candidates` rows from the state where it began (`checked._write_round`'s way
-of branching), and one more candidate costs no sampling: the word as it was, moved to
-the line's usual gap (`spaced_out`: words run together read as one).  The candidates are
-read beside the word before, then in that order (the first `IN_LINE`) in their line
-until one reads as intended there; it replaces the word.  The rest of the line stays as
-it was: its strokes are pen moves, so they follow the new word wherever it ends, and the
-pen's move to the next word is corrected so that the next word keeps its place beside
-the word (`keep_the_gap`).  A line that changed is read whole again, and the words it
+of branching).  The candidates are read beside the word before, then in that order (the
+first `IN_LINE`) in their line until one reads as intended there; it replaces the word.
+The rest of the line stays as it was: its strokes are pen moves, so they follow the new
+word wherever it ends, and the pen's move to the next word is corrected so that the next
+word keeps its place beside the word (`keep_the_gap`).  A line that changed is read whole again, and the words it
 then misreads are the next round's work, for up to `rounds` rounds.  Most words are
 right the first time, so most of the work is the one pass.  (`checked.checked_lines`
 writes word by word instead: what `stream` needs, since it shows only kept words.)
@@ -31,7 +29,6 @@ from .stopping import MIN_STEPS, STEPS_PER_CHAR
 # the word before): a word none of the first few fixes is seldom fixed by the rest, and
 # each costs the line's steps and a reading of the line
 IN_LINE = 2
-MEDIAN_OF = 3           # gaps between words a line needs for its median gap to say what is usual
 
 
 def spliced_lines(model, codes: list[list[int]], texts: list[str], judge, *, candidates: int = 4,
@@ -112,9 +109,10 @@ def _rejoined(parts: list[SampledLine]) -> SampledLine:
 
 
 def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, settings, fixed) -> set:
-    """Write each misread word (n, k) of `todo` again as `candidates` rows, and add the word
-    as it was with a usual gap before it (`spaced_out`); replace it with a candidate read
-    right in its line.  Returns the words still misread."""
+    """Write each misread word (n, k) of `todo` again as `candidates` rows; replace it with
+    a candidate read right in its line.  Returns the words still misread.  (A word run
+    into the one before is not a candidate's work: the line's steps open narrow gaps,
+    `letters.open_word_gaps`, before the line is read.)"""
     rows = [(n, k) for n, k in todo for _ in range(candidates)]
     written: dict[int, SampledLine] = {}
     for fresh in (True, False):
@@ -131,11 +129,6 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
                                                        [char_bias[rows[i][0]] for i in group]}))
         written.update(zip(group, sampled))
     normalizer = settings.get("normalizer")
-    for n, k in todo:                       # and the word as it was, spaced out (words run together)
-        wider = spaced_out(parts[n], k, normalizer)
-        if wider is not None:
-            written[len(rows)] = wider
-            rows.append((n, k))
     # a word reads otherwise beside both neighbours, and the line's steps (levelling, sizes,
     # the hand) shape it whole: a candidate is kept only when read right in its line, as the
     # user will get it.  A whole line costs more to read than the word, so the word is first
@@ -161,31 +154,6 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
         parts[n] = replace_words(parts[n], {k: part for (m, k), part in best.items() if m == n}, normalizer)
         fixed[n] += sum(m == n for m, _ in best)
     return set(todo) - set(best)
-
-
-def spaced_out(parts: list[SampledLine], k: int, normalizer) -> SampledLine | None:
-    """Part k moved right so that the gap between its ink and the word before's is the
-    line's median gap between words; None when it is as wide already, or the line has too
-    few gaps for a median.  The reader runs words written close together into one ("you
-    met" as "youmet"), and a word written again keeps its gap (`keep_the_gap`): this is
-    the candidate that changes the gap alone."""
-    if not 0 < k < len(parts) or len(parts) < MEDIAN_OF + 1:
-        return None
-    moves = np.concatenate([p.offsets[1:, :2] for p in parts]).astype(np.float64)
-    if normalizer is not None:
-        moves = moves * normalizer.std + normalizer.mean
-    placed = np.cumsum(moves[:, 0])
-    bounds = np.cumsum([0] + [len(p.offsets) - 1 for p in parts])
-    xs = [placed[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    if any(not len(x) for x in xs):
-        return None
-    gaps = [float(xs[j].min() - xs[j - 1].max()) for j in range(1, len(xs))]
-    short = float(np.median(gaps)) - gaps[k - 1]
-    if short <= 0:
-        return None
-    offsets = parts[k].offsets.copy()
-    offsets[1, 0] += short / (normalizer.std[0] if normalizer is not None else 1.0)   # the pen-up move into the word
-    return replace(parts[k], offsets=offsets)
 
 
 def replace_words(parts: list[SampledLine], new: dict[int, SampledLine], normalizer) -> list[SampledLine]:
