@@ -8,10 +8,11 @@ of branching).  The candidates are read beside the word before, then in that ord
 first `IN_LINE`) in their line until one reads as intended there; it replaces the word.
 The rest of the line stays as it was: its strokes are pen moves, so they follow the new
 word wherever it ends, and the pen's move to the next word is corrected so that the next
-word keeps its place beside the word (`keep_the_gap`).  A line that changed is read whole again, and the words it
-then misreads are the next round's work, for up to `rounds` rounds.  Most words are
-right the first time, so most of the work is the one pass.  (`checked.checked_lines`
-writes word by word instead: what `stream` needs, since it shows only kept words.)
+word keeps its place beside the word (`keep_the_gap`).  A line that changed is read
+whole again, and the words it then misreads are the next round's work, for up to
+`rounds` rounds.  Most words are right the first time, so most of the work is the one
+pass.  (`checked.checked_lines` writes word by word instead: what `stream` needs, since
+it shows only kept words.)
 """
 from __future__ import annotations
 
