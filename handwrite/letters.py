@@ -16,6 +16,8 @@ while the window was on phi[k - 1].
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .style_features import body_height, body_height_or_span
@@ -125,17 +127,21 @@ def size_drift(points: np.ndarray, phi: np.ndarray, text: str) -> tuple[float, i
     fitted over the letters that stay between baseline and x-height, each measured by the
     height of the points drawn while the window was on it."""
     on = point_chars(phi)
+    small = np.array([c in SMALL_LETTERS for c in text] + [False])
+    on = np.where(small[np.minimum(on, len(text))], on, -1)          # points drawn on small letters
     xs, heights = [], []
-    for pos, char in enumerate(text):
-        if char not in SMALL_LETTERS:
-            continue
-        mine = points[on == pos, :2]
-        if len(mine) < 4:
-            continue
-        lo, hi = np.percentile(mine[:, 1], [5, 95])
-        if hi - lo > 0:
-            xs.append(float(np.median(mine[:, 0])))
-            heights.append(float(hi - lo))
+    if (on >= 0).any():
+        # every letter's points at once, sorted by letter and then by y (x): the percentiles
+        # and medians of all letters from one sort each
+        by_y = np.lexsort((points[:, 1], on))
+        by_x = np.lexsort((points[:, 0], on))
+        starts = np.searchsorted(on[by_y], np.arange(len(text) + 1))
+        for pos in np.flatnonzero(np.diff(starts) >= 4):
+            a, b = starts[pos], starts[pos + 1]
+            lo, hi = _percentiles(points[by_y[a:b], 1], (5, 95))
+            if hi - lo > 0:
+                xs.append(float(_percentiles(points[by_x[a:b], 0], (50,))[0]))
+                heights.append(float(hi - lo))
     if len(xs) < MIN_SMALL_LETTERS or np.ptp(xs) <= 0:
         return 0.0, len(xs)
     t = (np.array(xs) - min(xs)) / np.ptp(xs)                        # 0 at the first letter, 1 at the last
@@ -148,6 +154,21 @@ def size_drift(points: np.ndarray, phi: np.ndarray, text: str) -> tuple[float, i
         if keep.sum() < MIN_SMALL_LETTERS:
             break
     return float(slope), len(xs)
+
+
+def _percentiles(ordered: np.ndarray, qs) -> list:
+    """np.percentile of values already in ascending order (linear interpolation), for the
+    many small groups of a line, where NumPy's own call costs more than its work."""
+    n = len(ordered)
+    out = []
+    for q in qs:
+        at = q / 100 * (n - 1)
+        lo = int(math.floor(at))
+        hi = min(lo + 1, n - 1)
+        t = at - lo
+        a, b = float(ordered[lo]), float(ordered[hi])
+        out.append(a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t))
+    return out
 
 
 def even_word_sizes(points: np.ndarray, phi: np.ndarray | None, text: str,

@@ -245,9 +245,12 @@ def quantized(net: ReaderNet) -> nn.Module:
 
 def checking_precision(precision: str) -> str:
     """The reader's precision for a writer's sampling precision: int8 where the sampler
-    would run int8 on this CPU (`cpu.kind`: not "avx2"), unless fp32 was asked for."""
+    runs batches in int8 (`sampling.plan`: on "avx2" CPUs only with int8, onnx-int8 or
+    fastest), unless fp32 was asked for."""
     from . import cpu
-    return "fp32" if precision == "fp32" or cpu.kind() == "avx2" else "int8"
+    if precision == "fp32" or (cpu.kind() == "avx2" and precision not in ("int8", "onnx-int8", "fastest")):
+        return "fp32"
+    return "int8"
 
 
 class Reader:

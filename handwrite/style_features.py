@@ -18,6 +18,8 @@ a writer) and by tools/make_presets.py (choosing preset hands).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .preprocess import align_baseline, points_to_strokes, resample_strokes
@@ -55,11 +57,15 @@ def thin(stroke: np.ndarray, min_step: float) -> np.ndarray:
     last point): dense samples wobbling around the path (sensor jitter) add no length."""
     if len(stroke) < 3:
         return stroke
-    keep, last = [0], stroke[0]
-    for i in range(1, len(stroke) - 1):
-        if np.hypot(*(stroke[i] - last)) >= min_step:
+    # one point after another, in Python floats: NumPy's per-element overhead is most of
+    # a stroke's time here, and each point depends on the last one kept
+    xy = stroke[:, :2].tolist()
+    keep, (lx, ly) = [0], xy[0]
+    for i in range(1, len(xy) - 1):
+        x, y = xy[i]
+        if math.hypot(x - lx, y - ly) >= min_step:
             keep.append(i)
-            last = stroke[i]
+            lx, ly = x, y
     keep.append(len(stroke) - 1)
     return stroke[keep]
 
@@ -84,14 +90,19 @@ def resample(strokes: list[np.ndarray], step: float) -> list[np.ndarray]:
     return np.split(points, np.cumsum(counts)[:-1])
 
 
-def smooth(stroke: np.ndarray, window: int = SMOOTH_POINTS) -> np.ndarray:
-    """Moving average along the stroke (its ends repeated to fill the window)."""
-    if len(stroke) <= window:
-        return stroke
-    pad = window // 2
-    padded = np.concatenate([np.repeat(stroke[:1], pad, axis=0), stroke, np.repeat(stroke[-1:], pad, axis=0)])
-    total = np.cumsum(np.concatenate([np.zeros((1, 2)), padded]), axis=0)
-    return (total[window:] - total[:-window]) / window
+def smooth_strokes(points: np.ndarray, counts: np.ndarray, window: int = SMOOTH_POINTS) -> np.ndarray:
+    """A moving average along each stroke of `points` (strokes of `counts` points one after
+    the other), all strokes at once: each point the mean of the `window` points around it
+    in its stroke, the stroke's ends standing in for points beyond them.  Strokes of
+    `window` points or fewer are kept as they are."""
+    counts = np.asarray(counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    lasts = starts + np.repeat(counts, counts) - 1
+    at = np.arange(len(points))
+    total = np.zeros_like(points)
+    for shift in range(-(window // 2), window - window // 2):
+        total += points[np.clip(at + shift, starts, lasts)]
+    return np.where((np.repeat(counts, counts) > window)[:, None], total / window, points)
 
 
 def even_strokes(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
@@ -103,8 +114,11 @@ def even_strokes(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
     # a first body height from the raw points sets the spacing; the final one from even ink
     rough = body_height_or_span(np.concatenate(strokes))
     step = RESAMPLE_STEP * rough
-    even = [smooth(s) for s in resample(_thin_all(strokes, step), step)]
-    body = body_height(np.concatenate(even))
+    even = resample(_thin_all(strokes, step), step)
+    counts = [len(s) for s in even]
+    points = smooth_strokes(np.concatenate(even), counts)
+    even = np.split(points, np.cumsum(counts)[:-1])
+    body = body_height(points)
     if body <= 0:
         raise ValueError("the strokes have no height: is this handwriting?")
     return even, body
@@ -112,17 +126,11 @@ def even_strokes(strokes: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
 
 def slant_degrees(strokes: list[np.ndarray]) -> float:
     """Length-weighted median lean of the down-going segments, degrees from vertical."""
-    angles, weights = [], []
-    for s in strokes:
-        d = np.diff(s, axis=0)
-        if not len(d):
-            continue
-        down = d[:, 1] > 0                                  # y grows downwards
-        lean = np.arctan2(-d[:, 0], d[:, 1])                 # right-leaning down-strokes go left
-        keep = down & (np.abs(lean) < DOWNSTROKE_MAX_ANGLE)
-        angles.append(lean[keep])
-        weights.append(np.hypot(*d[keep].T))
-    a, w = np.concatenate(angles or [np.zeros(0)]), np.concatenate(weights or [np.zeros(0)])
+    d = _segments(strokes)
+    down = d[:, 1] > 0                                  # y grows downwards
+    lean = np.arctan2(-d[:, 0], d[:, 1])                 # right-leaning down-strokes go left
+    keep = down & (np.abs(lean) < DOWNSTROKE_MAX_ANGLE)
+    a, w = lean[keep], np.hypot(*d[keep].T)
     if w.sum() <= 0:
         return 0.0
     order = np.argsort(a)
@@ -130,19 +138,32 @@ def slant_degrees(strokes: list[np.ndarray]) -> float:
     return float(np.degrees(a[order][np.searchsorted(cum, cum[-1] / 2)]))
 
 
+def _segments(strokes: list[np.ndarray]) -> np.ndarray:
+    """(n, 2) every stroke's moves from point to point, stroke after stroke (none between
+    strokes)."""
+    strokes = [s for s in strokes if len(s)]
+    if not strokes:
+        return np.zeros((0, 2))
+    points = np.concatenate(strokes)
+    within = np.ones(len(points) - 1, bool)
+    within[np.cumsum([len(s) for s in strokes])[:-1] - 1] = False
+    return np.diff(points[:, :2], axis=0)[within]
+
+
 def turning_per_height(strokes: list[np.ndarray], body: float) -> float:
     """Total absolute change of direction (radians) per body height of ink."""
-    total_turn, total_len = 0.0, 0.0
-    for s in strokes:
-        d = np.diff(s, axis=0)
-        length = np.hypot(*d.T)
-        d = d[length > 0]
-        total_len += float(length.sum())
-        if len(d) < 2:
-            continue
-        heading = np.arctan2(d[:, 1], d[:, 0])
-        turn = np.angle(np.exp(1j * np.diff(heading)))        # wrapped to (-pi, pi]
-        total_turn += float(np.abs(turn).sum())
+    strokes = [s for s in strokes if len(s)]
+    if not strokes:
+        return 0.0
+    d = _segments(strokes)
+    stroke = np.repeat(np.arange(len(strokes)), [len(s) - 1 for s in strokes])   # each segment's stroke
+    length = np.hypot(*d.T)
+    total_len = float(length.sum())
+    moving = length > 0
+    d, stroke = d[moving], stroke[moving]
+    heading = np.arctan2(d[:, 1], d[:, 0])
+    turn = np.angle(np.exp(1j * np.diff(heading)))        # wrapped to (-pi, pi]
+    total_turn = float(np.abs(turn[stroke[1:] == stroke[:-1]]).sum())   # within a stroke only
     return total_turn / (total_len / body) if total_len > 0 else 0.0
 
 

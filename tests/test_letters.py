@@ -206,3 +206,11 @@ def test_words_run_together_are_moved_apart_and_nothing_else_changes():
     short = "once more we"                                           # two gaps say too little of the usual one
     p2, phi2 = drawn_line(short, 1.0)
     np.testing.assert_array_equal(open_word_gaps(p2, phi2, short), p2)
+
+
+def test_percentiles_of_sorted_values_are_numpys():
+    from handwrite.letters import _percentiles
+    rng = np.random.default_rng(8)
+    for n in (1, 2, 3, 4, 7, 20):
+        values = np.sort(rng.normal(size=n))
+        assert np.allclose(_percentiles(values, (5, 50, 95)), np.percentile(values, [5, 50, 95]), rtol=1e-12, atol=0)

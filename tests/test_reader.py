@@ -89,8 +89,9 @@ def test_the_check_reads_in_int8_where_the_sampler_would(monkeypatch):
     from handwrite.reader import checking_precision
     monkeypatch.setattr(cpu, "kind", lambda: "avx512-vnni")
     assert [checking_precision(p) for p in ("auto", "fastest", "int8", "bf16", "fp32")] == ["int8"] * 4 + ["fp32"]
-    monkeypatch.setattr(cpu, "kind", lambda: "avx2")
-    assert checking_precision("auto") == checking_precision("int8") == "fp32"
+    monkeypatch.setattr(cpu, "kind", lambda: "avx2")        # auto runs batches in fp32 there, fastest in int8
+    assert [checking_precision(p) for p in ("auto", "fastest", "int8", "bf16", "fp32")] == \
+        ["fp32", "int8", "int8", "fp32", "fp32"]
 
 
 def test_score_prefers_what_is_written(toy_reader):

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from handwrite import sampling
+from handwrite.model import State
 from handwrite.sampling import (INT8_MIN_HIDDEN, INT8_TOLERANCE, MIN_STEPS, STEPS_PER_CHAR, FastStep, auto_plan,
                                 fastest_plan, int8_error, sample_lines, sample_point, step_plan)
 
@@ -170,9 +171,11 @@ def test_fastest_adds_onnx_for_one_line_where_installed(monkeypatch):
     monkeypatch.setattr(onnx_step, "missing_packages", lambda: [])
     assert fastest_plan(cpu_kind="avx512-bf16") == ("onnx-int8", "bf16")
     assert fastest_plan(1, cpu_kind="avx2") == ("onnx-int8", "onnx-int8")
+    assert fastest_plan(cpu_kind="avx2") == ("onnx-int8", "int8")          # int8 batches where auto has fp32
     assert fastest_plan(cpu_kind="avx2", int8_ok=lambda: False) == ("fp32", "fp32")
     monkeypatch.setattr(onnx_step, "missing_packages", lambda: ["onnxruntime"])
     assert fastest_plan(cpu_kind="avx512-bf16") == ("int8", "bf16")
+    assert fastest_plan(cpu_kind="avx2") == ("fp32", "int8")
     assert sampling.fastest_precision(1) == auto_plan(1)[0]
 
 
@@ -412,6 +415,27 @@ def test_one_line_read_matches_the_sequence_read(tiny_model_parts):
             want = [ref.h1, ref.h2, ref.h3, ref.c1, ref.c2, ref.c3, ref.kappa, ref.window]
             worst = max(float((a - b).abs().max()) for a, b in zip(got, want))
             assert worst < tol, (kind, worst)
+
+
+def test_batch_read_in_int8_steps_close_to_the_sequence_read(tiny_model_parts):
+    # a batch whose step runs int8 reads a primer point by point with that step (as
+    # _OneLine does); in fp32 it reads the sequence at once, exactly model.read
+    model, alphabet, _ = tiny_model_parts
+    texts = ["primer text one", "primer text b"]
+    chars = torch.zeros(2, max(map(len, texts)), dtype=torch.long)
+    for b, t in enumerate(texts):
+        chars[b, :len(t)] = torch.tensor(alphabet.encode(t))
+    onehot, positions = model.one_hot(chars), torch.arange(chars.shape[1], dtype=torch.float32)
+    strokes = torch.from_numpy(_primer(alphabet, points=60)[0])
+    with torch.inference_mode():
+        ref = model.read(strokes[None].expand(2, -1, 3), onehot, positions, model.initial_state(2))
+        for kind, tol in (("fp32", 0.0), ("int8", INT8_STEP_TOLERANCE)):
+            batch = sampling._Batch(FastStep(model, plan=(kind, kind)), model, model.initial_state(2), onehot,
+                                    positions)
+            batch.read(strokes)
+            worst = max(float((getattr(batch.state, n) - getattr(ref, n)).abs().max()) for n in State.__slots__)
+            assert worst <= tol, (kind, worst)
+    assert kind == "int8" and worst > 0          # int8 took the other path: not the fp32 sequence read
 
 
 def test_onnx_int8_names_what_to_install_and_runs_on_cpus_only(monkeypatch):

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from conftest import write_form
 
 from handwrite.preprocess import points_to_strokes
-from handwrite.style_features import (FEATURES, match_hand, mean_features, rank_of, resample,
-                                      style_features)
+from handwrite.style_features import (FEATURES, SMOOTH_POINTS, match_hand, mean_features, rank_of, resample,
+                                      smooth_strokes, style_features)
 
 TEXT = "lll lll lll"
 
@@ -87,6 +87,23 @@ def test_resample_spaces_points_evenly_and_keeps_the_ends():
     assert np.allclose(even[0], stroke[0]) and np.allclose(even[-1], stroke[-1])
     assert still.tolist() == [[3.0, 3.0]]                               # no length: its one point
     assert np.allclose(two, short)                                      # shorter than a step: its ends
+
+
+def test_smooth_strokes_averages_each_stroke_on_its_own():
+    # every stroke at once, as if each were smoothed alone: a moving average of
+    # SMOOTH_POINTS with the stroke's ends repeated; strokes that short are kept as they are
+    rng = np.random.default_rng(3)
+    strokes = [rng.normal(size=(n, 2)).cumsum(0) for n in (1, 3, SMOOTH_POINTS, SMOOTH_POINTS + 1, 40)]
+    got = np.split(smooth_strokes(np.concatenate(strokes), [len(s) for s in strokes]),
+                   np.cumsum([len(s) for s in strokes])[:-1])
+    pad = SMOOTH_POINTS // 2
+    for stroke, smoothed in zip(strokes, got):
+        if len(stroke) <= SMOOTH_POINTS:
+            assert np.array_equal(smoothed, stroke)
+            continue
+        padded = np.concatenate([stroke[:1].repeat(pad, 0), stroke, stroke[-1:].repeat(pad, 0)])
+        want = np.array([padded[i:i + SMOOTH_POINTS].mean(0) for i in range(len(stroke))])
+        assert np.allclose(smoothed, want, rtol=0, atol=1e-12)
 
 
 def test_features_refuse_empty_input():

@@ -24,7 +24,11 @@ activations than on its products); otherwise fp32 in its place.  A GPU runs fp32
 
 "fastest" is auto with onnx-int8 for a single line where onnx and onnxruntime are
 installed: faster per line on every CPU kind measured, but its first line builds two
-graphs, so it pays in long-running processes (serve, batch, dataset making).
+graphs, so it pays in long-running processes (serve, batch, dataset making).  On
+"avx2" CPUs it also runs batches in int8 (where the model allows): there torch's int8
+products, 7-bit activations against the int16 sums' saturation, are faster than fp32
+from 8 rows on, but the words of the default hand read a little worse in `eval`
+(docs/speed.md), so auto keeps fp32 and only the throughput-minded name takes int8.
 """
 from __future__ import annotations
 
@@ -72,10 +76,14 @@ def onnx_installed() -> bool:
 
 def fastest_plan(lines: int | None = None, *, int8_ok=lambda: True, hidden: int = 400,
                  cpu_kind: str | None = None) -> tuple[str, str]:
-    """auto_plan with onnx-int8 for a single line where onnx and onnxruntime are installed."""
+    """auto_plan with onnx-int8 for a single line where onnx and onnxruntime are installed,
+    and int8 batches on "avx2" CPUs."""
     one, batch = auto_plan(lines, int8_ok=int8_ok, hidden=hidden, cpu_kind=cpu_kind)
-    if hidden >= INT8_MIN_HIDDEN and onnx_installed() and int8_ok():
+    int8 = hidden >= INT8_MIN_HIDDEN and int8_ok()
+    if int8 and onnx_installed():
         one = ONNX
+    if int8 and (cpu.kind() if cpu_kind is None else cpu_kind) == "avx2":
+        batch = "int8"
     return (one, one) if lines is not None and lines < 2 else (one, batch)
 
 
