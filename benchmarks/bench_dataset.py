@@ -12,6 +12,8 @@ included for the dataset) and lines kept (read right) a second; and whether ever
 of the dataset, read back with pyarrow and with Hugging Face datasets, has its line's text.
 Also the CPU seconds each used (the pool's processes included): on a machine shared with
 other work, lines per CPU second times the cores says what the cores would give alone.
+The CPU's kind and the dataset's kernels (`precision="fastest"`) head the output: the
+figures depend on both (docs/speed.md).
 The lines are made of common words, not taken from any corpus.
 """
 import argparse
@@ -113,7 +115,10 @@ def main():
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     texts = forty_char_lines(args.lines)
-    result = {"batch (1 process)": bench_batch(texts, root / "batch"),
+    from handwrite import cpu
+    from handwrite.sampling import fastest_plan
+    result = {"cpu": cpu.kind(), "dataset's kernels (one line, batches)": fastest_plan(),
+              "batch (1 process)": bench_batch(texts, root / "batch"),
               f"dataset ({args.workers} processes)": bench_dataset(texts, root / "dataset", args.workers)}
     print(json.dumps(result, indent=1))
     if args.out is None:

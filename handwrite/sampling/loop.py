@@ -180,7 +180,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     precision: a name of `choices.PRECISIONS`: "fp32", "bf16", "int8" (what the fused
     step's large products run in), "onnx-int8" (int8, a single line's step as one ONNX
     Runtime call; needs onnx and onnxruntime), "auto" (by the CPU's kind: `plan`) or
-    "fastest" (auto, with onnx-int8 for one line where installed).
+    "fastest" (auto, with onnx-int8 for one line where installed and int8 batches on AVX2).
     normalizer: the weights' `Normalizer`, so the end-of-line rule measures the writing in
     the data's units (without it, normalised offsets stand in for them).
     char_bias: per line, one number per character of its text (or None): extra bias while
