@@ -61,14 +61,18 @@ class FastStep:
 
     def __call__(self, x, state: State, onehot, positions):
         """x (B, 3), state, onehot (B, U, V), positions (U,) -> y (B, 1+6M), new state, phi (B, U)."""
+        state, phi = self.layers(x, state, onehot, positions)
+        return self.products[self.plan[x.shape[0] > 1]].output(state.h1, state.h2, state.h3), state, phi
+
+    def layers(self, x, state: State, onehot, positions) -> tuple[State, torch.Tensor]:
+        """The step without its output layer (reading a primer needs no mixture): new state, phi (B, U)."""
         p = self.products[self.plan[x.shape[0] > 1]]
         h1, c1 = self._cell(p.gates(0, x, state.window, state.h1), state.c1)
         logits = torch.addmm(self.ba, h1, self.wa)                            # the window stays fp32
         window, kappa, phi = attention_window(logits, state.kappa, self.kappa_step, onehot, positions)
         h2, c2 = self._cell(p.gates(1, x, h1, window, state.h2), state.c2)
         h3, c3 = self._cell(p.gates(2, x, h2, window, state.h3), state.c3)
-        y = p.output(h1, h2, h3)
-        return y, State(h1, c1, h2, c2, h3, c3, kappa, window), phi
+        return State(h1, c1, h2, c2, h3, c3, kappa, window), phi
 
 
 class _Batch(Stepper):
@@ -96,7 +100,7 @@ class _Batch(Stepper):
         B = self.onehot.shape[0]
         if isinstance(self.step_fn, FastStep) and self.step_fn.kind(B) == "int8":
             for x in strokes[:, None].expand(-1, B, 3).unbind(0):              # (B, 3) per point
-                _, self.state, _ = self.step_fn(x, self.state, self.onehot, self.positions)
+                self.state, _ = self.step_fn.layers(x, self.state, self.onehot, self.positions)
             return
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16_read):
             state = self.model.read(strokes[None].expand(B, -1, 3), self.onehot, self.positions, self.state)
