@@ -1,7 +1,7 @@
 """Checked lines a second: `handwrite dataset` beside `handwrite batch`, in one run, on the
 same 40-character lines, the word check on in both.
 
-    python benchmarks/bench_dataset.py [--lines 256] [--workers 2] [--out /tmp/bench-dataset]
+    python benchmarks/bench_dataset.py [--lines 256] [--workers 2] [--out /tmp/bench-dataset] [--no-batch]
 
 batch: today's `handwrite batch` path (`request.run_batch` in chunks of 64 lines, one
 process, one hand, a PNG per line and labels.tsv; a line still misread is kept).
@@ -14,7 +14,8 @@ Also the CPU seconds each used (the pool's processes included): on a machine sha
 other work, lines per CPU second times the cores says what the cores would give alone.
 The CPU's kind and the dataset's kernels (`precision="fastest"`) head the output: the
 figures depend on both (docs/speed.md).
-The lines are made of common words, not taken from any corpus.
+The lines are made of common words, not taken from any corpus.  --no-batch: the dataset
+alone (a long run's figure; the side-by-side comparison comes from a shorter run).
 """
 import argparse
 import json
@@ -110,6 +111,7 @@ def main():
     ap.add_argument("--lines", type=int, default=256)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None, help="scratch folder (default: a temporary one, removed)")
+    ap.add_argument("--no-batch", action="store_true", help="the dataset alone, without `handwrite batch` beside it")
     args = ap.parse_args()
     root = Path(args.out or tempfile.mkdtemp(prefix="bench-dataset-"))
     shutil.rmtree(root, ignore_errors=True)
@@ -117,9 +119,10 @@ def main():
     texts = forty_char_lines(args.lines)
     from handwrite import cpu
     from handwrite.sampling import fastest_plan
-    result = {"cpu": cpu.kind(), "dataset's kernels (one line, batches)": fastest_plan(),
-              "batch (1 process)": bench_batch(texts, root / "batch"),
-              f"dataset ({args.workers} processes)": bench_dataset(texts, root / "dataset", args.workers)}
+    result = {"cpu": cpu.kind(), "dataset's kernels (one line, batches)": fastest_plan()}
+    if not args.no_batch:
+        result["batch (1 process)"] = bench_batch(texts, root / "batch")
+    result[f"dataset ({args.workers} processes)"] = bench_dataset(texts, root / "dataset", args.workers)
     print(json.dumps(result, indent=1))
     if args.out is None:
         shutil.rmtree(root, ignore_errors=True)

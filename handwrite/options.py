@@ -105,7 +105,8 @@ class WriterOptions:
     # Write each line a word at a time and have the reader check every word as it is
     # written (handwrite.wordcheck, docs/reading.md); a misread word is written again ...
     check_words: bool = True
-    # ... as this many candidates at once, from where the line's kept words end ...
+    # ... as this many candidates at once, from where the word began (each read in its line,
+    # in turn, until one reads right) ...
     word_candidates: int = 4
     # ... for up to this many rounds, then the best is kept (and counted as misread).
     word_rounds: int = 3

@@ -10,10 +10,8 @@ and matching the hand change how a word reads.
 - `in_line(lines, texts, words)`: per whole line holding a candidate for one of its
   words, whether that word is read right;
 - `judge(candidates)`: a candidate word with the kept word before it, read as sampled,
-  and how likely the reader finds its text (the score ranks candidates): cheaper than a
-  whole line, it orders the candidates `in_line` reads (`sampling.spliced`), and it is
-  the whole verdict word by word (`sampling.checked`, for `stream`: the rest of the line
-  is not written yet).
+  and how likely the reader finds its text (the score ranks candidates): the verdict word
+  by word (`sampling.checked`, for `stream`: the rest of the line is not written yet).
 """
 from __future__ import annotations
 

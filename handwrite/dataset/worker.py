@@ -9,6 +9,11 @@ from .samples import load_hands, shard_rows
 from .settings import DatasetSettings
 from .shards import save_shard
 
+# Candidates a misread word is written again as (the writer's default: 4).  A line whose
+# word stays misread is written again whole or dropped, so two, each read in its line,
+# keep more lines a second than four (docs/dataset.md, session 21).
+WORD_CANDIDATES = 2
+
 _CACHE: dict = {}      # (weights, precision, check_words, hands, style_files) -> (writer, hands)
 
 
@@ -54,7 +59,8 @@ def writer_for(settings: DatasetSettings):
         from ..writer import Writer
         writer = Writer(settings.weights, precision=settings.precision)
         _CACHE.clear()            # one run's writer at a time
-        _CACHE[key] = (writer.with_options(check_words=settings.check_words), load_hands(settings))
+        _CACHE[key] = (writer.with_options(check_words=settings.check_words, word_candidates=WORD_CANDIDATES),
+                       load_hands(settings))
     return _CACHE[key]
 
 

@@ -19,9 +19,12 @@ DESCENDER_DEPTH = 0.8    # ... and ends at least this far below the middle of th
 @dataclass
 class Resume:
     """Where a line's part ended, to write its next part from: the network's state (one
-    row) and the last point drawn (1, 3), which the next step reads."""
+    row) and the last point drawn (1, 3), which the next step reads.  line_start: the
+    state after the primer, before the line's own writing (a part written from it drops
+    the end of the primer's last letter, as a primed line does)."""
     state: State
     x: torch.Tensor
+    line_start: bool = False
 
 
 @dataclass
@@ -44,6 +47,8 @@ class SampledLine:
     # (row of offsets, Resume): where the line reached each mark it was given (loop `marks`):
     # offsets[:row + 1] was drawn by then, and the state there writes on from it
     marks: tuple = ()
+    # (with marks) where the line's own writing began, to write its first word again from
+    begin: Resume | None = None
 
 
 def _first_own_row(offs: np.ndarray, phi_all, P: int) -> int:

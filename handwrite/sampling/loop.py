@@ -6,7 +6,7 @@ entries; `_sample_lines` is the loop, kernel-agnostic: the kernel comes from
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -206,6 +206,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     # ---- 1. the texts, and the primer read (or where each line's last part ended) ----
     start = _start(model, codes, primer, cache, dev, resume)
     stepper = stepper_for(model, cache, plan, start)
+    begins = _line_starts(stepper, start.x) if marks is not None else None      # a line's first word is written again from here
     lines, record = _lines_for(start, P, generator, max_steps, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev),
                                until)
 
@@ -220,11 +221,19 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
 
     # ---- 3. each line cut to its own writing (a word's part: every point) ----
     record.cpu()
-    primed = primer is not None and resume is None
+    primed = [primer is not None and (resume is None or resume[b].line_start) for b in range(len(codes))]
     n_chars = (start.lengths - P).tolist()
-    return [_word_part(record, b, P, n, primed) if until is not None and until[b] is not None
-            else _finish_line(record, b, P, n, primed, normalizer, found.found[b] if marks is not None else ())
+    return [_word_part(record, b, P, n, primed[b]) if until is not None and until[b] is not None
+            else replace(_finish_line(record, b, P, n, primed[b], normalizer, found.found[b] if marks is not None else ()),
+                         begin=None if begins is None else begins[b])
             for b, n in enumerate(n_chars)]
+
+
+def _line_starts(stepper, x) -> list[Resume]:
+    """Per row, the state after the primer (before any step of the line's own writing)."""
+    states = stepper.state_of(torch.arange(len(x), device=x.device))
+    return [Resume(states.index(torch.tensor([b], device=x.device)), x[b:b + 1].clone(), line_start=True)
+            for b in range(len(x))]
 
 
 def _lines_for(start, P: int, generator, max_steps, char_bias, until) -> tuple[_Lines, _Record]:

@@ -1,18 +1,20 @@
 """Every word right, at little cost: lines written whole, misread words written again.
 
 The lines of a batch are written as usual, in one pass, noting where each word begins
-(the loop's `marks`: the step, and the network's state there).  The judge reads each
-line as the user will get it and names its misread words.  Each of those is written
-again as `candidates` rows from the state where it began (`checked._write_round`'s way
-of branching).  The candidates are read beside the word before, then in that order (the
-first `IN_LINE`) in their line until one reads as intended there; it replaces the word.
-The rest of the line stays as it was: its strokes are pen moves, so they follow the new
-word wherever it ends, and the pen's move to the next word is corrected so that the next
-word keeps its place beside the word (`keep_the_gap`).  A line that changed is read
-whole again, and the words it then misreads are the next round's work, for up to
-`rounds` rounds.  Most words are right the first time, so most of the work is the one
-pass.  (`checked.checked_lines` writes word by word instead: what `stream` needs, since
-it shows only kept words.)
+(the loop's `marks`: the step, and the network's state there; a first word begins at the
+state the line began from, after the primer).  The judge reads each line as the user will
+get it and names its misread words.  Each of those is written again as `candidates` rows
+from the state where it began (`checked._write_round`'s way of branching).  The
+candidates are read in their line, in the order written, until one reads as intended
+there; it replaces the word.  (A cheaper reading of each candidate beside the word before,
+to choose which to read in its line first, cost more than it saved: most candidates read
+right in their line.)  The rest of the line stays as it was: its strokes are pen moves, so
+they follow the new word wherever it ends, and the pen's move to the next word is
+corrected so that the next word keeps its place beside the word (`keep_the_gap`).  A line
+that changed is read whole again, and the words it then misreads are the next round's
+work, for up to `rounds` rounds.  Most words are right the first time, so most of the
+work is the one pass.  (`checked.checked_lines` writes word by word instead: what
+`stream` needs, since it shows only kept words.)
 """
 from __future__ import annotations
 
@@ -21,15 +23,10 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .checked import _candidate, _joined, word_ends
+from .checked import _joined, word_ends
 from .finish import SampledLine
 from .loop import _sample_lines, run_to_end
 from .stopping import MIN_STEPS, STEPS_PER_CHAR
-
-# a word's candidates read in their whole line, at most (in the order of their reading beside
-# the word before): a word none of the first few fixes is seldom fixed by the rest, and
-# each costs the line's steps and a reading of the line
-IN_LINE = 2
 
 
 def spliced_lines(model, codes: list[list[int]], texts: list[str], judge, *, candidates: int = 4,
@@ -37,9 +34,8 @@ def spliced_lines(model, codes: list[list[int]], texts: list[str], judge, *, can
     """`sample_lines` with misread words written again (see the module docstring).
 
     judge: `judge.misread(lines, texts)` -> per whole line (a SampledLine), the indices of
-    its misread words; `judge(candidates)` -> (read right, score) per `checked.Candidate`
-    (a word beside the word before); `judge.in_line(lines, texts, words)` -> per whole
-    line, whether its word `words[i]` reads right (`wordcheck.WordJudge`)."""
+    its misread words; `judge.in_line(lines, texts, words)` -> per whole line, whether its
+    word `words[i]` reads right (`wordcheck.WordJudge`)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -73,7 +69,7 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
     for n, line in enumerate(lines):
         wrong = tuple(texts[n].split()[k] for k in sorted(k for m, k in left if m == n))
         kept = line if not fixed[n] else _rejoined(parts[n])
-        out.append(replace(kept, rewritten_words=fixed[n], misread_words=wrong, marks=()))
+        out.append(replace(kept, rewritten_words=fixed[n], misread_words=wrong, marks=(), begin=None))
     return out
 
 
@@ -98,6 +94,7 @@ def _parts(line: SampledLine) -> list[SampledLine]:
         out.append(SampledLine(offsets, line.phi[a:b], True, None, resume=end))
     out[-1] = replace(out[-1], finished=line.finished,
                       left_text_at=None if line.left_text_at is None else line.left_text_at - rows[-2])
+    out[0] = replace(out[0], begin=line.begin)
     return out
 
 
@@ -115,14 +112,17 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
     into the one before is not a candidate's work: the line's steps open narrow gaps,
     `letters.open_word_gaps`, before the line is read.)"""
     rows = [(n, k) for n, k in todo for _ in range(candidates)]
+    # where each word began: the end of the word before, or the line's start (after the
+    # primer); a first word of a line without its start reads the primer again
+    starts = [parts[n][k - 1].resume if k else parts[n][0].begin for n, k in rows]
     written: dict[int, SampledLine] = {}
     for fresh in (True, False):
-        group = [i for i, (n, k) in enumerate(rows) if (k == 0) == fresh]
+        group = [i for i, start in enumerate(starts) if (start is None) == fresh]
         if not group:
             continue
         until = [ends[n][k] if k + 1 < len(ends[n]) else None for n, k in (rows[i] for i in group)]
         longest = max(ends[n][k] - (ends[n][k - 1] if k else 0) for n, k in (rows[i] for i in group))
-        resume = None if fresh else [parts[n][k - 1].resume for n, k in (rows[i] for i in group)]
+        resume = None if fresh else [starts[i] for i in group]
         char_bias = settings.get("char_bias")
         sampled = run_to_end(_sample_lines(model, [codes[rows[i][0]] for i in group], seed=seed + fresh, until=until,
                                      resume=resume, **{**settings, "max_steps": max(STEPS_PER_CHAR * longest, MIN_STEPS),
@@ -132,17 +132,13 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
     normalizer = settings.get("normalizer")
     # a word reads otherwise beside both neighbours, and the line's steps (levelling, sizes,
     # the hand) shape it whole: a candidate is kept only when read right in its line, as the
-    # user will get it.  A whole line costs more to read than the word, so the word is first
-    # read beside the one before it, and the candidates are read in their line in that
-    # reading's order (read right first, then by score) until one reads right, IN_LINE at most.
-    near = judge([_candidate(n, texts[n], ends[n], parts[n][:k], written[i]) for i, (n, k) in enumerate(rows)])
+    # user will get it.  Each word's candidates are read there one at a time (one line per
+    # word at a time), until one reads right.
     queue: dict[tuple, list] = {}
-    for i, ((n, k), verdict) in enumerate(zip(rows, near)):
+    for i, (n, k) in enumerate(rows):
         ends_early = written[i].resume is None and k + 1 < len(parts[n])    # no next word to go on to
         if not ends_early:
-            queue.setdefault((n, k), []).append((verdict, i))
-    queue = {word: [i for _, i in sorted(tried, key=lambda t: t[0], reverse=True)][:IN_LINE]
-             for word, tried in queue.items()}
+            queue.setdefault((n, k), []).append(i)
     best: dict[tuple, SampledLine] = {}
     while queue:
         reading = [(word, tried.pop(0)) for word, tried in queue.items()]
@@ -162,6 +158,8 @@ def replace_words(parts: list[SampledLine], new: dict[int, SampledLine], normali
     to keep its place beside it (`keep_the_gap`).  The gaps are fixed after every
     replacement: a new word k+1 was written from where the OLD word k ended."""
     out = [new.get(k, part) for k, part in enumerate(parts)]
+    if 0 in new and parts[0].begin is not None:
+        out[0] = replace(out[0], begin=parts[0].begin)    # a new first word began where the line did
     for k in new:
         if k + 1 < len(out):
             out[k + 1] = keep_the_gap(parts[k], out[k], out[k + 1], normalizer)
