@@ -112,23 +112,14 @@ def _fix_round(model, codes, texts, ends, parts, todo, candidates, judge, seed, 
     into the one before is not a candidate's work: the line's steps open narrow gaps,
     `letters.open_word_gaps`, before the line is read.)"""
     rows = [(n, k) for n, k in todo for _ in range(candidates)]
-    # where each word began: the end of the word before, or the line's start (after the
-    # primer); a first word of a line without its start reads the primer again
-    starts = [parts[n][k - 1].resume if k else parts[n][0].begin for n, k in rows]
-    written: dict[int, SampledLine] = {}
-    for fresh in (True, False):
-        group = [i for i, start in enumerate(starts) if (start is None) == fresh]
-        if not group:
-            continue
-        until = [ends[n][k] if k + 1 < len(ends[n]) else None for n, k in (rows[i] for i in group)]
-        longest = max(ends[n][k] - (ends[n][k - 1] if k else 0) for n, k in (rows[i] for i in group))
-        resume = None if fresh else [starts[i] for i in group]
-        char_bias = settings.get("char_bias")
-        sampled = run_to_end(_sample_lines(model, [codes[rows[i][0]] for i in group], seed=seed + fresh, until=until,
-                                     resume=resume, **{**settings, "max_steps": max(STEPS_PER_CHAR * longest, MIN_STEPS),
-                                                       "char_bias": None if char_bias is None else
-                                                       [char_bias[rows[i][0]] for i in group]}))
-        written.update(zip(group, sampled))
+    # each from where its word began: the end of the word before, or the line's start
+    resume = [parts[n][k - 1].resume if k else parts[n][0].begin for n, k in rows]
+    until = [ends[n][k] if k + 1 < len(ends[n]) else None for n, k in rows]
+    longest = max(ends[n][k] - (ends[n][k - 1] if k else 0) for n, k in rows)
+    char_bias = settings.get("char_bias")
+    written = run_to_end(_sample_lines(model, [codes[n] for n, _ in rows], seed=seed, until=until, resume=resume,
+                                       **{**settings, "max_steps": max(STEPS_PER_CHAR * longest, MIN_STEPS),
+                                          "char_bias": None if char_bias is None else [char_bias[n] for n, _ in rows]}))
     normalizer = settings.get("normalizer")
     # a word reads otherwise beside both neighbours, and the line's steps (levelling, sizes,
     # the hand) shape it whole: a candidate is kept only when read right in its line, as the
