@@ -267,7 +267,7 @@ def test_a_misread_word_is_replaced_and_the_rest_of_the_line_kept(tiny_model_par
     # rest, all but the pen's move into "sat" (which keeps "sat" where it was beside "cat")
     lead, trail = _same_rows(line.offsets, first)
     assert lead >= 2 and trail >= 1 and lead + trail < min(len(line.offsets), len(first))
-    other_lead, other_trail = _same_rows(judge.in_lines[0][2], first)
+    other_lead, _ = _same_rows(judge.in_lines[0][2], first)
     assert other_lead == lead                                           # both candidates began where "cat" did
 
 

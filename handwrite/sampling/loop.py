@@ -206,7 +206,7 @@ def _sample_lines(model: HandwritingModel, codes: list[list[int]], *, bias: floa
     # ---- 1. the texts, and the primer read (or where each line's last part ended) ----
     start = _start(model, codes, primer, cache, dev, resume)
     stepper = stepper_for(model, cache, plan, start)
-    begins = _line_starts(stepper, start.x) if marks is not None else None      # a line's first word is written again from here
+    begins = _line_starts(stepper, start.x) if marks is not None else None     # to write a first word again from
     lines, record = _lines_for(start, P, generator, max_steps, _char_bias(char_bias, codes, P, start.onehot.shape[1], dev),
                                until)
 
