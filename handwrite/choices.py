@@ -3,7 +3,7 @@
 Kept apart from the modules that use them (which import numpy or torch) so that a
 front end can list them without loading either: `handwrite --help` stays instant.
 """
-PRECISIONS = ("auto", "fp32", "bf16", "int8", "onnx-int8", "fastest")     # sampling.check_precision
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8", "onnx-int8", "fastest")     # sampling.check_precision
 ALIGNMENTS = ("left", "center", "right")        # layout.place_lines
 ORIGINS = ("bottom-left", "top-left", "bottom-right", "top-right", "center")   # plotter.GcodeProfile
 DEVICES = ("auto", "cpu", "cuda")               # training.train.pick_device

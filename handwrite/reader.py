@@ -229,6 +229,9 @@ def load_reader(path=None) -> tuple[ReaderNet, dict]:
 
 READER_PRECISIONS = ("fp32", "int8")
 INT8_FROM = 2        # inks read together for int8 to pay: one alone read slower than in fp32 (docs/reading.md)
+# On "avx2" CPUs (the AMD EPYC measured) an fp32 LSTM over 2 to 7 lines at once took longer
+# than over each alone (the small products of its steps, docs/speed.md): read them one at a time.
+ONE_AT_A_TIME_BELOW = 8
 
 
 def quantized(net: ReaderNet) -> nn.Module:
@@ -299,9 +302,18 @@ class Reader:
 
     def _forward(self, inks) -> tuple[torch.Tensor, torch.Tensor]:
         frames = [ink_frames(ink, self.net.cfg.spacing) for ink in inks]
-        x, lengths = pad_frames(frames)
+        net = self._net_for(len(frames))
         with torch.inference_mode():
-            return self._net_for(len(frames))(x, lengths)
+            if not self._one_at_a_time(net, len(frames)):
+                return net(*pad_frames(frames))
+            outs = [net(*pad_frames([f])) for f in frames]
+        width = max(log_probs.shape[1] for log_probs, _ in outs)
+        return (torch.cat([nn.functional.pad(log_probs, (0, 0, 0, width - log_probs.shape[1])) for log_probs, _ in outs]),
+                torch.cat([lengths for _, lengths in outs]))
+
+    def _one_at_a_time(self, net, inks: int) -> bool:
+        from . import cpu
+        return net is self.net and 1 < inks < ONE_AT_A_TIME_BELOW and cpu.kind() == "avx2"
 
     def read(self, ink) -> str:
         return self.read_many([ink])[0]

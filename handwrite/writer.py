@@ -45,9 +45,9 @@ class Writer:
     precision: shorthand for options.precision, what the network's large matrix products
     run in while sampling.  "auto" (default) picks by the CPU's kind and the batch size, a
     fixed rule (so a seed writes the same strokes in every process on one machine): int8 or
-    bf16 where the CPU has the instructions for them, fp32 otherwise; "fastest" (for long-running
+    bf16 where the CPU has them, else fp32 (batches: fp16 weights); "fastest" (for long-running
     processes) is auto with onnx-int8 for single lines where installed, int8 batches on AVX2;
-    "fp32" always uses fp32, so what a seed writes does not depend on the CPU; "bf16", "int8"
+    "fp32" always uses fp32, so what a seed writes does not depend on the CPU; "bf16", "fp16", "int8"
     and "onnx-int8" (int8 with a single line's step as one ONNX Runtime call; needs
     `pip install 'handwrite-synthesis[onnx]'`) always use that.  See docs/speed.md.
     pipeline: the steps written lines pass (handwrite.pipeline.DEFAULT_PIPELINE).

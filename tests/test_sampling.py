@@ -133,20 +133,33 @@ def test_precision_choice():
     assert step_plan("bf16", cpu) == ("bf16", "bf16")
     assert step_plan("auto", torch.device("cuda")) == ("fp32", "fp32")
     assert step_plan("fastest", torch.device("cuda")) == ("fp32", "fp32")
-    with pytest.raises(ValueError, match="auto, fp32, bf16, int8"):
+    with pytest.raises(ValueError, match="auto, fp32, bf16, fp16, int8"):
         step_plan("half", cpu)
 
 
 @pytest.mark.parametrize("kind, one, batches", [
     ("amx", "int8", "int8"), ("avx512-bf16", "int8", "bf16"), ("avx512-vnni", "int8", "int8"),
-    ("avx2", "fp32", "fp32")])
+    ("avx2", "fp32", "fp16")])
 def test_auto_is_a_rule_per_cpu_kind(kind, one, batches):
     assert auto_plan(cpu_kind=kind) == (one, batches)
     assert auto_plan(1, cpu_kind=kind) == (one, one)                # the batch only shrinks
     # int8 only for a model that passes its check and is large enough to gain from it
     fallback = "fp32" if batches == "int8" else batches
     assert auto_plan(cpu_kind=kind, int8_ok=lambda: False) == ("fp32", fallback)
-    assert auto_plan(cpu_kind=kind, hidden=INT8_MIN_HIDDEN - 1) == ("fp32", fallback)
+    small = "fp32" if batches in ("int8", "fp16") else batches       # fp16 too: its products are too small to gain
+    assert auto_plan(cpu_kind=kind, hidden=INT8_MIN_HIDDEN - 1) == ("fp32", small)
+
+
+def test_fp16_batches_only_where_torch_has_the_op(monkeypatch):
+    from handwrite.sampling import plan
+    assert plan.fp16_available()                        # the x86 torch CI installs has fbgemm's op
+    monkeypatch.setattr(plan, "fp16_available", lambda: False)
+    assert auto_plan(cpu_kind="avx2") == ("fp32", "fp32")
+    with pytest.raises(ValueError, match="fp16.*lacks"):
+        step_plan("fp16", torch.device("cpu"))
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="CPUs only"):
+        step_plan("fp16", torch.device("cuda"))
 
 
 def test_auto_on_bf16_cpus_takes_bf16_for_large_batches_only():
@@ -171,8 +184,8 @@ def test_fastest_adds_onnx_for_one_line_where_installed(monkeypatch):
     monkeypatch.setattr(onnx_step, "missing_packages", lambda: [])
     assert fastest_plan(cpu_kind="avx512-bf16") == ("onnx-int8", "bf16")
     assert fastest_plan(1, cpu_kind="avx2") == ("onnx-int8", "onnx-int8")
-    assert fastest_plan(cpu_kind="avx2") == ("onnx-int8", "int8")          # int8 batches where auto has fp32
-    assert fastest_plan(cpu_kind="avx2", int8_ok=lambda: False) == ("fp32", "fp32")
+    assert fastest_plan(cpu_kind="avx2") == ("onnx-int8", "int8")          # int8 batches where auto has fp16
+    assert fastest_plan(cpu_kind="avx2", int8_ok=lambda: False) == ("fp32", "fp16")     # auto's batches
     monkeypatch.setattr(onnx_step, "missing_packages", lambda: ["onnxruntime"])
     assert fastest_plan(cpu_kind="avx512-bf16") == ("int8", "bf16")
     assert fastest_plan(cpu_kind="avx2") == ("fp32", "int8")

@@ -115,6 +115,21 @@ def test_fp32_sampling_draws_the_reference_strokes(bundled, fast, lines):
     np.testing.assert_allclose(points, refs[lines].points[:, :points.shape[1]], atol=FP32_TOLERANCE)
 
 
+def test_fp16_products_of_fp16_weights_are_fp32_ones(bundled):
+    # the bundled weights are stored in fp16: fp16 products round nothing, only sum in
+    # another order (int8 rounds the hidden states' weights: far larger)
+    model, codes, refs = bundled
+    ref = refs[2]
+
+    def rms_error(name):
+        y, phi = _teacher_forced(_build(model, codes[:2], name), ref.points)
+        return float((y - ref.params).pow(2).mean().sqrt() / ref.params.std()), float((phi - ref.phi).abs().max())
+
+    (fp16, fp16_phi), (int8, _) = rms_error("fp16"), rms_error("int8")
+    assert 0 < fp16 < 1e-4 and fp16_phi < 10 * FP32_TOLERANCE
+    assert int8 > 100 * fp16
+
+
 @pytest.mark.parametrize("lines", [1, 2])
 @pytest.mark.parametrize("reduce_range", [False, True])
 def test_int8_follows_the_reference_in_both_activation_ranges(bundled, reduce_range, lines):

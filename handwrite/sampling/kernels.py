@@ -10,7 +10,7 @@ import torch
 from ..mixture import attention_window
 from ..model import HandwritingModel, State
 from .points import _OnePoint
-from .products import KINDS, _Int8Products, _Products
+from .products import KINDS, _Fp16Products, _Int8Products, _Products
 from .stepper import Stepper, draw_batch
 
 
@@ -36,6 +36,8 @@ class FastStep:
         self.products = {"fp32": self.fp32}
         if "bf16" in plan:
             self.products["bf16"] = self.fp32.to(torch.bfloat16)
+        if "fp16" in plan:
+            self.products["fp16"] = _Fp16Products(self.fp32)
         if "int8" in plan:
             self.products["int8"] = _Int8Products(self.fp32, int8_reduce_range)
         with torch.no_grad():

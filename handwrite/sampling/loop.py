@@ -88,6 +88,7 @@ class _Marks:
             self.pos[b, :len(m)] = [P + int(k) for k in m]
         self.next = np.zeros(B, dtype=np.int64)
         self.lifted_before = x[:, 2].cpu().numpy() > 0.5        # the last point drawn ended a stroke
+        self.any_lifted = bool(self.lifted_before.any())        # of the rows still written
         self.scale = (np.float32(1.0), np.float32(0.0)) if normalizer is None else \
             (np.float32(normalizer.std[0]), np.float32(normalizer.mean[0]))
         self.x = np.zeros(B, dtype=np.float32)                  # the pen's x (data units), from where it started
@@ -96,15 +97,17 @@ class _Marks:
         self.lift = {}          # line -> (step, states, row in states, point) at its latest pen lift
         self.found = {b: [] for b in range(B)}          # line -> [(step, Resume), ...]
 
-    def update(self, rows, step: int, phi, x, stepper) -> torch.Tensor:
+    def update(self, rows, step: int, phi, x, stepper) -> torch.Tensor | None:
         """After a step: marks found; (n,) bool over the rows, the lines to stop here
-        (their last point, this step's, is not theirs)."""
+        (their last point, this step's, is not theirs), or None when none stops."""
         r, point = rows.cpu().numpy(), x.cpu().numpy()
         these = slice(None) if len(r) == len(self.x) else r       # rows stay in order: all of them, a view
         self.x[these] += point[:, 0] * self.scale[0] + self.scale[1]
-        new_word = self.lifted_before[these] & (self.x[these] > self.right[these])
-        stop = np.zeros(len(r), dtype=bool)
-        if new_word.any():
+        stop = None
+        # a word begins only with a stroke, after a lift: most steps skip the test
+        new_word = self.lifted_before[these] & (self.x[these] > self.right[these]) if self.any_lifted else None
+        if new_word is not None and new_word.any():
+            stop = np.zeros(len(r), dtype=bool)
             new_word &= phi.argmax(dim=1).cpu().numpy() >= self.pos[r, self.next[r]]
             for i in np.flatnonzero(new_word):
                 b = int(r[i])
@@ -115,7 +118,8 @@ class _Marks:
                 self.next[b] += 1
         self.right[these] = np.maximum(self.right[these], self.x[these])
         up = point[:, 2] > 0.5
-        if up.any():
+        self.any_lifted = bool(up.any())
+        if self.any_lifted:
             # a copy of the lifted rows' state, shared: a row's own copy is made only for
             # the few lifts that turn out to end a word (most lift inside one)
             lifted = np.flatnonzero(up)
@@ -124,7 +128,7 @@ class _Marks:
             for k, i in enumerate(lifted.tolist()):
                 self.lift[int(r[i])] = (step, states, k, points[k:k + 1])
         self.lifted_before[these] = up
-        return torch.from_numpy(stop).to(x.device)
+        return None if stop is None or not stop.any() else torch.from_numpy(stop).to(x.device)
 
 
 @dataclass
@@ -264,7 +268,7 @@ def _steps(stepper, x, lines: _Lines, record: _Record, bias: float, mixtures: in
         cut = marks.update(lines.rows, step, phi, x, stepper) if marks is not None else None
         left = lines.left_text(phi)
         pen_up = x[:, 2] > 0.5
-        if not any_ending and step + 1 < min_cap and not bool(left.any()) and not (cut is not None and bool(cut.any())):
+        if not any_ending and step + 1 < min_cap and not bool(left.any()) and cut is None:
             lines.pen_up = pen_up                  # the common step: every line still mid-text
             if stream:
                 yield _step(lines, x, phi, P)
@@ -278,7 +282,7 @@ def _steps(stepper, x, lines: _Lines, record: _Record, bias: float, mixtures: in
         if stop.any():
             record.flush(lines.rows, step + 1)
             record.stop(lines, stop, done, step)
-            if cut is not None and bool(cut.any()):
+            if cut is not None:
                 record.cut(lines.rows[cut], marks)
             keep = (~stop).nonzero().squeeze(1)
             lines.keep(keep)

@@ -12,15 +12,19 @@ CPU kind, what the benchmarks measured fastest (docs/speed.md):
     amx            int8       int8                         Intel Xeon, AVX-512 VNNI + AMX
     avx512-bf16    int8       int8; bf16 from 32 lines     AMD EPYC, AVX-512 VNNI + BF16
     avx512-vnni    int8       int8                         (as the Xeon, without bf16)
-    avx2           fp32       fp32                         AMD EPYC, AVX2 only
+    avx2           fp32       fp16                         AMD EPYC, AVX2 only
 
 (The Xeon's bf16 products were no faster than fp32 at 8 rows on one thread; on the
 EPYC bf16 overtakes int8 between 16 and 32 lines (`write_many`); without VNNI, torch's
-int8 was no faster than fp32, and bf16 is emulated, far slower.)
+int8 was no faster than fp32, and bf16 is emulated, far slower.  On the AVX2 EPYC fp32
+products of 2 to 8 rows cost nearly as many times one row's as there are rows, where
+fbgemm's fp16 weights cost a fraction of that: the word check's candidates are such
+batches.  A torch without that op runs fp32 there: `products.fp16_available`.)
 
 int8 only where the model passes its quality check (`products.int8_error`) and has at
 least INT8_MIN_HIDDEN cells per layer (a small network spends more on quantizing the
-activations than on its products); otherwise fp32 in its place.  A GPU runs fp32.
+activations than on its products); otherwise fp32 in its place.  fp16 batches need as
+many cells.  A GPU runs fp32.
 
 "fastest" is auto with onnx-int8 for a single line where onnx and onnxruntime are
 installed: faster per line on every CPU kind measured, but its first line builds two
@@ -36,18 +40,22 @@ import torch
 
 from .. import cpu
 from ..choices import PRECISIONS
+from .products import fp16_available
 
 ONNX = "onnx-int8"       # int8, with a single line's step run by ONNX Runtime (handwrite.onnx_step)
 PLAIN = "plain"          # the unfused `HandwritingModel.step` (sample_lines(fast=False): tests, benchmarks)
-INT8_MIN_HIDDEN = 128    # cells per layer below which int8 is not chosen (the bundled network: 400)
+INT8_MIN_HIDDEN = 128    # cells per layer below which int8 or fp16 is not chosen (the bundled network: 400)
 
-BATCH_PRECISION = {"amx": "int8", "avx512-bf16": "bf16", "avx512-vnni": "int8", "avx2": "fp32"}
+BATCH_PRECISION = {"amx": "int8", "avx512-bf16": "bf16", "avx512-vnni": "int8", "avx2": "fp16"}
 BF16_MIN_LINES = 32      # on "avx512-bf16" CPUs, smaller batches run int8 (where the model allows)
 
 
 def check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    if precision == "fp16" and not fp16_available():
+        raise ValueError("precision 'fp16' needs fbgemm's fp16 products, which this build of torch lacks; "
+                         "use 'fp32' or 'auto'")
     if precision == ONNX:
         from .. import onnx_step
         onnx_step.require()              # at once, not at the first line: names what to install
@@ -66,6 +74,8 @@ def auto_plan(lines: int | None = None, *, int8_ok=lambda: True, hidden: int = 4
     batch = BATCH_PRECISION.get(kind, "fp32")
     if batch == "bf16" and int8 and lines is not None and lines < BF16_MIN_LINES:
         batch = "int8"
+    if batch == "fp16" and (hidden < INT8_MIN_HIDDEN or not fp16_available()):
+        batch = "fp32"
     return (one, one if batch == "int8" else batch)
 
 
@@ -107,7 +117,7 @@ def step_plan(precision: str, device: torch.device, lines: int | None = None,
     int8 quality check.  hidden: the model's cells per layer.
     """
     check_precision(precision)
-    if precision in ("int8", ONNX) and device.type != "cpu":
+    if precision in ("int8", "fp16", ONNX) and device.type != "cpu":
         raise ValueError(f"precision {precision!r} runs on CPUs only; the model is on {device}")
     if precision == ONNX:
         return (ONNX, "int8")            # batches of 2+ lines: torch's int8 products

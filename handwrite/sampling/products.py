@@ -1,4 +1,4 @@
-"""The weights of a step's large matrix products, in fp32, bf16 or int8.
+"""The weights of a step's large matrix products, in fp32, bf16, fp16 or int8.
 
 Each LSTM layer's two matrices are fused into one (in, out) matrix, so that a layer is
 one product on [pen input, *other inputs, own h] per step.  int8 keeps the pen input's
@@ -6,6 +6,7 @@ and the window's rows in fp32 (see `_Int8Products`).
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ import torch
 from .. import cpu
 from ..model import HandwritingModel
 
-KINDS = ("fp32", "bf16", "int8")     # what a step's large products can run in
+KINDS = ("fp32", "bf16", "fp16", "int8")     # what a step's large products can run in
 
 # where the window is among each layer's inputs after the pen's (FastStep: layer 1 reads
 # [window, h1], layers 2-3 [the layer below, window, own h]), counted in hidden-state widths
@@ -125,6 +126,40 @@ class _Int8Products:
                            weights.w_fp)
 
     output = _Products.output
+
+
+class _Fp16Products:
+    """The three LSTM layers' products with fp16 weights (fbgemm's dynamic fp16 linear op:
+    the weights stored in half precision, fp32 inputs, sums and outputs).
+
+    On the AVX2 EPYC a few rows' fp32 products ran at a fraction of the CPU's speed while
+    fbgemm's fp16 kernel, made for small batches, reads half the bytes (docs/speed.md).
+    Weights shipped in fp16 (the bundled ones) lose nothing: the gates differ from fp32's by
+    the order of the sums only.  The small output layer stays fp32, as for int8."""
+
+    dtype = torch.float32
+
+    def __init__(self, fp32: _Products):
+        with torch.no_grad():
+            self.layers = tuple(torch.ops.quantized.linear_prepack_fp16(w.t().contiguous(), b.contiguous())
+                                for w, b in fp32.layers)
+        self.wo, self.bo = fp32.wo, fp32.bo
+        self.linear = torch.ops.quantized.linear_dynamic_fp16.default
+
+    def gates(self, layer: int, x, *rest):
+        return self.linear(torch.cat([x, *rest], 1), self.layers[layer])
+
+    output = _Products.output
+
+
+@functools.cache
+def fp16_available() -> bool:
+    """Whether this torch has fbgemm's fp16 linear op (x86 builds do; others may not)."""
+    try:
+        packed = torch.ops.quantized.linear_prepack_fp16(torch.ones(8, 8), torch.zeros(8))
+        return bool(torch.ops.quantized.linear_dynamic_fp16(torch.ones(2, 8), packed).sum() == 128)
+    except (RuntimeError, AttributeError):
+        return False
 
 
 INT8_TOLERANCE = 0.03    # int8 gates' rms error over the fp32 gates' spread, on probe inputs (bundled weights: ~0.01)

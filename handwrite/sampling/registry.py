@@ -64,6 +64,7 @@ KERNELS: dict[str, Kernel] = {kernel.name: kernel for kernel in (
     Kernel(PLAIN, "fp32", _plain),
     Kernel("fp32", "fp32", _fused),
     Kernel("bf16", "bf16", _fused),
+    Kernel("fp16", "fp16", _fused),
     Kernel("int8", "int8", _fused),
     Kernel(ONNX, "int8", _onnx),
 )}
