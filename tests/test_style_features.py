@@ -180,9 +180,9 @@ def test_eval_styles_gives_every_key_on_tiny_data(style_iam, tiny_writer, monkey
     assert r["writers"] == 3 and r["writer_lines"] == 12 and r["features"] == list(FEATURES)
     im = r["imitation"]
     assert im["writers"] == 3 and im["lines"] == 6 and im["chance_top3"] == 1.0
-    for kind in ("imitation", "real", "default"):
+    for kind in ("imitation", "real", "default", "primer"):
         assert 0 <= im[f"{kind}_top1"] <= im[f"{kind}_top3"] <= 1
-    assert im["real_top3"] == 1.0          # three writers: every line is in the first three
+    assert im["real_top3"] == im["primer_top3"] == 1.0      # three writers: every line is in the first three
     from handwrite.styles import presets
     assert [p["name"] for p in r["presets"]] == [s.name for s in presets()]
     assert all(p["cer"] == {"blind": 1.0} and set(p["features"]) == set(FEATURES) for p in r["presets"])
@@ -243,6 +243,7 @@ def test_eval_learned_hands_gives_every_key_on_tiny_data(style_iam, tiny_writer,
     for n in (1, 2):
         f = lr[f"from_{n}"]
         assert 0 <= f["top1"] <= f["top3"] <= 1 and 0 <= f["real_vs_learned"] <= 1
+        assert 0 <= f["primer_top1"] <= f["primer_top3"] == 1
         assert f["legibility"] == {"blind": 0.0} and f["seconds_max"] >= f["seconds_median"] > 0
     json.dumps(r)
     assert "from 2 line(s)" in el.format_learning_report(lr)

@@ -44,3 +44,20 @@ def test_average_weights_refuses_different_networks(tmp_path, tiny_model_parts):
                        capture_output=True, text=True)
     assert r.returncode != 0 and "different network" in r.stderr
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_imitation_fidelity_ranks_with_a_feature_left_out_or_put_right():
+    import importlib.util
+
+    import numpy as np
+    spec = importlib.util.spec_from_file_location("imitation_fidelity", ROOT / "tools" / "imitation_fidelity.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    profiles = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    scale = np.ones(2)
+    # the written line has its writer's (0) first feature, a stranger's (2) second one
+    rows = [{"truth": 0, "written": np.array([0.0, 0.9]), "primer": np.array([0.1, 0.1])}]
+    assert tool.ranks(rows, "written", profiles, scale)[0] == 2             # writer 2 is nearer
+    assert tool.ranks(rows, "written", profiles, scale, keep=[0])[0] == 1   # by the first feature alone
+    assert tool.ranks(rows, "written", profiles, scale, swap=1)[0] == 1     # the primer's second feature put in
+    assert tool.ranks(rows, "primer", profiles, scale)[0] == 1

@@ -5,7 +5,8 @@ and from the first three of a writer's lines, then writes the last `targets` of 
 texts.  Measured, in the style features of `handwrite.style_features`:
 
 - imitation top-1/top-3 of the learned lines (the ranking of `evaluate_styles.imitation`),
-  beside the writer's own real lines of the same texts (the ceiling);
+  beside the writer's own real lines of the same texts (the ceiling) and the lines learned
+  from themselves (their mean features: what an exact copy of them would reach);
 - two-sample accuracy: a cross-validated linear classifier tells the real lines from the
   learned imitations (0.5: indistinguishable), and people's lines from the default hand's
   of the same texts;
@@ -75,9 +76,10 @@ def learned_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, w
                                for i in t], 3)
     out["learn_from"] = list(learn_from)
     for n in learn_from:
-        ranks, strokes, seconds = [], [], []
+        ranks, strokes, seconds, own = [], [], [], []
         for k, (w, (primers, target)) in enumerate(tqdm(plans.items(), desc=f"learning from {n} line(s)",
                                                         unit="writer", disable=not progress)):
+            own += [rank_of(feats[primers[:n]].mean(0), profiles, scale, ids.index(w))] * len(target)
             style = Style.from_lines([(human_strokes(lines.line(i)), lines.texts[i]) for i in primers[:n]])
             start = time.monotonic()
             learned = writer.learn(style)
@@ -89,6 +91,7 @@ def learned_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, w
                 ranks.append(rank_of(f, profiles, scale, ids.index(w)))
         learned_feats = feature_matrix([style_features(s, t) for s, t in zip(strokes, texts)])
         out[f"from_{n}"] = {"top1": _share(ranks, 1), "top3": _share(ranks, 3),
+                            "primer_top1": _share(own, 1), "primer_top3": _share(own, 3),
                             "real_vs_learned": two_sample_accuracy(real, learned_feats, seed=seed),
                             "seconds_median": float(np.median(seconds)), "seconds_max": float(np.max(seconds)),
                             "legibility": legibility(strokes, texts, writer.reader)}
@@ -107,7 +110,8 @@ def format_learning_report(r: dict) -> str:
            "  default hand legibility: " + ", ".join(f"{k} {v:.3f}" for k, v in d.items())]
     for n in r["learn_from"]:
         f = r[f"from_{n}"]
-        out.append(f"  from {n} line(s): top-1 {f['top1']:.2f}, top-3 {f['top3']:.2f}; real vs learned "
+        out.append(f"  from {n} line(s): top-1 {f['top1']:.2f}, top-3 {f['top3']:.2f} (the lines themselves "
+                   f"{f['primer_top1']:.2f} / {f['primer_top3']:.2f}); real vs learned "
                    f"{f['real_vs_learned']:.2f}; learning {f['seconds_median']:.0f} s (max {f['seconds_max']:.0f}); "
                    + ", ".join(f"{k} {v:.3f}" for k, v in f["legibility"].items()))
     return "\n".join(out)

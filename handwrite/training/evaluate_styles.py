@@ -10,7 +10,9 @@ scale-free style features of `handwrite.style_features`:
   written line (distances in units of each feature's spread within one writer's lines).
   top-1/top-3 is how often the primer's writer comes first / in the first three.  The
   writer's own real line of the same text ranked the same way is the ceiling; the default
-  hand (no imitation) is the floor; chance is 3 / writers;
+  hand (no imitation) is the floor; chance is 3 / writers.  The primer itself (the mean
+  features of its lines) ranked the same way is what an exact copy of its features would
+  reach ("primer");
 - presets: each preset writes the same validation texts; its features (mean), the spread
   of the presets against the spread of the writers (>= 1 means the presets cover as
   much ground as people do), and its legibility: character error rate by each
@@ -119,7 +121,7 @@ def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_
     held_out = frozenset(i for p, t in plans.values() for i in (*p, *t))
     ids, profiles = writer_profiles(feats, lines.writers, held_out)
     scale = within_writer_spread(feats, lines.writers)
-    ranks = {"imitation": [], "real": [], "default": []}
+    ranks = {"imitation": [], "real": [], "default": [], "primer": []}
     for k, (w, (primers, wanted)) in enumerate(tqdm(sorted(plans.items(), key=lambda kv: str(kv[0])),
                                                     desc="imitating writers", unit="writer", disable=not progress)):
         truth = ids.index(w)
@@ -130,6 +132,7 @@ def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_
                 f = feature_matrix([style_features(hw.strokes, text)])[0]
                 ranks[kind].append(rank_of(f, profiles, scale, truth))
         ranks["real"] += [rank_of(feats[i], profiles, scale, truth) for i in wanted]
+        ranks["primer"] += [rank_of(feats[primers].mean(0), profiles, scale, truth)] * len(wanted)
     out = {"writers": len(plans), "lines": len(ranks["real"]), "primer_lines": primer_lines,
            "chance_top3": min(1.0, 3 / len(ids))}
     for kind, r in ranks.items():
@@ -213,8 +216,9 @@ def format_styles_report(r: dict) -> str:
     out = [f"{r['writers']} writers ({r['writer_lines']} lines of {r['data']}, {r['split']}); weights: {r['weights']}",
            f"imitation   top-1 {im['imitation_top1']:.2f}, top-3 {im['imitation_top3']:.2f} "
            f"({im['writers']} writers, {im['lines']} lines, {im['primer_lines']} primer line(s), bias {r['bias']:g}); "
-           f"real lines {im['real_top1']:.2f} / {im['real_top3']:.2f}; default hand {im['default_top1']:.2f} / "
-           f"{im['default_top3']:.2f}; chance top-3 {im['chance_top3']:.2f}",
+           f"real lines {im['real_top1']:.2f} / {im['real_top3']:.2f}; the primer itself {im['primer_top1']:.2f} / "
+           f"{im['primer_top3']:.2f}; default hand {im['default_top1']:.2f} / {im['default_top3']:.2f}; "
+           f"chance top-3 {im['chance_top3']:.2f}",
            "spread      presets / writers: " + ", ".join(f"{k} {v:.2f}" for k, v in r["spread"].items() if v is not None)]
     if not r["presets"]:
         return "\n".join(out[:2])
