@@ -77,58 +77,62 @@ class _Marks:
     state there and the point (a `finish.Resume`), to write the word again from.  Lines
     in `stop` stop at their first mark (a part written `until` a word).
 
-    The bookkeeping is a few numbers per line, kept in NumPy on the CPU: a step's torch
-    operations on arrays this small cost more than the arithmetic."""
+    The bookkeeping is a few numbers per line, in Python lists: a step's torch or NumPy
+    operations on arrays this small cost more than the arithmetic.  The pen's x is summed
+    in float32 (NumPy scalars), as the network's offsets are."""
 
     def __init__(self, marks: list[list[int]], P: int, x, stop: list[bool], normalizer=None):
         B = len(marks)
-        width = max([len(m) for m in marks], default=0) + 1
-        self.pos = np.full((B, width), 2**30, dtype=np.int64)     # past the last: never
-        for b, m in enumerate(marks):
-            self.pos[b, :len(m)] = [P + int(k) for k in m]
-        self.next = np.zeros(B, dtype=np.int64)
-        self.lifted_before = x[:, 2].cpu().numpy() > 0.5        # the last point drawn ended a stroke
-        self.any_lifted = bool(self.lifted_before.any())        # of the rows still written
+        self.pos = [[P + int(k) for k in m] for m in marks]     # per line, where its next words begin
+        self.next = [0] * B
+        self.lifted_before = [v > 0.5 for v in x[:, 2].tolist()]   # the last point drawn ended a stroke
         self.scale = (np.float32(1.0), np.float32(0.0)) if normalizer is None else \
             (np.float32(normalizer.std[0]), np.float32(normalizer.mean[0]))
-        self.x = np.zeros(B, dtype=np.float32)                  # the pen's x (data units), from where it started
-        self.right = np.full(B, -np.inf, dtype=np.float32)      # the ink's right edge
-        self.stop = np.asarray(stop, dtype=bool)
+        self.x = [np.float32(0.0)] * B                          # the pen's x (data units), from where it started
+        self.right = [np.float32(-np.inf)] * B                  # the ink's right edge
+        self.stop = [bool(s) for s in stop]
         self.lift = {}          # line -> (step, states, row in states, point) at its latest pen lift
         self.found = {b: [] for b in range(B)}          # line -> [(step, Resume), ...]
 
     def update(self, rows, step: int, phi, x, stepper) -> torch.Tensor | None:
         """After a step: marks found; (n,) bool over the rows, the lines to stop here
         (their last point, this step's, is not theirs), or None when none stops."""
-        r, point = rows.cpu().numpy(), x.cpu().numpy()
-        these = slice(None) if len(r) == len(self.x) else r       # rows stay in order: all of them, a view
-        self.x[these] += point[:, 0] * self.scale[0] + self.scale[1]
+        scale, shift = self.scale
+        starts, lifted = [], []            # row indices: a stroke begun right of the ink; a pen lift
+        lines = rows.tolist()
+        for i, (b, (dx, _, eos)) in enumerate(zip(lines, x.tolist())):
+            pen = self.x[b] + (np.float32(dx) * scale + shift)
+            self.x[b] = pen
+            if pen > self.right[b]:
+                if self.lifted_before[b]:
+                    starts.append(i)
+                self.right[b] = pen
+            self.lifted_before[b] = eos > 0.5
+            if eos > 0.5:
+                lifted.append(i)
         stop = None
-        # a word begins only with a stroke, after a lift: most steps skip the test
-        new_word = self.lifted_before[these] & (self.x[these] > self.right[these]) if self.any_lifted else None
-        if new_word is not None and new_word.any():
-            stop = np.zeros(len(r), dtype=bool)
-            new_word &= phi.argmax(dim=1).cpu().numpy() >= self.pos[r, self.next[r]]
-            for i in np.flatnonzero(new_word):
-                b = int(r[i])
+        if starts:
+            # a word begins there only once the window is on the space after the word before
+            at = phi[starts].argmax(dim=1).tolist()
+            for i, a in zip(starts, at):
+                b = lines[i]
+                if self.next[b] >= len(self.pos[b]) or a < self.pos[b][self.next[b]]:
+                    continue
                 if b in self.lift:
                     lift_step, states, k, last_point = self.lift[b]
                     self.found[b].append((lift_step, Resume(states.index(torch.tensor([k])), last_point)))
-                    stop[i] = self.stop[b]
+                    if self.stop[b]:
+                        stop = [False] * len(lines) if stop is None else stop
+                        stop[i] = True
                 self.next[b] += 1
-        self.right[these] = np.maximum(self.right[these], self.x[these])
-        up = point[:, 2] > 0.5
-        self.any_lifted = bool(up.any())
-        if self.any_lifted:
+        if lifted:
             # a copy of the lifted rows' state, shared: a row's own copy is made only for
             # the few lifts that turn out to end a word (most lift inside one)
-            lifted = np.flatnonzero(up)
-            index = torch.from_numpy(lifted).to(x.device)
+            index = torch.tensor(lifted, device=x.device)
             states, points = stepper.state_of(index), x[index].clone()
-            for k, i in enumerate(lifted.tolist()):
-                self.lift[int(r[i])] = (step, states, k, points[k:k + 1])
-        self.lifted_before[these] = up
-        return None if stop is None or not stop.any() else torch.from_numpy(stop).to(x.device)
+            for k, i in enumerate(lifted):
+                self.lift[lines[i]] = (step, states, k, points[k:k + 1])
+        return None if stop is None else torch.tensor(stop, device=x.device)
 
 
 @dataclass
