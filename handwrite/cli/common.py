@@ -86,8 +86,8 @@ write_options = _options(
                  help="Exported weights (.safetensors) instead of the bundled model."),
     click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
                  help="Matrix products: auto picks by the CPU's kind (int8 or bf16 where it has the "
-                      "instructions, else fp32, with fp16 weights for batches); fastest adds onnx-int8 for single lines; fp32 makes what "
-                      "a seed writes independent of the CPU (docs/speed.md)."),
+                      "instructions, else fp32, with fp16 weights for batches); fastest adds onnx-int8 "
+                      "for single lines; fp32 makes what a seed writes independent of the CPU (docs/speed.md)."),
     click.option("--no-check", is_flag=True, default=None,
                  help="Do not check each word with the reader as it is written (faster; some words may "
                       "come out misspelt). The same as --option check_words=false."),

@@ -16,10 +16,10 @@ CPU kind, what the benchmarks measured fastest (docs/speed.md):
 
 (The Xeon's bf16 products were no faster than fp32 at 8 rows on one thread; on the
 EPYC bf16 overtakes int8 between 16 and 32 lines (`write_many`); without VNNI, torch's
-int8 was no faster than fp32, and bf16 is emulated, far slower.  On the AVX2 EPYC fp32
-products of 2 to 8 rows cost nearly as many times one row's as there are rows, where
-fbgemm's fp16 weights cost a fraction of that: the word check's candidates are such
-batches.  A torch without that op runs fp32 there: `products.fp16_available`.)
+int8 was no faster than fp32, and bf16 is emulated, far slower.  On the AVX2 EPYC an
+fp32 product of 2 rows took twice one row's time, of 4 rows 2.6 times, where fbgemm's
+fp16 weights took 0.4-0.6 of fp32's time at 2-8 rows: the word check's candidates are
+such batches.  A torch without that op runs fp32 there: `products.fp16_available`.)
 
 int8 only where the model passes its quality check (`products.int8_error`) and has at
 least INT8_MIN_HIDDEN cells per layer (a small network spends more on quantizing the

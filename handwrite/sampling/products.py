@@ -158,7 +158,7 @@ def fp16_available() -> bool:
     try:
         packed = torch.ops.quantized.linear_prepack_fp16(torch.ones(8, 8), torch.zeros(8))
         return bool(torch.ops.quantized.linear_dynamic_fp16(torch.ones(2, 8), packed).sum() == 128)
-    except (RuntimeError, AttributeError):
+    except (RuntimeError, AttributeError, NotImplementedError):
         return False
 
 
