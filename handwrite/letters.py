@@ -106,17 +106,39 @@ def enlarge_letters(points: np.ndarray, phi: np.ndarray | None, positions: list[
     return out
 
 
+WITHIN_NEXT = 0.1     # share of the next word's width a stem drawn on the space may stand left of it
+STEM_HEIGHT = 1.0     # body heights: a stroke this tall drawn on a space may be the next word's stem
+
+
 def word_parts(points: np.ndarray, phi: np.ndarray | None, text: str) -> list[np.ndarray]:
     """A boolean mask over the points for each word of `text` that drew any strokes, left
-    to right.  A stroke drawn while the window sat on a space belongs to the word before."""
+    to right.  A stroke drawn while the window sat on a space belongs to the word before
+    (the network ends a word there: a last letter, a comma, a 5's flag drawn late),
+    unless it is a stem (at least STEM_HEIGHT body heights tall) within the span of the
+    word after, whose other strokes reach over it: the network also begins a word there
+    (a T's stem under its bar), and a stem left with the word before is cut from its
+    letter when the gap is opened or the letters are joined."""
     owned = stroke_owners(points, phi)
     if owned is None or phi.shape[1] != len(text):
         return []
     spans, owners, _ = owned
     word_of = np.cumsum([c.isspace() for c in text])                # words are numbered by the spaces before them
+    on_space = np.array([text[owner].isspace() for owner in owners])
+    words = word_of[owners] - on_space                               # a stroke on a space: the word before
+    starts = np.array([s for s, _ in spans])
+    lows, highs = np.minimum.reduceat(points[:, 0], starts), np.maximum.reduceat(points[:, 0], starts)
+    body = None
+    for k in np.flatnonzero(on_space):
+        theirs = (words == words[k] + 1) & ~on_space                  # the next word's other strokes
+        if not theirs.any():
+            continue
+        left, right = lows[theirs].min(), highs[theirs].max()
+        if lows[k] >= left - WITHIN_NEXT * (right - left) and highs[k] <= right:   # a stem may stand a little left of its bar
+            body = body_height_or_span(points[:, :2]) if body is None else body
+            s, e = spans[k]
+            words[k] += int(np.ptp(points[s:e + 1, 1]) >= STEM_HEIGHT * body)
     masks: dict[int, np.ndarray] = {}
-    for (s, e), owner in zip(spans, owners):
-        w = int(word_of[owner]) - (1 if text[owner].isspace() else 0)
+    for (s, e), w in zip(spans, words.tolist()):
         masks.setdefault(w, np.zeros(len(points), bool))[s:e + 1] = True
     return [masks[w] for w in sorted(masks)]
 

@@ -214,3 +214,42 @@ def test_percentiles_of_sorted_values_are_numpys():
     for n in (1, 2, 3, 4, 7, 20):
         values = np.sort(rng.normal(size=n))
         assert np.allclose(_percentiles(values, (5, 50, 95)), np.percentile(values, [5, 50, 95]), rtol=1e-12, atol=0)
+
+
+def _with_stroke(points, phi, before: int, stroke: np.ndarray, on: int):
+    """The line with `stroke` drawn (under the window on character `on`) before point `before`."""
+    owner = np.r_[0, phi.argmax(1)]
+    points = np.concatenate([points[:before], stroke.astype(np.float32), points[before:]])
+    owner = np.r_[owner[:before], [on] * len(stroke), owner[before:]]
+    return points, np.eye(phi.shape[1], dtype=np.float32)[owner[1:]]
+
+
+def test_a_stroke_drawn_on_a_space_belongs_to_the_word_it_lies_in():
+    text = "once more we swam near"
+    points, phi = drawn_line(text, 1.0)                              # body height 10
+    words = word_parts(points, phi, text)
+    space = text.index(" we")
+    start = int(np.flatnonzero(words[2])[0])
+    left, right = points[words[2], 0].min(), points[words[1], 0].max()
+    # drawn while the window was still on the space: a tail of "more", a flag of "more"
+    # drawn late that reaches into "we" (a 5's), a comma under "we", and a stem at the
+    # start of "we", under its other strokes (a T's stem)
+    tail = np.array([[right + 0.5, 0.0, 0.0], [right + 1.0, -6.0, 1.0]])     # too tall for a mark
+    flag = np.array([[right + 1.0, -9.0, 0.0], [left + 1.0, -9.0, 1.0]])
+    comma = np.array([[left + 1.0, -1.0, 0.0], [left + 1.5, 2.0, 1.0]])
+    stem = np.array([[left + 0.5, 0.0, 0.0], [left + 0.5, -12.0, 1.0]])
+    points, phi = _with_stroke(points, phi, start, np.r_[tail, flag, comma, stem], space)
+    rows = {name: np.arange(start + 2 * k, start + 2 * k + 2) for k, name in enumerate(("tail", "flag", "comma", "stem"))}
+    words = word_parts(points, phi, text)
+    for name in ("tail", "flag", "comma"):
+        assert words[1][rows[name]].all(), name
+    assert words[2][rows["stem"]].all()
+    # "we" and all after it closer to "more": opening the gap moves the stem with its
+    # word, and "more"'s strokes stay
+    tight = points.copy()
+    tight[start + 4:, 0] -= 5.0
+    out = open_word_gaps(tight, phi, text)
+    moved = out[:, 0] - tight[:, 0]
+    assert moved[start + 8] > 1.0
+    np.testing.assert_allclose(moved[rows["stem"]], moved[start + 8])
+    np.testing.assert_allclose(moved[np.r_[rows["tail"], rows["flag"]]], 0.0)

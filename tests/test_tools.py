@@ -61,3 +61,27 @@ def test_imitation_fidelity_ranks_with_a_feature_left_out_or_put_right():
     assert tool.ranks(rows, "written", profiles, scale, keep=[0])[0] == 1   # by the first feature alone
     assert tool.ranks(rows, "written", profiles, scale, swap=1)[0] == 1     # the primer's second feature put in
     assert tool.ranks(rows, "primer", profiles, scale)[0] == 1
+
+
+def test_ocr_floor_measures_only_the_lines_right_by_eye(tmp_path, capsys):
+    import importlib.util
+    import json
+
+    import pytest
+    spec = importlib.util.spec_from_file_location("ocr_floor", ROOT / "tools" / "ocr_floor.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    texts = ["the cat sat", "on the mat", "a dog ran"]
+    readings = {"tesseract": ["the cat sal", "0n the", "a bog ran"],     # "0n": 0/O folded
+                "ppocr": ["tho cat sat", "", "a bog rau"],
+                "reader": ["the cat sat", "on the mat", "a dog ran"]}
+    (tmp_path / "lines.json").write_text(json.dumps({"style": "cursive", "seed": 0, "bias": 0.75,
+                                                     "texts": texts, "readings": readings}))
+    # line 2 has a word wrong by eye ("dog" missed by both): left out, only line 1's "mat" is missed
+    assert tool.figures(texts, readings, [0, 1])["missed_by_both_ocr"] == round(1 / 6, 4)
+    assert tool.figures(texts, readings, [0, 1, 2])["missed_by_both_ocr"] == round(2 / 9, 4)
+    tool.main(["figure", str(tmp_path), "--wrong", "2"])
+    out = capsys.readouterr().out
+    assert "2 of 3 lines right by eye" in out and '"words": 6' in out
+    with pytest.raises(SystemExit, match="outside 0-2"):
+        tool.main(["figure", str(tmp_path), "--wrong", "3"])
