@@ -30,6 +30,9 @@ def write(args) -> None:
     from handwrite.training.evaluate import bundled_reader, prepare, read_generated_lines, render_line
     from handwrite.training.ocr import recognisers
     from handwrite.words import missed_by_all, word_accuracy
+    from handwrite.fileio import atomic_write_bytes
+    if args.lines < 1:
+        sys.exit(f"--lines must be at least 1, got {args.lines}")
     evalset = prepare(args.data, limit=args.limit, seed=args.seed, progress=False)
     if args.lines > len(evalset.lines.texts):
         sys.exit(f"--lines {args.lines}: only {len(evalset.lines.texts)} lines were drawn (raise --limit)")
@@ -46,7 +49,7 @@ def write(args) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     record = {"style": args.style, "seed": args.seed, "limit": args.limit, "bias": args.bias, "texts": texts,
               "readings": readings, "strokes": [[np.asarray(s).round(3).tolist() for s in line] for line in strokes]}
-    (args.out / "lines.json").write_text(json.dumps(record))
+    atomic_write_bytes(args.out / "lines.json", json.dumps(record).encode())
     listing = []
     for first in range(0, len(texts), SHEET_LINES):
         rows = list(range(first, min(first + SHEET_LINES, len(texts))))
