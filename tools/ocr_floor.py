@@ -24,13 +24,17 @@ from pathlib import Path
 import numpy as np
 
 SHEET_LINES = 6
+sys.path.insert(0, str(Path(__file__).resolve().parent))      # make_presets, beside this file
 
 
 def write(args) -> None:
     from handwrite.training.evaluate import bundled_reader, prepare, read_generated_lines, render_line
     from handwrite.training.ocr import recognisers
     from handwrite.words import missed_by_all, word_accuracy
+    from make_presets import sheet        # the presets' contact sheet: numbered lines of strokes
+
     from handwrite.fileio import atomic_write_bytes
+    from handwrite.preprocess import strokes_to_points
     if args.lines < 1:
         sys.exit(f"--lines must be at least 1, got {args.lines}")
     evalset = prepare(args.data, limit=args.limit, seed=args.seed, progress=False)
@@ -54,32 +58,13 @@ def write(args) -> None:
     for first in range(0, len(texts), SHEET_LINES):
         rows = list(range(first, min(first + SHEET_LINES, len(texts))))
         name = f"sheet-{first // SHEET_LINES:02d}.png"
-        sheet([(str(i), strokes[i]) for i in rows], args.out / name)
+        sheet([(str(i), strokes_to_points(strokes[i])) for i in rows], args.out / name, unit=1.0)
         listing += [f"{name} {i}: {texts[i]}" for i in rows]
     (args.out / "texts.txt").write_text("\n".join(listing) + "\n")
     both = missed_by_all({k: readings[k] for k in ("tesseract", "ppocr")}, texts)
     print(f"{len(texts)} lines in {args.style}: missed by both {both:.3f}, reader {word_accuracy(readings['reader'], texts):.3f}")
     print(f"look at {args.out}/sheet-*.png beside {args.out}/texts.txt, then: "
           f"python tools/ocr_floor.py figure {args.out} --wrong LINES")
-
-
-def sheet(rows, path: Path) -> None:
-    """Numbered lines of strokes, one a row, drawn large enough to judge each letter."""
-    from handwrite.fileio import atomic_write_bytes
-    from handwrite.render import smooth_path, svg_to_png
-    row_h, label_w, width, parts = 70.0, 40.0, 0.0, []
-    for k, (label, strokes) in enumerate(rows):
-        points = np.concatenate([np.asarray(s, dtype=np.float64)[:, :2] for s in strokes])
-        x0, base = points[:, 0].min(), np.percentile(points[:, 1], 75)
-        moved = [np.asarray(s, dtype=np.float64)[:, :2] - (x0 - label_w - 10, base - (k + 0.7) * row_h) for s in strokes]
-        width = max(width, max(float(m[:, 0].max()) for m in moved) + 20)
-        paths = "".join(f'<path d="{smooth_path(m)}"/>' for m in moved)
-        parts.append(f'<text x="6" y="{(k + 0.6) * row_h:.0f}" font-size="13" font-family="sans-serif" '
-                     f'fill="#555">{label}</text><g fill="none" stroke="black" stroke-width="1.6" '
-                     f'stroke-linecap="round" stroke-linejoin="round">{paths}</g>')
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{row_h * len(rows) + 10:.0f}">'
-           f'<rect width="100%" height="100%" fill="white"/>{"".join(parts)}</svg>')
-    atomic_write_bytes(path, svg_to_png(svg, dpi=96))
 
 
 def figures(texts: list[str], readings: dict, rows: list[int]) -> dict:
