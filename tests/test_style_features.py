@@ -187,11 +187,29 @@ def test_eval_styles_gives_every_key_on_tiny_data(style_iam, tiny_writer, monkey
     assert [p["name"] for p in r["presets"]] == [s.name for s in presets()]
     assert all(p["cer"] == {"blind": 1.0} and set(p["features"]) == set(FEATURES) for p in r["presets"])
     assert r["human_cer"] == {"blind": 1.0} and set(r["spread"]) == set(FEATURES)
+    one = r["one_writer_vs_people"]
+    assert one["writers"] == 3 and 0 <= one["quartiles"][0] <= one["median"] <= one["quartiles"][1] <= 1
     json.dumps(r)                          # the --json output
     report = es.format_styles_report(r)
-    assert "imitation" in report and presets()[0].name in report
+    assert "imitation" in report and presets()[0].name in report and "one real writer" in report
     with pytest.raises(ValueError, match="precision"):
         es.evaluate_styles(style_iam, tiny_writer, preset_lines=0, split="all", progress=False, precision="half")
+
+
+def test_one_writer_against_people_is_told_apart_by_how_far_the_hand_stands_out():
+    from handwrite.training.evaluate_styles import one_writer_vs_people
+    rng = np.random.default_rng(0)
+    writers = [w for w in range(8) for _ in range(12)]
+    texts = ["a line long enough to be written"] * len(writers)
+    centres = rng.normal(0, 1, (8, len(FEATURES)))
+    alike = rng.normal(0, 1, (len(writers), len(FEATURES)))          # every writer the same spread
+    apart = centres[writers] * 4 + rng.normal(0, 0.3, alike.shape)   # each writer a tight cluster of their own
+    same, own = one_writer_vs_people(alike, texts, writers, 10), one_writer_vs_people(apart, texts, writers, 10)
+    assert same["writers"] == own["writers"] == 8
+    assert same["median"] < 0.7 < 0.9 < own["median"]
+    assert one_writer_vs_people(alike, texts, writers, 13) is None   # no writer has 13 lines
+    short = ["too short"] * len(writers)                             # no line of a length to write
+    assert one_writer_vs_people(alike, short, writers, 10) is None
 
 
 def test_eval_styles_needs_two_writers(tmp_path, tiny_writer, monkeypatch):

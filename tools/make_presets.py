@@ -67,6 +67,9 @@ class Preset:
 # joined-up hands, `narrow` and `small` a steadier pen, and the joined-up hands joined
 # letters (extra_bias, join; `narrow` a little less narrow): 40 validation texts, seeds 0-2.
 # Session 7 raised `small`'s extra_bias to 0.75 to keep it legible with int8 products.
+# Session 24 added `natural`: of 480 free lines at bias 0.35 (seeds 0-47), one whose features
+# lie near people's median and whose primed writing a classifier tells from people's no
+# better than from a real writer's (`compare`, docs/styles.md).
 # Names and order are public (--style NAME or INDEX): keep them when re-curating, and keep
 # each hand's character.
 PRESETS = [
@@ -86,6 +89,7 @@ PRESETS = [
     Preset('small', 6, 2, 0.75, slant=None, stretch=1.0, size=0.8, extra_bias=0.75),
     Preset('large', 7, 11, 0.55, slant=None, stretch=1.0, size=1.3),
     Preset('compact', 3, 6, 0.75, slant=None, stretch=0.85),
+    Preset('natural', 5, 15, 0.35),
 ]
 
 

@@ -16,7 +16,9 @@ scale-free style features of `handwrite.style_features`:
 - presets: each preset writes the same validation texts; its features (mean), the spread
   of the presets against the spread of the writers (>= 1 means the presets cover as
   much ground as people do), and its legibility: character error rate by each
-  recogniser against the people's lines of the same texts.
+  recogniser against the people's lines of the same texts.  How well a classifier tells
+  people's lines from a preset's (0.5: not at all), and the same test with one real
+  writer's lines in the preset's place: the floor of that figure for any one hand.
 
 The ranking leaves the lines it writes or primes with out of the writers' profiles.
 """
@@ -100,6 +102,32 @@ def _logistic(x, y, l2: float = 1e-2, steps: int = 300) -> np.ndarray:
     return w
 
 
+def one_writer_vs_people(feats: np.ndarray, texts: list[str], writers: list, n_lines: int,
+                         seed: int = 0, draws: int = 10) -> dict | None:
+    """`two_sample_accuracy` of n_lines lines of other writers against n_lines of one real
+    writer, for each writer with that many lines of a length to write (`draws` random
+    draws each): {"writers", "median", "quartiles"}, or None when no writer has them.
+
+    One hand is one cluster inside people's spread, so even a real person's lines are
+    told from everyone else's well above 0.5: what a preset (or the default hand) can
+    reach on `people_vs_preset` is this, not 0.5."""
+    by = eligible_by_writer(texts, writers)
+    rng = np.random.default_rng(seed)
+    per_writer = []
+    for w, own in by.items():
+        others = [i for v, idx in by.items() if v != w for i in idx]
+        if len(own) < n_lines or len(others) < n_lines:
+            continue
+        per_writer.append(np.mean([
+            two_sample_accuracy(feats[rng.choice(others, n_lines, replace=False)],
+                                feats[rng.choice(own, n_lines, replace=False)], seed=seed + d)
+            for d in range(draws)]))
+    if not per_writer:
+        return None
+    return {"writers": len(per_writer), "median": float(np.median(per_writer)),
+            "quartiles": [float(q) for q in np.percentile(per_writer, [25, 75])]}
+
+
 def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_lines: int = 1,
               targets: int = 3, progress: bool = True) -> dict:
     """Top-1/top-3 of imitation, of the real lines (ceiling) and of the default hand (floor)."""
@@ -172,6 +200,7 @@ def preset_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, n_
     spread = {k: float(preset_matrix[:, j].std() / profiles[:, j].std()) if profiles[:, j].std() > 0 else None
               for j, k in enumerate(FEATURES)}
     return {"lines": len(chosen), "human_cer": human, "presets": rows, "spread": spread,
+            "one_writer_vs_people": one_writer_vs_people(feats, lines.texts, lines.writers, len(chosen), seed),
             "writers_range": {k: [float(profiles[:, j].min()), float(profiles[:, j].max())] for j, k in enumerate(FEATURES)}}
 
 
@@ -233,4 +262,9 @@ def format_styles_report(r: dict) -> str:
                    + f"  {p['people_vs_preset']:>9.2f}")
     lo = "  ".join(f"{r['writers_range'][k][0]:>5.2f}..{r['writers_range'][k][1]:<5.2f}" for k in FEATURES)
     out.append(f"{'':>3} {'writers':<12}{lo}")
+    one = r.get("one_writer_vs_people")
+    if one:
+        out.append(f"people-vs: the same test with one real writer's {r['lines']} lines in a preset's place "
+                   f"(its floor for one hand): median {one['median']:.2f}, quartiles {one['quartiles'][0]:.2f}-"
+                   f"{one['quartiles'][1]:.2f} ({one['writers']} writers)")
     return "\n".join(out)
