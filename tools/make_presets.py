@@ -14,7 +14,9 @@ reshaping a primer reshapes the hand; how joined-up it is comes from the strokes
     python tools/make_presets.py compare --data ~/data/iam-ondb airy 0,20,0.35 0,20,0.35,1.1,0.5,3
     # 3. copy the lines you want into PRESETS below (pick by features and legibility, then
     #    check the writing each primes: handwrite eval --styles), then write the presets
+    #    (all of them after retraining; only the new one, by name, when adding one)
     python tools/make_presets.py build --preview /tmp/presets.png
+    python tools/make_presets.py build natural
 
 Lines are written in fp32, so a (text, seed, bias) names the same line on every CPU, but
 only for one set of weights: after retraining, search again and re-curate PRESETS.
@@ -227,14 +229,22 @@ def compare(maker, data: str, specs: list[str], lines: int, seed: int, weights: 
         report(spec, [hw.strokes for hw in docs], people)
 
 
-def build(writer, out: Path, preview: Path | None) -> None:
+def build(writer, out: Path, preview: Path | None, names: list[str] | None = None) -> None:
+    """Write every preset of PRESETS to out/NN-name.json, or only those named (the others'
+    files are left as they are: the writer's pipeline has changed since most presets were
+    drawn, so drawing them again would change them)."""
     from handwrite.preprocess import points_to_strokes
     from handwrite.styles import Style
+    unknown = sorted(set(names or ()) - {p.name for p in PRESETS})
+    if unknown:
+        sys.exit(f"no preset named {', '.join(unknown)} in PRESETS")
     out.mkdir(parents=True, exist_ok=True)
+    chosen = [(i, p) for i, p in enumerate(PRESETS) if not names or p.name in names]
     for old in out.glob("*.json"):
-        old.unlink()
+        if not names or old.name[:2] in {f"{i:02d}" for i, _ in chosen}:
+            old.unlink()
     rows, batches = [], {}
-    for i, p in enumerate(PRESETS):
+    for i, p in chosen:
         key = (p.seed, p.bias)
         if key not in batches:
             batches[key] = free_lines(writer, p.seed, p.bias)
@@ -263,7 +273,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("mode", choices=["search", "compare", "build"])
     ap.add_argument("candidates", nargs="*", help="compare: preset names or free lines TEXT,SEED,BIAS[,STRETCH"
-                                                  "[,EXTRA_BIAS[,SLANT]]]")
+                                                  "[,EXTRA_BIAS[,SLANT]]]; build: the presets to write (default: all)")
     ap.add_argument("--data", help="compare: an IAM-OnDB folder (its validation writers' lines)")
     ap.add_argument("--lines", type=int, default=40, help="compare: validation texts written per candidate")
     ap.add_argument("--weights", help="exported weights (.safetensors; default: the bundled model)")
@@ -290,7 +300,7 @@ def main(argv=None) -> None:
             ap.error("compare needs --data and at least one candidate")
         compare(writer, args.data, args.candidates, args.lines, seed=0, weights=args.weights)
     else:
-        build(writer, args.out or ROOT / "handwrite" / "styles", args.preview)
+        build(writer, args.out or ROOT / "handwrite" / "styles", args.preview, args.candidates or None)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from .ocr import recognisers, render_line
 LEARN_FROM = (1, 3)
 
 
-def _plans(lines, targets: int, writers: int, learn_from) -> dict:
+def learning_plans(lines, targets: int, writers: int, learn_from=LEARN_FROM) -> dict:
     """writer -> (their first max(learn_from) lines, their last `targets` lines)."""
     need = max(learn_from)
     by = eligible_by_writer(lines.texts, lines.writers)
@@ -40,6 +40,23 @@ def _plans(lines, targets: int, writers: int, learn_from) -> dict:
     if len(chosen) < 2:
         raise ValueError(f"learning needs at least 2 writers with {need + targets} lines to measure")
     return {w: plans[w] for w in chosen}
+
+
+def learned_writing(writer, lines, plans: dict, n: int, *, bias: float, seed: int = 0, progress: bool = False):
+    """For each writer of `plans` (`learning_plans`): a hand learned from their first n
+    lines writes their target texts.  Yields (writer, the lines learned from, the target
+    lines, the Handwritings written, seconds the learning took)."""
+    from tqdm import tqdm
+
+    from ..styles import Style
+    for k, (w, (primers, target)) in enumerate(tqdm(plans.items(), desc=f"learning from {n} line(s)",
+                                                    unit="writer", disable=not progress)):
+        style = Style.from_lines([(human_strokes(lines.line(i)), lines.texts[i]) for i in primers[:n]])
+        start = time.monotonic()
+        learned = writer.learn(style)
+        seconds = time.monotonic() - start
+        docs = writer.write_many([lines.texts[i] for i in target], bias=bias, style=learned, seed=seed + k, width=60)
+        yield w, primers[:n], target, docs, seconds
 
 
 def legibility(strokes: list, texts: list[str], reader) -> dict:
@@ -54,11 +71,8 @@ def legibility(strokes: list, texts: list[str], reader) -> dict:
 def learned_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, writers: int = 10,
                     targets: int = 3, progress: bool = True, learn_from=LEARN_FROM) -> dict:
     """The module docstring's figures for learning from 1 and from 3 lines (`learn_from`)."""
-    from tqdm import tqdm
-
-    from ..styles import Style
     lines, writer = evalset.lines, evalset.writer
-    plans = _plans(lines, targets, writers, learn_from)
+    plans = learning_plans(lines, targets, writers, learn_from)
     held_out = frozenset(i for p, t in plans.values() for i in (*p, *t))
     ids, profiles = writer_profiles(feats, lines.writers, held_out)
     scale = within_writer_spread(feats, lines.writers)
@@ -77,15 +91,11 @@ def learned_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, w
     out["learn_from"] = list(learn_from)
     for n in learn_from:
         ranks, strokes, seconds, own = [], [], [], []
-        for k, (w, (primers, target)) in enumerate(tqdm(plans.items(), desc=f"learning from {n} line(s)",
-                                                        unit="writer", disable=not progress)):
-            own += [rank_of(feats[primers[:n]].mean(0), profiles, scale, ids.index(w))] * len(target)
-            style = Style.from_lines([(human_strokes(lines.line(i)), lines.texts[i]) for i in primers[:n]])
-            start = time.monotonic()
-            learned = writer.learn(style)
-            seconds.append(time.monotonic() - start)
-            for hw, i in zip(writer.write_many([lines.texts[i] for i in target], bias=bias, style=learned,
-                                               seed=seed + k, width=60), target):
+        for w, learned_from, target, docs, took in learned_writing(writer, lines, plans, n, bias=bias, seed=seed,
+                                                                   progress=progress):
+            own += [rank_of(feats[learned_from].mean(0), profiles, scale, ids.index(w))] * len(target)
+            seconds.append(took)
+            for hw, i in zip(docs, target):
                 strokes.append(hw.strokes)
                 f = feature_matrix([style_features(hw.strokes, lines.texts[i])])[0]
                 ranks.append(rank_of(f, profiles, scale, ids.index(w)))
