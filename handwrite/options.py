@@ -90,6 +90,8 @@ class WriterOptions:
     # passes only when all its checked capitals are clear (E alone in about 1 of 3), so a
     # longer line costs far more (a 3-word heading 13x; benchmarks/bench_capitals.py).
     checked_words: int = 1
+    # Redraw an x the network drew without two crossing strokes as two (weak_letters.redraw_crosses).
+    redraw_x: bool = True
     # Take most of a line's shrinking from its start to its end out (letters.even_word_sizes).
     even_sizes: bool = True
     # Drop the made-up strokes after a line's final full stop (letters.drop_marks_after_stop).

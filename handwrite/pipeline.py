@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import letters, style_features
+from . import letters, style_features, weak_letters
 from .capitals import CapitalPolicy
 from .drafts import Check, CheckContext, LineDraft, Step
 from .layout import LINE_HEIGHT, baseline_of
@@ -44,6 +44,11 @@ def level_points(points: np.ndarray) -> np.ndarray:
     out = points.copy()
     out[:, :2] = np.concatenate(align_baseline(points_to_strokes(points)))
     return out
+
+
+def redraw_x(draft: LineDraft, options: WriterOptions) -> LineDraft:
+    """An x the network drew without two crossing strokes redrawn as two (weak_letters.py)."""
+    return replace(draft, points=weak_letters.redraw_crosses(draft.points, draft.phi, draft.text))
 
 
 def even_word_sizes(draft: LineDraft, options: WriterOptions) -> LineDraft:
@@ -194,6 +199,7 @@ CAPITALS = CapitalPolicy()
 
 LINE_STEPS = (
     Step("level_baseline", level_baseline),
+    Step("redraw_x", redraw_x, "redraw_x"),
     *CAPITALS.line_steps,                                   # enlarge_stand_ins
     Step("even_word_sizes", even_word_sizes, "even_sizes"),
     Step("drop_marks_after_stop", drop_marks_after_stop, "drop_marks_after_stop"),

@@ -1,0 +1,162 @@
+"""Letters the network draws badly, redrawn (a line step).
+
+The bundled model writes a small x wrong more often than any other letter: it draws a
+stem and then a bar across it, or a stem beside a short stroke, and the x reads as t,
+r, v, + or a gap (docs/reading.md).  People's x is two strokes that cross, one leaning
+each way, so an x the network drew otherwise is redrawn as two: the points of its two
+strokes moved onto the diagonals of the box they filled, leaning with the line's slant
+and bent a little as a pen's strokes are.  The number of points and their attention
+rows stay as they were (the steps after this one find the x where the network drew
+it); an x already drawn as two crossing diagonals is left as it was.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .letters import stroke_owners
+from .style_features import body_height_or_span, slant_degrees
+
+CROSS_LETTERS = set("x")      # not a capital X's stand-in (handwrite.capitals): enlarged and widened,
+                              # the model's own x reads as an X more often than a cross does
+MIN_STEM = 0.6                # body heights: the x's main stroke is at least this tall (not a dot)
+OVERLAP_SLACK = 0.2           # body heights: the other half may lie this far beside the main stroke
+STRAIGHT = 0.75              # an x's strokes run nearly straight: their ends this share of their length apart
+MIN_POINTS = 4                # fewer points than two strokes of two: nothing to redraw with
+# a stroke of a well-drawn x leans this many degrees from the hand's upright, either way
+CROSS_LEAN = (15.0, 75.0)
+MIDDLE = (0.2, 0.8)           # ... and crosses the other this far along both (an r's arm crosses at an end)
+# the redrawn x's height in body heights of the line: at most the upper bound (an x drawn
+# as a tall letter keeps the small letters' height), at least the lower (a squashed one grows)
+X_HEIGHT = (0.6, 1.0)
+X_WIDTH = (0.6, 1.1)          # its width in its heights: an x stretched into its neighbours keeps its shape
+BOW = 0.06                    # each stroke bends this share of its length, as a pen's does
+
+
+def crossing(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
+    """Where polyline a (m, 2) first crosses polyline b (k, 2): how far along each (0 at
+    its first point, 1 at its last, by their length), or None where they do not cross."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    p, r = a[:-1, None, :], (a[1:] - a[:-1])[:, None, :]            # (m-1, 1, 2)
+    q, s = b[None, :-1, :], (b[1:] - b[:-1])[None, :, :]            # (1, k-1, 2)
+    cross = r[..., 0] * s[..., 1] - r[..., 1] * s[..., 0]
+    qp = q - p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (qp[..., 0] * s[..., 1] - qp[..., 1] * s[..., 0]) / cross
+        u = (qp[..., 0] * r[..., 1] - qp[..., 1] * r[..., 0]) / cross
+    hits = np.argwhere((cross != 0) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1))
+    if not len(hits):
+        return None
+    i, j = hits[0]
+
+    def along(line, seg, frac):
+        lengths = np.hypot(*np.diff(line, axis=0).T)
+        total = lengths.sum()
+        return float((lengths[:seg].sum() + frac * lengths[seg]) / total) if total > 0 else 0.5
+    return along(a, i, t[i, j]), along(b, j, u[i, j])
+
+
+def lean(stroke: np.ndarray, slant: float) -> float:
+    """Degrees the line from a stroke's first point to its last leans from the hand's
+    upright (the line's `slant` taken out), folded to (-90, 90]: > 0 leans like a
+    backslash, < 0 like a slash (y grows downwards)."""
+    dx, dy = stroke[-1, :2] - stroke[0, :2]
+    a = np.degrees(np.arctan2(dx, dy)) + slant
+    return float((a + 90) % 180 - 90)
+
+
+def looks_crossed(a: np.ndarray, b: np.ndarray, slant: float) -> bool:
+    """Two strokes that cross each other near their middles, one leaning each way (an x,
+    not a +, a t or an r)."""
+    la, lb = lean(a, slant), lean(b, slant)
+    leaning = all(CROSS_LEAN[0] <= abs(v) <= CROSS_LEAN[1] for v in (la, lb))
+    where = crossing(a[:, :2], b[:, :2]) if leaning and la * lb < 0 else None
+    return where is not None and all(MIDDLE[0] <= w <= MIDDLE[1] for w in where)
+
+
+def straight(stroke: np.ndarray) -> bool:
+    """Whether a stroke runs nearly straight (an x's half, a bar), not round (an e, an o,
+    letters joined in one stroke): its ends at least STRAIGHT of its length apart."""
+    length = float(np.hypot(*np.diff(stroke[:, :2], axis=0).T).sum())
+    return length > 0 and float(np.hypot(*(stroke[-1, :2] - stroke[0, :2]))) >= STRAIGHT * length
+
+
+def x_strokes(points: np.ndarray, spans: list, owners: np.ndarray, shares: np.ndarray, pos: int,
+              body: float) -> list[int]:
+    """The strokes of the x at `pos`, in drawing order: the tallest stroke drawn mostly on
+    it, and the stroke drawn just after it (or before it, when drawn on the x too) that
+    overlaps it: the x's other half, which the attention, running a little ahead of the
+    pen, often counts to the next character.  [] when it has no such stroke of its own."""
+    def part(k):
+        return points[spans[k][0]:spans[k][1] + 1]
+    own = [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
+    tall = [k for k in own if np.ptp(part(k)[:, 1]) >= MIN_STEM * body and straight(part(k))]
+    if not tall:
+        return []
+    main = max(tall, key=lambda k: np.ptp(part(k)[:, 1]))
+    lo, hi = part(main)[:, 0].min() - OVERLAP_SLACK * body, part(main)[:, 0].max() + OVERLAP_SLACK * body
+
+    def beside(k):
+        xy = part(k)
+        return (xy[:, 0].max() >= lo and xy[:, 0].min() <= hi and straight(xy)
+                and np.hypot(*np.ptp(xy[:, :2], axis=0)) >= 0.3 * body)
+    if main + 1 < len(spans) and beside(main + 1):
+        return [main, main + 1]
+    if main - 1 in own and beside(main - 1):
+        return [main - 1, main]
+    return [main]
+
+
+def redraw_crosses(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.ndarray:
+    """`points` with each x of `text` (CROSS_LETTERS; `text` as it will read, one character
+    for each of the attention's) that the network did not draw as two crossing diagonals
+    redrawn as two, in the box its strokes filled.  Lines without attention (phi) come
+    back as they are."""
+    positions = [i for i, c in enumerate(text) if c in CROSS_LETTERS]
+    owned = stroke_owners(points, phi) if positions else None
+    if owned is None:
+        return points
+    spans, owners, shares = owned
+    out = np.array(points, copy=True)
+    body = body_height_or_span(points[:, :2])
+    slant = slant_degrees([points[s:e + 1, :2] for s, e in spans if e > s])
+    for pos in positions:
+        mine = x_strokes(points, spans, owners, shares, pos, body)
+        halves = [points[spans[k][0]:spans[k][1] + 1] for k in mine]
+        if sum(map(len, halves)) < MIN_POINTS or (len(halves) == 2 and looks_crossed(*halves, slant)):
+            continue
+        first, last = spans[mine[0]][0], spans[mine[-1]][1]
+        out[first:last + 1] = cross_in_box(points[first:last + 1], body, slant)
+    return out
+
+
+def cross_in_box(part: np.ndarray, body: float, slant: float) -> np.ndarray:
+    """(n, 3) the n points of `part` (one x's strokes) as two strokes: from the top left to
+    the bottom right of the box they filled, then from the bottom left up to the top right
+    (the order the reader, which reads the pen's path, reads best of four: it took a
+    second stroke drawn downwards for a y's tail, "box" as "boy")."""
+    n, xy = len(part), part[:, :2]
+    tilt = np.tan(np.radians(slant))
+    bottom = float(np.percentile(xy[:, 1], 95))
+    height = float(np.clip(bottom - np.percentile(xy[:, 1], 5), X_HEIGHT[0] * body, X_HEIGHT[1] * body))
+    top = bottom - height
+    upright = xy[:, 0] - tilt * (bottom - xy[:, 1])          # the box measured with the lean taken out
+    centre = (upright.min() + upright.max()) / 2
+    half_width = float(np.clip(np.ptp(upright), X_WIDTH[0] * height, X_WIDTH[1] * height)) / 2
+
+    def at(x, y):
+        return np.array([x + tilt * (bottom - y), y])
+    k = n // 2
+    down = _bowed(at(centre - half_width, top), at(centre + half_width, bottom), k, BOW)
+    up = _bowed(at(centre - half_width, bottom), at(centre + half_width, top), n - k, BOW)
+    out = np.zeros((n, 3))
+    out[:, :2] = np.concatenate([down, up])
+    out[k - 1, 2] = out[-1, 2] = 1.0
+    return out
+
+
+def _bowed(start: np.ndarray, end: np.ndarray, n: int, bow: float) -> np.ndarray:
+    """n points from start to end along a gentle arc, bent `bow` of its length sideways."""
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    d = end - start
+    return start + t * d + (bow * 4 * t * (1 - t)) * np.array([-d[1], d[0]])

@@ -1,0 +1,98 @@
+"""An x the network draws as something else, redrawn as two crossing strokes."""
+import numpy as np
+
+from handwrite import pipeline
+from handwrite.options import WriterOptions
+from handwrite.weak_letters import crossing, looks_crossed, redraw_crosses
+
+
+def stroke(xs, ys, n=6):
+    """n points from (xs[0], ys[0]) to (xs[1], ys[1]), pen lifted after the last."""
+    out = np.c_[np.linspace(*xs, n), np.linspace(*ys, n), np.zeros(n)]
+    out[-1, 2] = 1
+    return out
+
+
+def loop(x0, n=9):
+    """An o-like round stroke of height 10 (y down: from -10 to 0) starting at x0."""
+    a = np.linspace(0, 2 * np.pi, n)
+    out = np.c_[x0 + 4 + 4 * np.sin(a), -5 + 5 * np.cos(a), np.zeros(n)]
+    out[-1, 2] = 1
+    return out
+
+
+def line(parts, owners):
+    """Points of the strokes `parts` and attention that puts stroke k's points on character owners[k]."""
+    points = np.concatenate(parts)
+    on = np.concatenate([[o] * len(p) for p, o in zip(parts, owners)])
+    phi = np.eye(max(owners) + 1, dtype=np.float32)[on[1:]]       # point k was drawn under phi[k - 1]
+    return points, phi
+
+
+def halves(points, first, last):
+    """The two strokes drawn between point indices first and last (inclusive)."""
+    part = points[first:last + 1]
+    cut = int(np.flatnonzero(part[:, 2] > 0.5)[0]) + 1
+    return part[:cut], part[cut:]
+
+
+def test_an_x_drawn_as_a_stem_with_a_bar_is_redrawn_as_two_crossing_diagonals():
+    # "oxo": the x drawn as a t (a stem, then a bar across it), the bar counted to the
+    # next letter, as the attention running ahead of the pen often counts it
+    parts = [loop(0), stroke((14, 14), (-10, 0)), stroke((10, 18), (-6, -6)), loop(22)]
+    points, phi = line(parts, [0, 1, 2, 2])
+    out = redraw_crosses(points, phi, "oxo")
+    assert out.shape == points.shape                              # the attention rows still fit
+    first, last = 9, 20
+    np.testing.assert_array_equal(out[:first], points[:first])    # the o's stay as they were
+    np.testing.assert_array_equal(out[last + 1:], points[last + 1:])
+    down, up = halves(out, first, last)
+    assert len(down) == len(up) == 6 and up[-1, 2] == 1
+    assert looks_crossed(down, up, 0.0) and not looks_crossed(*halves(points, first, last), 0.0)
+    # within the box the stem and bar filled: the small letters' height, the bar's width
+    assert out[first:last + 1, 1].min() >= -10.5 and out[first:last + 1, 1].max() <= 0.5
+    assert 9 <= out[first:last + 1, 0].min() and out[first:last + 1, 0].max() <= 19
+
+
+def test_a_well_drawn_x_a_round_one_and_lines_without_attention_stay():
+    well = [loop(0), stroke((10, 18), (-10, 0)), stroke((18, 10), (-10, 0)), loop(22)]
+    points, phi = line(well, [0, 1, 1, 2])
+    np.testing.assert_array_equal(redraw_crosses(points, phi, "oxo"), points)
+    # an x joined to the next letter in one round stroke: no straight stroke of its own to redraw
+    joined = [loop(0), loop(10, n=14), loop(22)]
+    points, phi = line(joined, [0, 1, 2])
+    np.testing.assert_array_equal(redraw_crosses(points, phi, "oxo"), points)
+    plus = [loop(0), stroke((14, 14), (-10, 0)), stroke((10, 18), (-6, -6)), loop(22)]
+    points, _ = line(plus, [0, 1, 2, 2])
+    np.testing.assert_array_equal(redraw_crosses(points, None, "oxo"), points)
+    np.testing.assert_array_equal(redraw_crosses(points, line(plus, [0, 1, 2, 2])[1], "ooo"), points)
+
+
+def test_crossing_says_where_along_each_stroke_the_two_cross():
+    a = np.array([[0.0, 0.0], [10.0, 10.0]])
+    b = np.array([[0.0, 10.0], [10.0, 0.0]])
+    assert crossing(a, b) == (0.5, 0.5)
+    assert crossing(a, np.array([[20.0, 0.0], [20.0, 10.0]])) is None
+    # two strokes leaning each way that meet near one's top (an r's arm on its stem): not an x
+    stem = np.array([[0.0, 0.0], [6.0, 10.0]])
+    arm = np.array([[-2.0, 3.0], [3.0, -2.0]])
+    assert crossing(stem, arm)[0] < 0.2 and not looks_crossed(np.c_[stem, [0, 1]], np.c_[arm, [0, 1]], 0.0)
+    assert looks_crossed(np.c_[a, [0, 1]], np.c_[b, [0, 1]], 0.0)
+    assert not looks_crossed(np.c_[a, [0, 1]], np.c_[b, [0, 1]], 45.0)     # in a hand slanted 45 degrees: a +
+
+
+def test_the_redraw_x_step_leaves_a_capital_stand_in_and_is_switched_by_its_option():
+    from handwrite.drafts import LineDraft
+    from handwrite.sampling import SampledLine
+    parts = [loop(0), stroke((14, 14), (-10, 0)), stroke((10, 18), (-6, -6)), loop(22)]
+    points, phi = line(parts, [0, 1, 2, 2])
+    sampled = SampledLine(np.zeros((len(points), 3), np.float32), phi, True)
+    step = {s.name: s for s in pipeline.LINE_STEPS}["redraw_x"]
+    redrawn = step(LineDraft((0, 0), "oxo", "oxo", sampled, points, phi), WriterOptions())
+    assert redrawn.points.shape == points.shape and not np.array_equal(redrawn.points, points)
+    assert redrawn.phi is phi
+    # a capital X's stand-in (the model wrote a small x) is left to enlarge_stand_ins: made
+    # larger and wider, the model's own x reads as an X more often than a cross does
+    stand_in = step(LineDraft((0, 0), "oXo", "oxo", sampled, points, phi), WriterOptions())
+    np.testing.assert_array_equal(stand_in.points, points)
+    assert step.applies(WriterOptions()) and not step.applies(WriterOptions(redraw_x=False))
