@@ -19,8 +19,8 @@ from .style_features import body_height_or_span, slant_degrees
 CROSS_LETTERS = set("x")      # not a capital X's stand-in (handwrite.capitals): enlarged and widened,
                               # the model's own x reads as an X more often than a cross does
 MIN_STEM = 0.6                # body heights: the x's main stroke is at least this tall (not a dot)
-OVERLAP_SLACK = 0.2           # body heights: the other half may lie this far beside the main stroke
-STRAIGHT = 0.75              # an x's strokes run nearly straight: their ends this share of their length apart
+REACH = 0.1                   # body heights: the other half reaches at least this near the main stroke's middle
+STRAIGHT = 0.75               # an x's strokes run nearly straight: their ends this share of their length apart
 MIN_POINTS = 4                # fewer points than two strokes of two: nothing to redraw with
 # a stroke of a well-drawn x leans this many degrees from the hand's upright, either way
 CROSS_LEAN = (15.0, 75.0)
@@ -83,10 +83,11 @@ def straight(stroke: np.ndarray) -> bool:
 
 def x_strokes(points: np.ndarray, spans: list, owners: np.ndarray, shares: np.ndarray, pos: int,
               body: float) -> list[int]:
-    """The strokes of the x at `pos`, in drawing order: the tallest stroke drawn mostly on
-    it, and the stroke drawn just after it (or before it, when drawn on the x too) that
-    overlaps it: the x's other half, which the attention, running a little ahead of the
-    pen, often counts to the next character.  [] when it has no such stroke of its own."""
+    """The strokes of the x at `pos`, in drawing order: the tallest straight stroke drawn
+    mostly on it, and the straight stroke drawn just after it (or before it, when drawn on
+    the x too) that reaches across its middle: the x's other half, which the attention,
+    running a little ahead of the pen, often counts to the next character.  [] when it
+    has no such stroke of its own."""
     def part(k):
         return points[spans[k][0]:spans[k][1] + 1]
     own = [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
@@ -94,15 +95,16 @@ def x_strokes(points: np.ndarray, spans: list, owners: np.ndarray, shares: np.nd
     if not tall:
         return []
     main = max(tall, key=lambda k: np.ptp(part(k)[:, 1]))
-    lo, hi = part(main)[:, 0].min() - OVERLAP_SLACK * body, part(main)[:, 0].max() + OVERLAP_SLACK * body
+    middle = float(np.mean(part(main)[:, 0]))
 
-    def beside(k):
+    def across(k):
+        """Stroke k reaches across the main stroke's middle (a neighbour's stem stands beside it)."""
         xy = part(k)
-        return (xy[:, 0].max() >= lo and xy[:, 0].min() <= hi and straight(xy)
+        return (xy[:, 0].min() - REACH * body <= middle <= xy[:, 0].max() + REACH * body and straight(xy)
                 and np.hypot(*np.ptp(xy[:, :2], axis=0)) >= 0.3 * body)
-    if main + 1 < len(spans) and beside(main + 1):
+    if main + 1 < len(spans) and across(main + 1):
         return [main, main + 1]
-    if main - 1 in own and beside(main - 1):
+    if main - 1 in own and across(main - 1):
         return [main - 1, main]
     return [main]
 

@@ -54,6 +54,16 @@ def test_an_x_drawn_as_a_stem_with_a_bar_is_redrawn_as_two_crossing_diagonals():
     assert 9 <= out[first:last + 1, 0].min() and out[first:last + 1, 0].max() <= 19
 
 
+def test_a_neighbours_stem_beside_the_x_is_not_taken_for_its_other_half():
+    # "oxt": the x drawn as one slash-like stroke, then the t's stem just right of it
+    parts = [loop(0), stroke((16, 10), (-10, 0)), stroke((16.8, 16.8), (-14, 0)), stroke((14, 21), (-9, -9))]
+    points, phi = line(parts, [0, 1, 2, 2])
+    out = redraw_crosses(points, phi, "oxt")
+    np.testing.assert_array_equal(out[15:], points[15:])           # the t's stem and bar stay
+    down, up = halves(out, 9, 14)                                 # the x's one stroke, now two
+    assert looks_crossed(down, up, 0.0)
+
+
 def test_a_well_drawn_x_a_round_one_and_lines_without_attention_stay():
     well = [loop(0), stroke((10, 18), (-10, 0)), stroke((18, 10), (-10, 0)), loop(22)]
     points, phi = line(well, [0, 1, 1, 2])
