@@ -91,10 +91,11 @@ def x_strokes(points: np.ndarray, spans: list, owners: np.ndarray, shares: np.nd
     def part(k):
         return points[spans[k][0]:spans[k][1] + 1]
     own = [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
-    tall = [k for k in own if np.ptp(part(k)[:, 1]) >= MIN_STEM * body and straight(part(k))]
+    height = {k: float(np.ptp(part(k)[:, 1])) for k in own}
+    tall = [k for k in own if height[k] >= MIN_STEM * body and straight(part(k))]
     if not tall:
         return []
-    main = max(tall, key=lambda k: np.ptp(part(k)[:, 1]))
+    main = max(tall, key=height.get)
     middle = float(np.mean(part(main)[:, 0]))
 
     def across(k):

@@ -98,9 +98,10 @@ PRESETS = [
 def load_writer(weights: str | None):
     from handwrite import Writer, WriterOptions
     # fp32: a seed writes the same line on every CPU; the rest as when PRESETS were chosen
-    # (capitals' extra bias, evening out a shrinking line and checking capitals came later)
+    # (capitals' extra bias, evening out a shrinking line, checking capitals and redrawing
+    # x's came later)
     return Writer(weights, options=WriterOptions(precision="fp32", steady_capitals=0.0, even_sizes=False,
-                                                 check_capitals=False))
+                                                 check_capitals=False, redraw_x=False))
 
 
 def free_lines(writer, seed: int, bias: float) -> list[tuple[np.ndarray, bool]]:
@@ -240,8 +241,9 @@ def build(writer, out: Path, preview: Path | None, names: list[str] | None = Non
         sys.exit(f"no preset named {', '.join(unknown)} in PRESETS")
     out.mkdir(parents=True, exist_ok=True)
     chosen = [(i, p) for i, p in enumerate(PRESETS) if not names or p.name in names]
+    replaced = {f"{i:02d}" for i, _ in chosen}
     for old in out.glob("*.json"):
-        if not names or old.name[:2] in {f"{i:02d}" for i, _ in chosen}:
+        if old.name[:2] in replaced or not names:
             old.unlink()
     rows, batches = [], {}
     for i, p in chosen:
