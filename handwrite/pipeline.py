@@ -51,6 +51,11 @@ def redraw_x(draft: LineDraft, options: WriterOptions) -> LineDraft:
     return replace(draft, points=weak_letters.redraw_crosses(draft.points, draft.phi, draft.text))
 
 
+def add_top_arms(draft: LineDraft, options: WriterOptions) -> LineDraft:
+    """A capital E drawn as an L with a bar (a t) given its top arm (weak_letters.py)."""
+    return replace(draft, points=weak_letters.add_top_arms(draft.points, draft.phi, draft.text))
+
+
 def even_word_sizes(draft: LineDraft, options: WriterOptions) -> LineDraft:
     """Most of a steady shrinking of the letters along the line taken out (letters.py)."""
     return replace(draft, points=letters.even_word_sizes(draft.points, draft.phi, draft.text))
@@ -200,6 +205,7 @@ CAPITALS = CapitalPolicy()
 LINE_STEPS = (
     Step("level_baseline", level_baseline),
     Step("redraw_x", redraw_x, "redraw_x"),
+    Step("add_top_arms", add_top_arms, "add_top_arms"),
     *CAPITALS.line_steps,                                   # enlarge_stand_ins
     Step("even_word_sizes", even_word_sizes, "even_sizes"),
     Step("drop_marks_after_stop", drop_marks_after_stop, "drop_marks_after_stop"),

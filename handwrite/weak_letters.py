@@ -163,3 +163,88 @@ def _bowed(start: np.ndarray, end: np.ndarray, n: int, bow: float) -> np.ndarray
     t = np.linspace(0.0, 1.0, n)[:, None]
     d = end - start
     return start + t * d + (bow * 4 * t * (1 - t)) * np.array([-d[1], d[0]])
+
+
+# ---- the capital E ----------------------------------------------------------------------
+# The network's E is an L (a stem drawn down, then the foot to the right) with a bar across
+# its middle, and often no top arm: that is a t, and both OCRs read "Every" as "tvery".
+E_STEM = 0.8                  # body heights: the E's stem is at least this tall
+TOP_BAND = 0.15               # an arm lies in the top this share of the stem's height (a t's bar lower) ...
+ARM_REACH = 0.25              # ... and reaches this share of it right of the stem's top
+ARM_LENGTH = (0.3, 0.6)       # the added arm's length in stem heights: the foot's, within these
+
+
+def add_top_arms(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.ndarray:
+    """`points` with each E of `text` that has no top arm given one: its stem, drawn from
+    the top, starts with an arm drawn from the right (the points of the stem shared with
+    the arm, their number and attention rows kept).  Lines without attention come back."""
+    positions = [i for i, c in enumerate(text) if c == "E"]
+    owned = stroke_owners(points, phi) if positions else None
+    if owned is None:
+        return points
+    spans, owners, shares = owned
+    out = np.array(points, copy=True)
+    body = body_height_or_span(points[:, :2])
+    slant = slant_degrees([points[s:e + 1, :2] for s, e in spans if e > s])
+    for pos in positions:
+        own = [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
+        stems = [k for k in own if np.ptp(_part(points, spans, k)[:, 1]) >= E_STEM * body]
+        if not stems:
+            continue
+        stem = max(stems, key=lambda k: np.ptp(_part(points, spans, k)[:, 1]))
+        nearby = [_part(points, spans, k) for k in range(max(stem - 2, 0), min(stem + 4, len(spans))) if k != stem]
+        part = _part(points, spans, stem)
+        if len(part) >= MIN_POINTS and starts_at_top(part) and not has_top_arm(part, nearby, slant):
+            s, e = spans[stem]
+            out[s:e + 1] = with_top_arm(part)
+    return out
+
+
+def _part(points: np.ndarray, spans: list, k: int) -> np.ndarray:
+    return points[spans[k][0]:spans[k][1] + 1]
+
+
+def starts_at_top(stem: np.ndarray) -> bool:
+    """A stem drawn downwards: its first point in the top third of its height."""
+    top, height = stem[:, 1].min(), np.ptp(stem[:, 1])
+    return stem[0, 1] - top <= height / 3
+
+
+def has_top_arm(stem: np.ndarray, others: list[np.ndarray], slant: float = 0.0) -> bool:
+    """Whether ink runs right from the stem's top: the stem's own points in its top band
+    (measured upright, the hand's `slant` taken out), or a straight, level stroke there
+    that starts near it (the network often draws the E's arms after the stem, and the
+    attention counts them to the next letter)."""
+    top, height = stem[:, 1].min(), np.ptp(stem[:, 1])
+    band = stem[:, 1] <= top + TOP_BAND * height
+    upright = stem[band, 0] - np.tan(np.radians(slant)) * (top - stem[band, 1])
+    if np.ptp(upright) >= ARM_REACH * height:
+        return True
+    x0 = stem[np.argmin(stem[:, 1]), 0]
+    for xy in others:
+        width = np.ptp(xy[:, 0])
+        level = width >= ARM_REACH * height and np.ptp(xy[:, 1]) <= 0.5 * width
+        if (level and xy[:, 1].mean() <= top + TOP_BAND * height
+                and xy[:, 0].min() <= x0 + ARM_REACH * height <= xy[:, 0].max()):
+            return True
+    return False
+
+
+def with_top_arm(stem: np.ndarray) -> np.ndarray:
+    """(n, 3) the n points of a stem drawn from the top as one stroke that first draws an
+    arm from the right to the stem's top, then the stem as it was (fewer of its points)."""
+    n, height = len(stem), float(np.ptp(stem[:, 1]))
+    foot = float(stem[:, 0].max() - stem[0, 0])
+    length = float(np.clip(foot, ARM_LENGTH[0] * height, ARM_LENGTH[1] * height))
+    k = max(2, int(round(n * length / (length + _length(stem)))))
+    start = stem[0, :2] + np.array([length, 0.05 * height])
+    arm = _bowed(start, stem[0, :2], k + 1, -BOW)[:-1]          # bent upwards; the stem's top is the next point
+    kept = stem[np.round(np.linspace(0, n - 1, n - k)).astype(int)]
+    out = np.zeros((n, 3))
+    out[:k, :2], out[k:] = arm, kept
+    out[:-1, 2], out[-1, 2] = 0.0, 1.0
+    return out
+
+
+def _length(xy: np.ndarray) -> float:
+    return float(np.hypot(*np.diff(xy[:, :2], axis=0).T).sum())

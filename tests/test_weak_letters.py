@@ -1,9 +1,10 @@
-"""An x the network draws as something else, redrawn as two crossing strokes."""
+"""Letters the network draws as something else: an x redrawn as two crossing strokes, an
+E without its top arm given one."""
 import numpy as np
 
 from handwrite import pipeline
 from handwrite.options import WriterOptions
-from handwrite.weak_letters import crossing, looks_crossed, redraw_crosses
+from handwrite.weak_letters import add_top_arms, crossing, has_top_arm, looks_crossed, redraw_crosses
 
 
 def stroke(xs, ys, n=6):
@@ -106,3 +107,64 @@ def test_the_redraw_x_step_leaves_a_capital_stand_in_and_is_switched_by_its_opti
     stand_in = step(LineDraft((0, 0), "oXo", "oxo", sampled, points, phi), WriterOptions())
     np.testing.assert_array_equal(stand_in.points, points)
     assert step.applies(WriterOptions()) and not step.applies(WriterOptions(redraw_x=False))
+
+
+def polyline(corners, n):
+    """n points along the corners' path, evenly by length, pen lifted after the last."""
+    corners = np.asarray(corners, float)
+    along = np.r_[0, np.cumsum(np.hypot(*np.diff(corners, axis=0).T))]
+    t = np.linspace(0, along[-1], n)
+    out = np.c_[np.interp(t, along, corners[:, 0]), np.interp(t, along, corners[:, 1]), np.zeros(n)]
+    out[-1, 2] = 1
+    return out
+
+
+def e_as_t(bar_owner=1):
+    """"Ev" whose E is an L drawn from the top (y down: 0 is the baseline) with a bar across
+    its middle, as a t is, the bar counted to `bar_owner`; then a v."""
+    return [polyline([(0, -15), (0, 0), (8, 0)], 12), stroke((-3, 6), (-7, -7)),
+            polyline([(12, -10), (15, 0), (18, -10)], 8)], [0, bar_owner, 1]
+
+
+def test_an_e_drawn_as_an_l_with_a_bar_gets_its_top_arm():
+    parts, owners = e_as_t()
+    points, phi = line(parts, owners)
+    out = add_top_arms(points, phi, "Ev")
+    assert out.shape == points.shape                          # the attention rows still fit
+    np.testing.assert_array_equal(out[12:], points[12:])      # the bar and the v stay
+    stem = out[:12]
+    assert not has_top_arm(points[:12], [points[12:18]]) and has_top_arm(stem, [points[12:18]])
+    # one stroke: from the right at the stem's top, to the stem's top, down and along the foot
+    assert (stem[:-1, 2] == 0).all() and stem[-1, 2] == 1
+    assert 4 <= stem[0, 0] - stem[:, 0].min() <= 9 and stem[0, 1] <= -14
+    np.testing.assert_array_equal(stem[-1], points[11])
+    assert np.isclose(stem[:, 1].min(), -15, atol=0.5)         # no taller than the stem was
+    arm = stem[stem[:, 1] < -13]
+    assert np.all(np.diff(arm[:, 0]) <= 0)                     # drawn from the right to the left
+
+
+def test_an_e_with_its_arm_a_stem_drawn_upwards_and_other_letters_stay():
+    parts, owners = e_as_t()
+    with_arm = parts[:2] + [stroke((0, 7), (-15, -15))] + parts[2:]      # a top arm after the bar
+    points, phi = line(with_arm, owners[:2] + [1] + owners[2:])
+    np.testing.assert_array_equal(add_top_arms(points, phi, "Ev"), points)
+    upwards = [parts[0][::-1].copy()] + parts[1:]
+    upwards[0][:, 2] = 0
+    upwards[0][-1, 2] = 1
+    points, phi = line(upwards, owners)
+    np.testing.assert_array_equal(add_top_arms(points, phi, "Ev"), points)
+    points, phi = line(parts, owners)
+    np.testing.assert_array_equal(add_top_arms(points, phi, "tv"), points)   # a t is a t
+    np.testing.assert_array_equal(add_top_arms(points, None, "Ev"), points)
+
+
+def test_the_add_top_arms_step_is_switched_by_its_option():
+    from handwrite.drafts import LineDraft
+    from handwrite.sampling import SampledLine
+    parts, owners = e_as_t(bar_owner=0)
+    points, phi = line(parts, owners)
+    sampled = SampledLine(np.zeros((len(points), 3), np.float32), phi, True)
+    step = {s.name: s for s in pipeline.LINE_STEPS}["add_top_arms"]
+    out = step(LineDraft((0, 0), "Ev", "Ev", sampled, points, phi), WriterOptions())
+    assert out.points.shape == points.shape and not np.array_equal(out.points, points) and out.phi is phi
+    assert step.applies(WriterOptions()) and not step.applies(WriterOptions(add_top_arms=False))

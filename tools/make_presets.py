@@ -101,7 +101,8 @@ def load_writer(weights: str | None):
     # (capitals' extra bias, evening out a shrinking line, checking capitals and redrawing
     # x's came later)
     return Writer(weights, options=WriterOptions(precision="fp32", steady_capitals=0.0, even_sizes=False,
-                                                 check_capitals=False, redraw_x=False))
+                                                 check_capitals=False, redraw_x=False,
+                                                 add_top_arms=False))
 
 
 def free_lines(writer, seed: int, bias: float) -> list[tuple[np.ndarray, bool]]:
