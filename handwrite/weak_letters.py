@@ -171,6 +171,7 @@ def _bowed(start: np.ndarray, end: np.ndarray, n: int, bow: float) -> np.ndarray
 E_STEM = 0.8                  # body heights: the E's stem is at least this tall
 TOP_BAND = 0.15               # an arm lies in the top this share of the stem's height (a t's bar lower) ...
 ARM_REACH = 0.25              # ... and reaches this share of it right of the stem's top
+CROSS_LEFT = 0.15             # ... starting no further left of it (a bar across the stem is a t's)
 ARM_LENGTH = (0.3, 0.6)       # the added arm's length in stem heights: the foot's, within these
 
 
@@ -213,8 +214,8 @@ def starts_at_top(stem: np.ndarray) -> bool:
 def has_top_arm(stem: np.ndarray, others: list[np.ndarray], slant: float = 0.0) -> bool:
     """Whether ink runs right from the stem's top: the stem's own points in its top band
     (measured upright, the hand's `slant` taken out), or a straight, level stroke there
-    that starts near it (the network often draws the E's arms after the stem, and the
-    attention counts them to the next letter)."""
+    that starts near it, not across it (the network often draws the E's arms after the
+    stem, and the attention counts them to the next letter)."""
     top, height = stem[:, 1].min(), np.ptp(stem[:, 1])
     band = stem[:, 1] <= top + TOP_BAND * height
     upright = stem[band, 0] - np.tan(np.radians(slant)) * (top - stem[band, 1])
@@ -225,7 +226,7 @@ def has_top_arm(stem: np.ndarray, others: list[np.ndarray], slant: float = 0.0) 
         width = np.ptp(xy[:, 0])
         level = width >= ARM_REACH * height and np.ptp(xy[:, 1]) <= 0.5 * width
         if (level and xy[:, 1].mean() <= top + TOP_BAND * height
-                and xy[:, 0].min() <= x0 + ARM_REACH * height <= xy[:, 0].max()):
+                and x0 - CROSS_LEFT * height <= xy[:, 0].min() <= x0 + ARM_REACH * height <= xy[:, 0].max()):
             return True
     return False
 

@@ -415,3 +415,48 @@ def test_a_first_word_is_written_again_from_where_the_line_began(tiny_model_part
     np.testing.assert_array_equal(line.offsets, judge.in_lines[0][2])
     lead, trail = _same_rows(line.offsets, judge.lines[0])
     assert lead < len(line.offsets) - 1 and trail >= 1                 # a new first word, the rest as it was
+
+
+def test_a_line_split_a_word_late_is_not_split_at_its_words():
+    """A mark found while the window was already past the end of the word it should begin
+    (the pen did not lift between a short word and the next): every part after it is a
+    word off, so the line's words cannot be written again one at a time."""
+    from handwrite.sampling import SampledLine
+    from handwrite.sampling.spliced import split_at_words
+    text = "on a hill top"                       # words end at 2, 4, 9, 13
+    ends = [2, 4, 9, 13]
+    phi = np.eye(len(text), dtype=np.float32)[np.repeat(np.arange(len(text)), 4)]     # 4 rows per character
+
+    def line(at):                               # marks found where the window was on characters `at`
+        return SampledLine(np.zeros((len(phi) + 1, 3), np.float32), phi, True,
+                           marks=tuple((4 * a, None) for a in at))
+    assert split_at_words(line([3, 5, 10]), ends)
+    assert split_at_words(line([4, 5, 10]), ends)          # a one-letter word's window runs ahead to its space
+    assert not split_at_words(line([3, 9, 10]), ends)      # "hill" began unseen: its mark came at its end
+    assert not split_at_words(line([3, 12, 13]), ends)
+    assert not split_at_words(line([3, 5]), ends)          # a mark missing
+
+
+def test_a_line_not_split_at_its_words_is_written_again_whole(tiny_model_parts, monkeypatch):
+    import handwrite.sampling.spliced as spliced
+    seen = []
+
+    def split_after_the_first(line, ends):
+        seen.append(line.offsets)
+        return not np.array_equal(line.offsets, seen[0])
+    monkeypatch.setattr(spliced, "split_at_words", split_after_the_first)
+    judge = LineJudge(1, lambda c, k: True)             # reads the line written again right
+    [line] = splice(tiny_model_parts, judge, ["the cat sat"], candidates=2)
+    assert judge.readings == 2 and not judge.in_lines       # written again whole, not word by word
+    assert not np.array_equal(line.offsets, judge.lines[0]) and line.misread_words == ()
+
+    class Worse(LineJudge):                             # the line written again misreads two words
+        def misread(self, lines, texts):
+            first = super().misread(lines, texts)
+            return first if self.readings == 1 else [[0, 2]]
+    seen.clear()
+    judge = Worse(1, lambda c, k: True)
+    [line] = splice(tiny_model_parts, judge, ["the cat sat"], candidates=2, rounds=1)
+    assert judge.readings == 2
+    np.testing.assert_array_equal(line.offsets, judge.lines[0])         # the first kept, its word named
+    assert line.misread_words == ("cat",)

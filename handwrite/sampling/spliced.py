@@ -13,7 +13,10 @@ they follow the new word wherever it ends, and the pen's move to the next word i
 corrected so that the next word keeps its place beside the word (`keep_the_gap`).  A line
 that changed is read whole again, and the words it then misreads are the next round's
 work, for up to `rounds` rounds.  Most words are right the first time, so most of the
-work is the one pass.  (`checked.checked_lines` writes word by word instead: what
+work is the one pass.  A line whose marks came a word late (`split_at_words`: in a
+joined-up hand the pen need not lift between a short word and the next) cannot have its
+words written again one at a time: when it misreads a word, it is first written again
+whole, up to `rounds` times, each new line kept when it misreads no more words.  (`checked.checked_lines` writes word by word instead: what
 `stream` needs, since it shows only kept words.)
 """
 from __future__ import annotations
@@ -49,10 +52,16 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
     ends = [word_ends(t) if len(t) == len(c) else [len(c)] for t, c in zip(texts, codes)]
     lines = run_to_end(_sample_lines(model, codes, seed=int(rng.integers(0, 2**62)), marks=[e[:-1] for e in ends],
                                **settings))
-    parts = [_parts(line) if len(line.marks) == len(e) - 1 else [line] for line, e in zip(lines, ends)]
+    misread = judge.misread(lines, texts)
+    for _ in range(rounds):         # lines with misread words that cannot be split at their words
+        redo = [n for n, bad in enumerate(misread) if bad and len(ends[n]) == len(texts[n].split()) > 1
+                and not split_at_words(lines[n], ends[n])]
+        if not redo:
+            break
+        _write_again(model, codes, texts, ends, lines, misread, redo, judge, int(rng.integers(0, 2**62)), settings)
+    parts = [_parts(line) if split_at_words(line, e) else [line] for line, e in zip(lines, ends)]
     # lines that could be split into the words the judge names
     whole = [len(p) == len(e) == len(t.split()) for p, e, t in zip(parts, ends, texts)]
-    misread = judge.misread(lines, texts)
     todo = {(n, k) for n, bad in enumerate(misread) if whole[n] for k in bad}
     left = {(n, k) for n, bad in enumerate(misread) for k in bad} - todo
     fixed = {n: 0 for n in range(len(codes))}
@@ -71,6 +80,33 @@ def _spliced(model, codes, texts, judge, candidates, rounds, seed, settings):
         kept = line if not fixed[n] else _rejoined(parts[n])
         out.append(replace(kept, rewritten_words=fixed[n], misread_words=wrong, marks=(), begin=None))
     return out
+
+
+def split_at_words(line: SampledLine, ends: list[int]) -> bool:
+    """Whether the line's marks begin its words: one mark per word after the first, each
+    found while the window was still before the end of the word it begins.  In a
+    joined-up hand the pen may not lift between a short word and the next, and the mark
+    is then found a word late, with every part after it a word off: such a line's
+    words cannot be written again one at a time."""
+    if len(line.marks) != len(ends) - 1:
+        return False
+    for (row, _), start, end in zip(line.marks, ends[:-1], ends[1:]):
+        at = int(line.phi[min(row, len(line.phi) - 1)].argmax())
+        if at > end or (at == end and end - start > 2):      # a one-letter word's window may run ahead to its space
+            return False
+    return True
+
+
+def _write_again(model, codes, texts, ends, lines, misread, redo, judge, seed, settings) -> None:
+    """The lines `redo` written again whole (in `lines`, with their readings in `misread`):
+    each new line kept when it misreads no more words."""
+    char_bias = settings.get("char_bias")
+    again = run_to_end(_sample_lines(model, [codes[n] for n in redo], seed=seed, marks=[ends[n][:-1] for n in redo],
+                                     **{**settings, "char_bias": None if char_bias is None else
+                                        [char_bias[n] for n in redo]}))
+    for n, line, bad in zip(redo, again, judge.misread(again, [texts[n] for n in redo])):
+        if len(bad) <= len(misread[n]):
+            lines[n], misread[n] = line, bad
 
 
 def _misread_again(judge, parts, texts, lines: list[int]) -> set:
