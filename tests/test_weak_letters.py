@@ -141,6 +141,9 @@ def test_an_e_drawn_as_an_l_with_a_bar_gets_its_top_arm():
     assert np.isclose(stem[:, 1].min(), -15, atol=0.5)         # no taller than the stem was
     arm = stem[stem[:, 1] < -13]
     assert np.all(np.diff(arm[:, 0]) <= 0)                     # drawn from the right to the left
+    # a bar across the stem's top, reaching as far left of it as right: a t's, not an arm
+    across, level = stroke((-5, 6), (-14.5, -14.5)), stroke((-1, 6), (-14.5, -14.5))
+    assert not has_top_arm(points[:12], [across]) and has_top_arm(points[:12], [level])
 
 
 def test_an_e_with_its_arm_a_stem_drawn_upwards_and_other_letters_stay():
