@@ -32,6 +32,16 @@ X_WIDTH = (0.6, 1.1)          # its width in its heights: an x stretched into it
 BOW = 0.06                    # each stroke bends this share of its length, as a pen's does
 
 
+def _part(points: np.ndarray, spans: list, k: int) -> np.ndarray:
+    """Stroke k of `points` (spans: `letters.stroke_owners`)."""
+    return points[spans[k][0]:spans[k][1] + 1]
+
+
+def _length(xy: np.ndarray) -> float:
+    """The length of a polyline's path."""
+    return float(np.hypot(*np.diff(xy[:, :2], axis=0).T).sum())
+
+
 def crossing(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
     """Where polyline a (m, 2) first crosses polyline b (k, 2): how far along each (0 at
     its first point, 1 at its last, by their length), or None where they do not cross."""
@@ -77,7 +87,7 @@ def looks_crossed(a: np.ndarray, b: np.ndarray, slant: float) -> bool:
 def straight(stroke: np.ndarray) -> bool:
     """Whether a stroke runs nearly straight (an x's half, a bar), not round (an e, an o,
     letters joined in one stroke): its ends at least STRAIGHT of its length apart."""
-    length = float(np.hypot(*np.diff(stroke[:, :2], axis=0).T).sum())
+    length = _length(stroke)
     return length > 0 and float(np.hypot(*(stroke[-1, :2] - stroke[0, :2]))) >= STRAIGHT * length
 
 
@@ -89,7 +99,7 @@ def x_strokes(points: np.ndarray, spans: list, owners: np.ndarray, shares: np.nd
     running a little ahead of the pen, often counts to the next character.  [] when it
     has no such stroke of its own."""
     def part(k):
-        return points[spans[k][0]:spans[k][1] + 1]
+        return _part(points, spans, k)
     own = [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
     height = {k: float(np.ptp(part(k)[:, 1])) for k in own}
     tall = [k for k in own if height[k] >= MIN_STEM * body and straight(part(k))]
@@ -189,20 +199,17 @@ def add_top_arms(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.nd
     slant = slant_degrees([points[s:e + 1, :2] for s, e in spans if e > s])
     for pos in positions:
         own = [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
-        stems = [k for k in own if np.ptp(_part(points, spans, k)[:, 1]) >= E_STEM * body]
+        height = {k: float(np.ptp(_part(points, spans, k)[:, 1])) for k in own}
+        stems = [k for k in own if height[k] >= E_STEM * body]
         if not stems:
             continue
-        stem = max(stems, key=lambda k: np.ptp(_part(points, spans, k)[:, 1]))
+        stem = max(stems, key=height.get)
         nearby = [_part(points, spans, k) for k in range(max(stem - 2, 0), min(stem + 4, len(spans))) if k != stem]
         part = _part(points, spans, stem)
         if len(part) >= MIN_POINTS and starts_at_top(part) and not has_top_arm(part, nearby, slant):
             s, e = spans[stem]
             out[s:e + 1] = with_top_arm(part)
     return out
-
-
-def _part(points: np.ndarray, spans: list, k: int) -> np.ndarray:
-    return points[spans[k][0]:spans[k][1] + 1]
 
 
 def starts_at_top(stem: np.ndarray) -> bool:
@@ -239,13 +246,9 @@ def with_top_arm(stem: np.ndarray) -> np.ndarray:
     length = float(np.clip(foot, ARM_LENGTH[0] * height, ARM_LENGTH[1] * height))
     k = max(2, int(round(n * length / (length + _length(stem)))))
     start = stem[0, :2] + np.array([length, 0.05 * height])
-    arm = _bowed(start, stem[0, :2], k + 1, -BOW)[:-1]          # bent upwards; the stem's top is the next point
+    arm = _bowed(start, stem[0, :2], k + 1, -BOW)[:-1]          # sagging a little; the stem's top comes next
     kept = stem[np.round(np.linspace(0, n - 1, n - k)).astype(int)]
     out = np.zeros((n, 3))
     out[:k, :2], out[k:] = arm, kept
     out[:-1, 2], out[-1, 2] = 0.0, 1.0
     return out
-
-
-def _length(xy: np.ndarray) -> float:
-    return float(np.hypot(*np.diff(xy[:, :2], axis=0).T).sum())

@@ -98,8 +98,8 @@ PRESETS = [
 def load_writer(weights: str | None):
     from handwrite import Writer, WriterOptions
     # fp32: a seed writes the same line on every CPU; the rest as when PRESETS were chosen
-    # (capitals' extra bias, evening out a shrinking line, checking capitals and redrawing
-    # x's came later)
+    # (capitals' extra bias, evening out a shrinking line, checking capitals, redrawing x's
+    # and the E's top arm came later)
     return Writer(weights, options=WriterOptions(precision="fp32", steady_capitals=0.0, even_sizes=False,
                                                  check_capitals=False, redraw_x=False,
                                                  add_top_arms=False))

@@ -16,8 +16,9 @@ work, for up to `rounds` rounds.  Most words are right the first time, so most o
 work is the one pass.  A line whose marks came a word late (`split_at_words`: in a
 joined-up hand the pen need not lift between a short word and the next) cannot have its
 words written again one at a time: when it misreads a word, it is first written again
-whole, up to `rounds` times, each new line kept when it misreads no more words.  (`checked.checked_lines` writes word by word instead: what
-`stream` needs, since it shows only kept words.)
+whole, up to `rounds` times, each new line kept when it misreads no more words.
+(`checked.checked_lines` writes word by word instead: what `stream` needs, since it shows
+only kept words.)
 """
 from __future__ import annotations
 
