@@ -32,6 +32,23 @@ X_WIDTH = (0.6, 1.1)          # its width in its heights: an x stretched into it
 BOW = 0.06                    # each stroke bends this share of its length, as a pen's does
 
 
+def letters_in_line(points: np.ndarray, phi: np.ndarray | None, text: str, letters):
+    """(positions in `text` of its `letters`, `stroke_owners`, the line's body height, its
+    slant), or None when the text has none of them or the attention does not fit."""
+    positions = [i for i, c in enumerate(text) if c in letters]
+    owned = stroke_owners(points, phi) if positions else None
+    if owned is None:
+        return None
+    spans = owned[0]
+    return (positions, owned, body_height_or_span(points[:, :2]),
+            slant_degrees([points[s:e + 1, :2] for s, e in spans if e > s]))
+
+
+def _own(owners: np.ndarray, shares: np.ndarray, pos: int) -> list[int]:
+    """The strokes drawn mostly on character `pos`."""
+    return [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
+
+
 def _part(points: np.ndarray, spans: list, k: int) -> np.ndarray:
     """Stroke k of `points` (spans: `letters.stroke_owners`)."""
     return points[spans[k][0]:spans[k][1] + 1]
@@ -100,7 +117,7 @@ def x_strokes(points: np.ndarray, spans: list, owners: np.ndarray, shares: np.nd
     has no such stroke of its own."""
     def part(k):
         return _part(points, spans, k)
-    own = [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
+    own = _own(owners, shares, pos)
     height = {k: float(np.ptp(part(k)[:, 1])) for k in own}
     tall = [k for k in own if height[k] >= MIN_STEM * body and straight(part(k))]
     if not tall:
@@ -125,17 +142,14 @@ def redraw_crosses(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.
     for each of the attention's) that the network did not draw as two crossing diagonals
     redrawn as two, in the box its strokes filled.  Lines without attention (phi) come
     back as they are."""
-    positions = [i for i, c in enumerate(text) if c in CROSS_LETTERS]
-    owned = stroke_owners(points, phi) if positions else None
-    if owned is None:
+    found = letters_in_line(points, phi, text, CROSS_LETTERS)
+    if found is None:
         return points
-    spans, owners, shares = owned
+    positions, (spans, owners, shares), body, slant = found
     out = np.array(points, copy=True)
-    body = body_height_or_span(points[:, :2])
-    slant = slant_degrees([points[s:e + 1, :2] for s, e in spans if e > s])
     for pos in positions:
         mine = x_strokes(points, spans, owners, shares, pos, body)
-        halves = [points[spans[k][0]:spans[k][1] + 1] for k in mine]
+        halves = [_part(points, spans, k) for k in mine]
         if sum(map(len, halves)) < MIN_POINTS or (len(halves) == 2 and looks_crossed(*halves, slant)):
             continue
         first, last = spans[mine[0]][0], spans[mine[-1]][1]
@@ -189,16 +203,13 @@ def add_top_arms(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.nd
     """`points` with each E of `text` that has no top arm given one: its stem, drawn from
     the top, starts with an arm drawn from the right (the points of the stem shared with
     the arm, their number and attention rows kept).  Lines without attention come back."""
-    positions = [i for i, c in enumerate(text) if c == "E"]
-    owned = stroke_owners(points, phi) if positions else None
-    if owned is None:
+    found = letters_in_line(points, phi, text, "E")
+    if found is None:
         return points
-    spans, owners, shares = owned
+    positions, (spans, owners, shares), body, slant = found
     out = np.array(points, copy=True)
-    body = body_height_or_span(points[:, :2])
-    slant = slant_degrees([points[s:e + 1, :2] for s, e in spans if e > s])
     for pos in positions:
-        own = [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
+        own = _own(owners, shares, pos)
         height = {k: float(np.ptp(_part(points, spans, k)[:, 1])) for k in own}
         stems = [k for k in own if height[k] >= E_STEM * body]
         if not stems:
