@@ -92,7 +92,8 @@ class WriterOptions:
     checked_words: int = 1
     # Redraw an x the network drew without two crossing strokes as two (weak_letters.redraw_crosses).
     redraw_x: bool = True
-    # Give a capital E drawn as an L with a bar, a t, its top arm (weak_letters.add_top_arms).
+    # Give a capital E drawn as an L with a bar, a t, its top arm, and a 5 without its flag
+    # its flag (weak_letters.add_top_arms).
     add_top_arms: bool = True
     # Take most of a line's shrinking from its start to its end out (letters.even_word_sizes).
     even_sizes: bool = True

@@ -52,7 +52,7 @@ def redraw_x(draft: LineDraft, options: WriterOptions) -> LineDraft:
 
 
 def add_top_arms(draft: LineDraft, options: WriterOptions) -> LineDraft:
-    """A capital E drawn as an L with a bar (a t) given its top arm (weak_letters.py)."""
+    """A capital E drawn as an L with a bar (a t) given its top arm, a 5 its flag (weak_letters.py)."""
     return replace(draft, points=weak_letters.add_top_arms(draft.points, draft.phi, draft.text))
 
 

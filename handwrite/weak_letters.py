@@ -189,10 +189,13 @@ def _bowed(start: np.ndarray, end: np.ndarray, n: int, bow: float) -> np.ndarray
     return start + t * d + (bow * 4 * t * (1 - t)) * np.array([-d[1], d[0]])
 
 
-# ---- the capital E ----------------------------------------------------------------------
+# ---- top arms: the capital E, the 5 --------------------------------------------------------
 # The network's E is an L (a stem drawn down, then the foot to the right) with a bar across
 # its middle, and often no top arm: that is a t, and both OCRs read "Every" as "tvery".
-E_STEM = 0.8                  # body heights: the E's stem is at least this tall
+# Its 5 is a stem and a belly whose flag is often missing or a stray mark: a 6, a b, a 3.
+ARMED = "E5"
+FLAG_AFTER = "5"     # drawn after the stem: the reader, taught by people's 5's, misread a flag drawn first
+E_STEM = 0.8                  # body heights: the stem is at least this tall
 TOP_BAND = 0.15               # an arm lies in the top this share of the stem's height (a t's bar lower) ...
 ARM_REACH = 0.25              # ... and reaches this share of it right of the stem's top
 CROSS_LEFT = 0.15             # ... starting no further left of it (a bar across the stem is a t's)
@@ -200,10 +203,11 @@ ARM_LENGTH = (0.3, 0.6)       # the added arm's length in stem heights: the foot
 
 
 def add_top_arms(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.ndarray:
-    """`points` with each E of `text` that has no top arm given one: its stem, drawn from
-    the top, starts with an arm drawn from the right (the points of the stem shared with
-    the arm, their number and attention rows kept).  Lines without attention come back."""
-    found = letters_in_line(points, phi, text, "E")
+    """`points` with each E or 5 of `text` (ARMED) that has no top arm given one: its
+    stem, drawn from the top, starts with an arm drawn from the right (the points of the
+    stem shared with the arm, their number and attention rows kept).  Lines without
+    attention come back."""
+    found = letters_in_line(points, phi, text, ARMED)
     if found is None:
         return points
     positions, (spans, owners, shares), body, slant = found
@@ -219,7 +223,7 @@ def add_top_arms(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.nd
         part = _part(points, spans, stem)
         if len(part) >= MIN_POINTS and starts_at_top(part) and not has_top_arm(part, nearby, slant):
             s, e = spans[stem]
-            out[s:e + 1] = with_top_arm(part)
+            out[s:e + 1] = with_top_arm(part, after=text[pos] in FLAG_AFTER)
     return out
 
 
@@ -233,7 +237,7 @@ def has_top_arm(stem: np.ndarray, others: list[np.ndarray], slant: float = 0.0) 
     """Whether ink runs right from the stem's top: the stem's own points in its top band
     (measured upright, the hand's `slant` taken out), or a straight, level stroke there
     that starts near it, not across it (the network often draws the E's arms after the
-    stem, and the attention counts them to the next letter)."""
+    stem, and the attention counts them to the next letter; a 5's flag too)."""
     top, height = stem[:, 1].min(), np.ptp(stem[:, 1])
     band = stem[:, 1] <= top + TOP_BAND * height
     upright = stem[band, 0] - np.tan(np.radians(slant)) * (top - stem[band, 1])
@@ -249,17 +253,26 @@ def has_top_arm(stem: np.ndarray, others: list[np.ndarray], slant: float = 0.0) 
     return False
 
 
-def with_top_arm(stem: np.ndarray) -> np.ndarray:
-    """(n, 3) the n points of a stem drawn from the top as one stroke that first draws an
-    arm from the right to the stem's top, then the stem as it was (fewer of its points)."""
+def with_top_arm(stem: np.ndarray, after: bool = False) -> np.ndarray:
+    """(n, 3) the n points of a stem drawn from the top, with an arm at its top: drawn
+    first, from the right to the stem's top, in one stroke with the stem (an E's), or
+    `after` the stem as a stroke of its own, from the stem's top to the right (a 5's flag,
+    drawn as people draw it).  The stem keeps its shape with fewer of its points."""
     n, height = len(stem), float(np.ptp(stem[:, 1]))
     foot = float(stem[:, 0].max() - stem[0, 0])
     length = float(np.clip(foot, ARM_LENGTH[0] * height, ARM_LENGTH[1] * height))
     k = max(2, int(round(n * length / (length + _length(stem)))))
-    start = stem[0, :2] + np.array([length, 0.05 * height])
-    arm = _bowed(start, stem[0, :2], k + 1, -BOW)[:-1]          # sagging a little; the stem's top comes next
+    end = stem[0, :2] + np.array([length, 0.05 * height])
     kept = stem[np.round(np.linspace(0, n - 1, n - k)).astype(int)]
     out = np.zeros((n, 3))
-    out[:k, :2], out[k:] = arm, kept
-    out[:-1, 2], out[-1, 2] = 0.0, 1.0
+    if after:
+        out[:n - k] = kept
+        out[n - k:, :2] = _bowed(stem[0, :2], end, k, BOW)
+        out[:, 2] = 0.0
+        out[n - k - 1, 2] = 1.0
+    else:
+        out[:k, :2] = _bowed(end, stem[0, :2], k + 1, -BOW)[:-1]    # sagging a little; the stem's top comes next
+        out[k:] = kept
+        out[:, 2] = 0.0
+    out[-1, 2] = 1.0
     return out

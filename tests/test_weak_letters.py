@@ -158,6 +158,14 @@ def test_an_e_with_its_arm_a_stem_drawn_upwards_and_other_letters_stay():
     np.testing.assert_array_equal(add_top_arms(points, phi, "Ev"), points)
     points, phi = line(parts, owners)
     np.testing.assert_array_equal(add_top_arms(points, phi, "tv"), points)   # a t is a t
+    # a 5 drawn as its stem and belly without the flag gets its flag after the stem, as a
+    # stroke of its own drawn from the stem's top to the right, as people draw it
+    five = add_top_arms(points, phi, "5v")[:12]
+    lifts = np.flatnonzero(five[:, 2] > 0.5)
+    assert len(lifts) == 2 and lifts[-1] == 11
+    flag = five[lifts[0] + 1:]
+    assert np.all(np.diff(flag[:, 0]) > 0) and flag[:, 1].max() <= -14
+    np.testing.assert_array_equal(flag[0, :2], points[0, :2])
     np.testing.assert_array_equal(add_top_arms(points, None, "Ev"), points)
 
 
