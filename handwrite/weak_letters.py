@@ -11,6 +11,8 @@ it); an x already drawn as two crossing diagonals is left as it was.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .letters import stroke_owners
@@ -32,16 +34,32 @@ X_WIDTH = (0.6, 1.1)          # its width in its heights: an x stretched into it
 BOW = 0.06                    # each stroke bends this share of its length, as a pen's does
 
 
-def letters_in_line(points: np.ndarray, phi: np.ndarray | None, text: str, letters):
-    """(positions in `text` of its `letters`, `stroke_owners`, the line's body height, its
-    slant), or None when the text has none of them or the attention does not fit."""
+def redraw_letters(points: np.ndarray, phi: np.ndarray | None, text: str, letters, redraw) -> np.ndarray:
+    """`points` with `redraw(points, out, line, pos)` applied at each character of `text`
+    in `letters` (`line`: `Line`; `out`: the copy it changes).  Lines without any of those
+    letters, or without attention that fits, come back as they are."""
     positions = [i for i, c in enumerate(text) if c in letters]
     owned = stroke_owners(points, phi) if positions else None
     if owned is None:
-        return None
+        return points
     spans = owned[0]
-    return (positions, owned, body_height_or_span(points[:, :2]),
-            slant_degrees([points[s:e + 1, :2] for s, e in spans if e > s]))
+    line = Line(*owned, body_height_or_span(points[:, :2]),
+                slant_degrees([points[s:e + 1, :2] for s, e in spans if e > s]), text)
+    out = np.array(points, copy=True)
+    for pos in positions:
+        redraw(points, out, line, pos)
+    return out
+
+
+class Line(NamedTuple):
+    """What the redrawing steps know of a line: `stroke_owners`, its body height and
+    slant, and its text."""
+    spans: list
+    owners: np.ndarray
+    shares: np.ndarray
+    body: float
+    slant: float
+    text: str
 
 
 def _own(owners: np.ndarray, shares: np.ndarray, pos: int) -> list[int]:
@@ -142,19 +160,17 @@ def redraw_crosses(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.
     for each of the attention's) that the network did not draw as two crossing diagonals
     redrawn as two, in the box its strokes filled.  Lines without attention (phi) come
     back as they are."""
-    found = letters_in_line(points, phi, text, CROSS_LETTERS)
-    if found is None:
-        return points
-    positions, (spans, owners, shares), body, slant = found
-    out = np.array(points, copy=True)
-    for pos in positions:
-        mine = x_strokes(points, spans, owners, shares, pos, body)
-        halves = [_part(points, spans, k) for k in mine]
-        if sum(map(len, halves)) < MIN_POINTS or (len(halves) == 2 and looks_crossed(*halves, slant)):
-            continue
-        first, last = spans[mine[0]][0], spans[mine[-1]][1]
-        out[first:last + 1] = cross_in_box(points[first:last + 1], body, slant)
-    return out
+    return redraw_letters(points, phi, text, CROSS_LETTERS, _cross_at)
+
+
+def _cross_at(points: np.ndarray, out: np.ndarray, line: "Line", pos: int) -> None:
+    """The x at `pos` redrawn in `out` unless drawn as two crossing diagonals."""
+    mine = x_strokes(points, line.spans, line.owners, line.shares, pos, line.body)
+    halves = [_part(points, line.spans, k) for k in mine]
+    if sum(map(len, halves)) < MIN_POINTS or (len(halves) == 2 and looks_crossed(*halves, line.slant)):
+        return
+    first, last = line.spans[mine[0]][0], line.spans[mine[-1]][1]
+    out[first:last + 1] = cross_in_box(points[first:last + 1], line.body, line.slant)
 
 
 def cross_in_box(part: np.ndarray, body: float, slant: float) -> np.ndarray:
@@ -207,24 +223,23 @@ def add_top_arms(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.nd
     stem, drawn from the top, starts with an arm drawn from the right (the points of the
     stem shared with the arm, their number and attention rows kept).  Lines without
     attention come back."""
-    found = letters_in_line(points, phi, text, ARMED)
-    if found is None:
-        return points
-    positions, (spans, owners, shares), body, slant = found
-    out = np.array(points, copy=True)
-    for pos in positions:
-        own = _own(owners, shares, pos)
-        height = {k: float(np.ptp(_part(points, spans, k)[:, 1])) for k in own}
-        stems = [k for k in own if height[k] >= E_STEM * body]
-        if not stems:
-            continue
-        stem = max(stems, key=height.get)
-        nearby = [_part(points, spans, k) for k in range(max(stem - 2, 0), min(stem + 4, len(spans))) if k != stem]
-        part = _part(points, spans, stem)
-        if len(part) >= MIN_POINTS and starts_at_top(part) and not has_top_arm(part, nearby, slant):
-            s, e = spans[stem]
-            out[s:e + 1] = with_top_arm(part, after=text[pos] in FLAG_AFTER)
-    return out
+    return redraw_letters(points, phi, text, ARMED, _arm_at)
+
+
+def _arm_at(points: np.ndarray, out: np.ndarray, line: "Line", pos: int) -> None:
+    """The E or 5 at `pos` given its top arm in `out` unless it has one."""
+    spans = line.spans
+    own = _own(line.owners, line.shares, pos)
+    height = {k: float(np.ptp(_part(points, spans, k)[:, 1])) for k in own}
+    stems = [k for k in own if height[k] >= E_STEM * line.body]
+    if not stems:
+        return
+    stem = max(stems, key=height.get)
+    nearby = [_part(points, spans, k) for k in range(max(stem - 2, 0), min(stem + 4, len(spans))) if k != stem]
+    part = _part(points, spans, stem)
+    if len(part) >= MIN_POINTS and starts_at_top(part) and not has_top_arm(part, nearby, line.slant):
+        s, e = spans[stem]
+        out[s:e + 1] = with_top_arm(part, after=line.text[pos] in FLAG_AFTER)
 
 
 def starts_at_top(stem: np.ndarray) -> bool:
@@ -265,14 +280,10 @@ def with_top_arm(stem: np.ndarray, after: bool = False) -> np.ndarray:
     end = stem[0, :2] + np.array([length, 0.05 * height])
     kept = stem[np.round(np.linspace(0, n - 1, n - k)).astype(int)]
     out = np.zeros((n, 3))
-    if after:
-        out[:n - k] = kept
-        out[n - k:, :2] = _bowed(stem[0, :2], end, k, BOW)
-        out[:, 2] = 0.0
+    if after:       # the stem, then the flag
+        out[:n - k, :2], out[n - k:, :2] = kept[:, :2], _bowed(stem[0, :2], end, k, BOW)
         out[n - k - 1, 2] = 1.0
-    else:
-        out[:k, :2] = _bowed(end, stem[0, :2], k + 1, -BOW)[:-1]    # sagging a little; the stem's top comes next
-        out[k:] = kept
-        out[:, 2] = 0.0
+    else:           # the arm, sagging a little, into the stem's top, then the stem
+        out[:k, :2], out[k:, :2] = _bowed(end, stem[0, :2], k + 1, -BOW)[:-1], kept[:, :2]
     out[-1, 2] = 1.0
     return out
