@@ -8,6 +8,11 @@ strokes moved onto the diagonals of the box they filled, leaning with the line's
 and bent a little as a pen's strokes are.  The number of points and their attention
 rows stay as they were (the steps after this one find the x where the network drew
 it); an x already drawn as two crossing diagonals is left as it was.
+
+Its capital E is often an L with a bar across it (a t) and its 5 a stem and a belly
+without the flag (a 6, a b): `add_top_arms` gives each the top arm it lacks, from the
+same points.  Both steps find their letters' strokes from the attention
+(`redraw_letters`).
 """
 from __future__ import annotations
 
