@@ -69,6 +69,11 @@ def stroke_owners(points: np.ndarray, phi: np.ndarray | None):
     return spans, np.array(owners), np.array(shares)
 
 
+def strokes_of(owners: np.ndarray, shares: np.ndarray, pos: int) -> list[int]:
+    """The strokes (indices into `stroke_owners`' spans) drawn mostly on character `pos`."""
+    return [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
+
+
 def _scale_part(points: np.ndarray, mine: np.ndarray, scale: float, anchor_y: float, widen: float = 1.0) -> np.ndarray:
     """`points`, changed in place: those in `mine` scaled about (their left edge, anchor_y),
     `scale` times in height and `scale * widen` times in width, every point drawn after
@@ -98,9 +103,9 @@ def enlarge_letters(points: np.ndarray, phi: np.ndarray | None, positions: list[
     out = np.array(points, copy=True)
     for pos in sorted(positions, reverse=True):                    # from the right: earlier shifts stay valid
         mine = np.zeros(len(out), bool)
-        for (s, e), owner, share in zip(spans, owners, shares):
-            if owner == pos and share > 0.5:
-                mine[s:e + 1] = True
+        for k in strokes_of(owners, shares, pos):
+            s, e = spans[k]
+            mine[s:e + 1] = True
         if mine.any():
             out = _scale_part(out, mine, scale, float(out[mine, 1].max()), widen)
     return out

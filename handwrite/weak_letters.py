@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .letters import stroke_owners
+from .letters import stroke_owners, strokes_of
 from .style_features import body_height_or_span, slant_degrees
 
 CROSS_LETTERS = set("x")      # not a capital X's stand-in (handwrite.capitals): enlarged and widened,
@@ -65,11 +65,6 @@ class Line(NamedTuple):
     body: float
     slant: float
     text: str
-
-
-def _own(owners: np.ndarray, shares: np.ndarray, pos: int) -> list[int]:
-    """The strokes drawn mostly on character `pos`."""
-    return [k for k, (o, sh) in enumerate(zip(owners, shares)) if o == pos and sh > 0.5]
 
 
 def _part(points: np.ndarray, spans: list, k: int) -> np.ndarray:
@@ -131,16 +126,17 @@ def straight(stroke: np.ndarray) -> bool:
     return length > 0 and float(np.hypot(*(stroke[-1, :2] - stroke[0, :2]))) >= STRAIGHT * length
 
 
-def x_strokes(points: np.ndarray, spans: list, owners: np.ndarray, shares: np.ndarray, pos: int,
-              body: float) -> list[int]:
+def x_strokes(points: np.ndarray, line: Line, pos: int) -> list[int]:
     """The strokes of the x at `pos`, in drawing order: the tallest straight stroke drawn
     mostly on it, and the straight stroke drawn just after it (or before it, when drawn on
     the x too) that reaches across its middle: the x's other half, which the attention,
     running a little ahead of the pen, often counts to the next character.  [] when it
     has no such stroke of its own."""
+    spans, body = line.spans, line.body
+
     def part(k):
         return _part(points, spans, k)
-    own = _own(owners, shares, pos)
+    own = strokes_of(line.owners, line.shares, pos)
     height = {k: float(np.ptp(part(k)[:, 1])) for k in own}
     tall = [k for k in own if height[k] >= MIN_STEM * body and straight(part(k))]
     if not tall:
@@ -168,9 +164,9 @@ def redraw_crosses(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.
     return redraw_letters(points, phi, text, CROSS_LETTERS, _cross_at)
 
 
-def _cross_at(points: np.ndarray, out: np.ndarray, line: "Line", pos: int) -> None:
+def _cross_at(points: np.ndarray, out: np.ndarray, line: Line, pos: int) -> None:
     """The x at `pos` redrawn in `out` unless drawn as two crossing diagonals."""
-    mine = x_strokes(points, line.spans, line.owners, line.shares, pos, line.body)
+    mine = x_strokes(points, line, pos)
     halves = [_part(points, line.spans, k) for k in mine]
     if sum(map(len, halves)) < MIN_POINTS or (len(halves) == 2 and looks_crossed(*halves, line.slant)):
         return
@@ -231,17 +227,17 @@ def add_top_arms(points: np.ndarray, phi: np.ndarray | None, text: str) -> np.nd
     return redraw_letters(points, phi, text, ARMED, _arm_at)
 
 
-def _arm_at(points: np.ndarray, out: np.ndarray, line: "Line", pos: int) -> None:
+def _arm_at(points: np.ndarray, out: np.ndarray, line: Line, pos: int) -> None:
     """The E or 5 at `pos` given its top arm in `out` unless it has one."""
     spans = line.spans
-    own = _own(line.owners, line.shares, pos)
-    height = {k: float(np.ptp(_part(points, spans, k)[:, 1])) for k in own}
-    stems = [k for k in own if height[k] >= E_STEM * line.body]
+    parts = {k: _part(points, spans, k) for k in strokes_of(line.owners, line.shares, pos)}
+    height = {k: float(np.ptp(p[:, 1])) for k, p in parts.items()}
+    stems = [k for k in parts if height[k] >= E_STEM * line.body]
     if not stems:
         return
     stem = max(stems, key=height.get)
     nearby = [_part(points, spans, k) for k in range(max(stem - 2, 0), min(stem + 4, len(spans))) if k != stem]
-    part = _part(points, spans, stem)
+    part = parts[stem]
     if len(part) >= MIN_POINTS and starts_at_top(part) and not has_top_arm(part, nearby, line.slant):
         s, e = spans[stem]
         out[s:e + 1] = with_top_arm(part, after=line.text[pos] in FLAG_AFTER)
@@ -259,7 +255,8 @@ def has_top_arm(stem: np.ndarray, others: list[np.ndarray], slant: float = 0.0) 
     that starts near it, not across it (the network often draws the E's arms after the
     stem, and the attention counts them to the next letter; a 5's flag too)."""
     top, height = stem[:, 1].min(), np.ptp(stem[:, 1])
-    band = stem[:, 1] <= top + TOP_BAND * height
+    band_bottom = top + TOP_BAND * height
+    band = stem[:, 1] <= band_bottom
     upright = stem[band, 0] - np.tan(np.radians(slant)) * (top - stem[band, 1])
     if np.ptp(upright) >= ARM_REACH * height:
         return True
@@ -267,7 +264,7 @@ def has_top_arm(stem: np.ndarray, others: list[np.ndarray], slant: float = 0.0) 
     for xy in others:
         width = np.ptp(xy[:, 0])
         level = width >= ARM_REACH * height and np.ptp(xy[:, 1]) <= 0.5 * width
-        if (level and xy[:, 1].mean() <= top + TOP_BAND * height
+        if (level and xy[:, 1].mean() <= band_bottom
                 and x0 - CROSS_LEFT * height <= xy[:, 0].min() <= x0 + ARM_REACH * height <= xy[:, 0].max()):
             return True
     return False
