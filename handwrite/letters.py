@@ -6,6 +6,7 @@ attention window), and reshapes of those parts that the network gets wrong:
 - `even_word_sizes`: the letters of a line shrinking from its start to its end, taken
   out word by word;
 - `drop_marks_after_stop`: made-up strokes after a line's final full stop;
+- `drop_marks_between_words`: flicks of the pen left in the gap between two words;
 - `open_word_gaps`: words written closer together than the line's usual gap moved apart;
 - `join_letters`: a joined-up hand's letters joined within words where the pen lifted
   only briefly (the joined-up presets).
@@ -309,11 +310,53 @@ def drop_marks_after_stop(points: np.ndarray, phi: np.ndarray | None, text: str)
     for s, e in spans[stop + 1:]:
         if points[s, 0] > stop_right:
             keep[s:e + 1] = False
+    return _keep_points(points, phi, keep)
+
+
+def _keep_points(points: np.ndarray, phi: np.ndarray | None, keep: np.ndarray):
+    """(points, phi) without the points `keep` drops (whole strokes, never the first
+    point) and their attention rows; the last point kept ends a stroke."""
     out = points[keep]
     out[-1, 2] = 1.0
     if phi is not None and len(phi) == len(points) - 1:
-        phi = phi[keep[1:]]                          # the first point is never dropped (the stop came before)
+        phi = phi[keep[1:]]
     return out, phi
+
+
+# a stroke of at most this many points drawn while the window sat on a space is a flick
+# of the pen; standing this many body heights clear of both words, it is a stray mark
+FLICK_POINTS = 5
+STRAY_CLEARANCE = 1.0
+
+
+def drop_marks_between_words(points: np.ndarray, phi: np.ndarray | None, text: str):
+    """The line without the flicks of the pen the network sometimes leaves between two
+    words (a tick or a comma-like mark read as punctuation: "a , melon"): strokes of at
+    most FLICK_POINTS points drawn while the window was on a space, standing at least
+    STRAY_CLEARANCE body heights clear of the ink of the word before and of the word after.
+    A comma's tail or a letter begun early touches its word and stays.  Returns (points,
+    phi) as `drop_marks_after_stop`; a line without attention comes back as it is."""
+    owned = stroke_owners(points, phi)
+    if owned is None or phi.shape[1] != len(text):
+        return points, phi
+    spans, owners, _ = owned
+    space = np.array([c.isspace() for c in text])
+    word_of = np.cumsum(space)                                  # words are numbered by the spaces before them
+    lefts, rights = {}, {}                                      # each word's ink (strokes drawn on its own characters)
+    for (s, e), o in zip(spans, owners):
+        if not space[o]:
+            w = int(word_of[o])
+            lefts[w] = min(lefts.get(w, np.inf), float(points[s:e + 1, 0].min()))
+            rights[w] = max(rights.get(w, -np.inf), float(points[s:e + 1, 0].max()))
+    clear = STRAY_CLEARANCE * body_height_or_span(points[:, :2])
+    keep = np.ones(len(points), bool)
+    for (s, e), o in zip(spans[1:], owners[1:]):
+        after = int(word_of[o])
+        if not space[o] or e - s + 1 > FLICK_POINTS or after - 1 not in rights or after not in lefts:
+            continue
+        if points[s:e + 1, 0].min() > rights[after - 1] + clear and points[s:e + 1, 0].max() < lefts[after] - clear:
+            keep[s:e + 1] = False
+    return (points, phi) if keep.all() else _keep_points(points, phi, keep)
 
 
 def join_letters(points: np.ndarray, phi: np.ndarray | None, text: str, max_gap: float) -> np.ndarray:

@@ -99,6 +99,8 @@ class WriterOptions:
     even_sizes: bool = True
     # Drop the made-up strokes after a line's final full stop (letters.drop_marks_after_stop).
     drop_marks_after_stop: bool = True
+    # Drop the flicks of the pen left between two words (letters.drop_marks_between_words).
+    drop_marks_between_words: bool = True
     # Open each gap between words narrower than the line's median gap to it (letters.open_word_gaps).
     open_gaps: bool = True
     # Reshape each line to its primer's slant and letter width (style_features.match_hand).

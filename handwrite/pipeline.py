@@ -67,6 +67,12 @@ def drop_marks_after_stop(draft: LineDraft, options: WriterOptions) -> LineDraft
     return replace(draft, points=points, phi=phi)
 
 
+def drop_marks_between_words(draft: LineDraft, options: WriterOptions) -> LineDraft:
+    """Flicks of the pen left in the gap between two words dropped, with their attention rows."""
+    points, phi = letters.drop_marks_between_words(draft.points, draft.phi, draft.text)
+    return replace(draft, points=points, phi=phi)
+
+
 def open_word_gaps(draft: LineDraft, options: WriterOptions) -> LineDraft:
     """Each gap between words narrower than the line's median gap opened to it (words run
     together read as one)."""
@@ -210,6 +216,7 @@ LINE_STEPS = (
     Step("even_word_sizes", even_word_sizes, "even_sizes"),
     Step("drop_marks_after_stop", drop_marks_after_stop, "drop_marks_after_stop"),
     Step("open_word_gaps", open_word_gaps, "open_gaps"),
+    Step("drop_marks_between_words", drop_marks_between_words, "drop_marks_between_words"),
 )
 LINE_CHECKS = (
     Check("looks_written", looks_written, hard=True),

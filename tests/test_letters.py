@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from handwrite.letters import (DRIFT_CORRECTION, LEAST_WORD_GAP, drop_marks_after_stop, even_word_sizes,
+from handwrite.letters import (DRIFT_CORRECTION, LEAST_WORD_GAP, drop_marks_after_stop, drop_marks_between_words,
+                               even_word_sizes,
                                join_letters, open_word_gaps, size_drift, stroke_owners, stroke_spans, word_gaps,
                                word_parts)
 
@@ -117,6 +118,29 @@ def test_made_up_marks_after_a_final_stop_are_dropped_and_late_bars_kept():
     assert same is points and same_phi is phi
     clean = _strokes_to_points([word, dot])
     np.testing.assert_array_equal(drop_marks_after_stop(clean, None, "at.")[0], clean)
+
+
+def test_a_flick_of_the_pen_between_words_is_dropped_and_a_comma_tail_kept():
+    a = [(0, 0), (5, -10), (10, 0), (15, -10), (20, 0)]                     # "a", 10 high
+    comma = [(22, 0), (22.5, 2)]
+    tail = [(23, 2), (22, 5)]                                               # the comma's tail, drawn on the space
+    flick = [(33, -2), (33.2, -8), (33.1, -7)]                              # a tick in the gap
+    b = [(45, 0), (50, -10), (55, 0), (60, -10), (65, 0)]                   # "b"
+    points = _strokes_to_points([a, comma, tail, flick, b])
+    owner = [0] * 5 + [1] * 2 + [2] * 2 + [2] * 3 + [3] * 5                 # "a", ",", " ", " ", "b"
+    phi = np.eye(4, dtype=np.float32)[owner[1:]]
+    out, out_phi = drop_marks_between_words(points, phi, "a, b")
+    assert len(out) == len(points) - len(flick) and len(out_phi) == len(out) - 1
+    assert not ((out[:, 0] > 30) & (out[:, 0] < 40)).any()                  # the tick is gone
+    assert any((out[:, :2] == (22, 5)).all(1))                              # the tail stays
+    np.testing.assert_array_equal(out_phi.argmax(1), np.array(owner[1:])[np.r_[:8, 11:16]])
+    near = _strokes_to_points([a, comma, tail, [(36, -2), (36.2, -8)], b])  # a letter begun early, near its word
+    phi_near = np.eye(4, dtype=np.float32)[(owner[:11] + owner[12:])[1:]]
+    assert len(drop_marks_between_words(near, phi_near, "a, b")[0]) == len(near)
+    long = _strokes_to_points([a, comma, tail, [(33, -2 - k) for k in range(6)], b])   # more than a flick
+    phi_long = np.eye(4, dtype=np.float32)[(owner[:9] + [2] * 6 + [3] * 5)[1:]]
+    assert len(drop_marks_between_words(long, phi_long, "a, b")[0]) == len(long)
+    assert drop_marks_between_words(points, None, "a, b")[0] is points       # no attention: nothing to judge
 
 
 def test_a_dot_inside_the_line_is_not_taken_for_the_final_stop():

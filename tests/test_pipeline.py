@@ -42,7 +42,7 @@ def draft(text: str, points, phi, model_text=None, **kw) -> LineDraft:
 def test_the_default_pipeline_runs_its_steps_in_order():
     names = pipeline.DEFAULT_PIPELINE.names()
     assert names["line"] == ["level_baseline", "redraw_x", "add_top_arms", "enlarge_stand_ins", "even_word_sizes",
-                             "drop_marks_after_stop", "open_word_gaps"]
+                             "drop_marks_after_stop", "open_word_gaps", "drop_marks_between_words"]
     assert names["checks"] == ["looks_written", "capitals_clear"]
     assert names["hand"] == ["match_hand", "join_letters"]
     assert names["page"] == ["same_size"]
