@@ -84,14 +84,13 @@ def test_an_int8_twin_reads_batches_in_int8_and_reads_them_as_fp32_does(toy_read
         Reader(precision="int4")
 
 
-def test_the_check_reads_in_int8_where_the_sampler_would(monkeypatch):
+def test_the_check_reads_in_int8_only_where_int8_was_asked_for(monkeypatch):
     from handwrite import cpu
     from handwrite.reader import checking_precision
-    monkeypatch.setattr(cpu, "kind", lambda: "avx512-vnni")
-    assert [checking_precision(p) for p in ("auto", "fastest", "int8", "bf16", "fp32")] == ["int8"] * 4 + ["fp32"]
-    monkeypatch.setattr(cpu, "kind", lambda: "avx2")        # auto runs batches in fp32 there, fastest in int8
-    assert [checking_precision(p) for p in ("auto", "fastest", "int8", "bf16", "fp32")] == \
-        ["fp32", "int8", "int8", "fp32", "fp32"]
+    for kind in ("avx512-vnni", "avx2"):                    # auto samples in int8 on the first, never on the second
+        monkeypatch.setattr(cpu, "kind", lambda: kind)
+        assert [checking_precision(p) for p in ("auto", "fastest", "int8", "onnx-int8", "bf16", "fp32")] == \
+            ["fp32", "int8", "int8", "int8", "fp32", "fp32"]
 
 
 def test_reading_one_at_a_time_gives_the_batch_reading(toy_reader, monkeypatch):
