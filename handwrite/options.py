@@ -115,8 +115,10 @@ class WriterOptions:
     # ... as this many candidates at once, from where the word began (each read in its line,
     # in turn, until one reads right) ...
     word_candidates: int = 4
-    # ... for up to this many rounds, then the best is kept (and counted as misread).
-    word_rounds: int = 3
+    # ... for up to this many rounds, then the best is kept (and counted as misread).  Most
+    # words read right in the first; the joined-up hands' stubborn words need more
+    # (docs/reading.md, session 26: 6 against 3).
+    word_rounds: int = 6
 
     def __post_init__(self):
         for f in fields(self):

@@ -13,6 +13,9 @@ from .shards import save_shard
 # word stays misread is written again whole or dropped, so two, each read in its line,
 # keep more lines a second than four (docs/dataset.md, session 21).
 WORD_CANDIDATES = 2
+# ... for this many rounds (the writer's default: 6): a row whose word stays misread is
+# rewritten or dropped anyway, so later rounds buy the dataset less than the page.
+WORD_ROUNDS = 3
 
 _CACHE: dict = {}      # (weights, precision, check_words, hands, style_files) -> (writer, hands)
 
@@ -59,7 +62,8 @@ def writer_for(settings: DatasetSettings):
         from ..writer import Writer
         writer = Writer(settings.weights, precision=settings.precision)
         _CACHE.clear()            # one run's writer at a time
-        _CACHE[key] = (writer.with_options(check_words=settings.check_words, word_candidates=WORD_CANDIDATES),
+        _CACHE[key] = (writer.with_options(check_words=settings.check_words, word_candidates=WORD_CANDIDATES,
+                                           word_rounds=WORD_ROUNDS),
                        load_hands(settings))
     return _CACHE[key]
 
