@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 
 from handwrite.letters import (DRIFT_CORRECTION, LEAST_WORD_GAP, drop_marks_after_stop, drop_marks_between_words,
-                               even_word_sizes,
-                               join_letters, open_word_gaps, size_drift, stroke_owners, stroke_spans, word_gaps,
-                               word_parts)
+                               even_word_sizes, join_letters, open_word_gaps, size_drift, stroke_owners, stroke_spans,
+                               word_gaps, word_parts)
 
 TEXT = "once more we swam near an ocean"
 
