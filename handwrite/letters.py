@@ -342,19 +342,17 @@ def drop_marks_between_words(points: np.ndarray, phi: np.ndarray | None, text: s
     spans, owners, _ = owned
     space = np.array([c.isspace() for c in text])
     word_of = np.cumsum(space)                                  # words are numbered by the spaces before them
-    lefts, rights = {}, {}                                      # each word's ink (strokes drawn on its own characters)
-    for (s, e), o in zip(spans, owners):
-        if not space[o]:
-            w = int(word_of[o])
-            lefts[w] = min(lefts.get(w, np.inf), float(points[s:e + 1, 0].min()))
-            rights[w] = max(rights.get(w, -np.inf), float(points[s:e + 1, 0].max()))
+    owner = np.repeat(owners, [e - s + 1 for s, e in spans])   # each point's stroke's character
+    on_word = ~space[owner]                                     # a word's ink: strokes drawn on its own characters
+    inked = sorted(set(word_of[owner[on_word]].tolist()))
+    extent = dict(zip(inked, zip(*_extents([on_word & (word_of[owner] == w) for w in inked], points))))
     clear = STRAY_CLEARANCE * body_height_or_span(points[:, :2])
     keep = np.ones(len(points), bool)
     for (s, e), o in zip(spans[1:], owners[1:]):
         after = int(word_of[o])
-        if not space[o] or e - s + 1 > FLICK_POINTS or after - 1 not in rights or after not in lefts:
+        if not space[o] or e - s + 1 > FLICK_POINTS or after - 1 not in extent or after not in extent:
             continue
-        if points[s:e + 1, 0].min() > rights[after - 1] + clear and points[s:e + 1, 0].max() < lefts[after] - clear:
+        if points[s:e + 1, 0].min() > extent[after - 1][1] + clear and points[s:e + 1, 0].max() < extent[after][0] - clear:
             keep[s:e + 1] = False
     return (points, phi) if keep.all() else _keep_points(points, phi, keep)
 
