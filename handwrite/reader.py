@@ -323,11 +323,20 @@ class Reader:
     def read_and_score(self, inks, texts) -> tuple[list[str], list[float]]:
         """(readings, log p(text | ink)) in one pass of the network; a text with characters
         the reader does not know scores -inf."""
+        readings, scores = self.read_and_score_each(inks, [[t] for t in texts])
+        return readings, [s for s, in scores]
+
+    def read_and_score_each(self, inks, texts: list[list[str]]) -> tuple[list[str], list[list[float]]]:
+        """(readings, log p(text | ink) for each of several texts per ink) in one pass of the
+        network: texts[i] are the texts to score against inks[i]."""
         if len(inks) != len(texts):
-            raise ValueError(f"{len(inks)} inks but {len(texts)} texts")
+            raise ValueError(f"{len(inks)} inks but {len(texts)} lists of texts")
         log_probs, lengths = self._forward(inks)
         readings = [self.alphabet.decode(codes) for codes in greedy_decode(log_probs, lengths)]
-        return readings, _ctc_scores(log_probs, lengths, texts, self.alphabet)
+        rows = torch.tensor([i for i, some in enumerate(texts) for _ in some], dtype=torch.long)
+        flat = _ctc_scores(log_probs[rows], lengths[rows], [t for some in texts for t in some], self.alphabet)
+        ends = np.cumsum([len(some) for some in texts]).tolist()
+        return readings, [flat[end - len(some):end] for some, end in zip(texts, ends)]
 
     def score(self, ink, text: str) -> float:
         return self.score_many([ink], [text])[0]

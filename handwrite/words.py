@@ -64,6 +64,33 @@ def last_word_right(reading: str, text: str, next_letter: str = "") -> bool:
     return any(w.translate(_STRIP)[:1] == want[0] for w in reading.split())
 
 
+# A letter the model may write so like another that a person reads the other, while the
+# reader still prefers the intended one by a little: a joined-up k whose kick is only a
+# bump reads "h" to a person ("lahe").  Such a word counts as misread unless the reader
+# finds its text at least LOOKALIKE_MARGIN nats likelier than the text with that letter
+# as its look-alike (docs/reading.md, session 27).
+LOOKALIKES = {"k": "h"}
+LOOKALIKE_MARGIN = 4.5
+
+
+def lookalike_rivals(text: str, words: set[int] | None = None) -> list[tuple[int, str]]:
+    """(word index in text.split(), the text with one letter of that word as its look-alike)
+    for every LOOKALIKES letter of the words `words` (None: every word)."""
+    rivals, at = [], 0
+    for k, word in enumerate(text.split()):
+        at = text.index(word, at)
+        if words is None or k in words:
+            rivals += [(k, text[:at + i] + LOOKALIKES[ch] + text[at + i + 1:])
+                       for i, ch in enumerate(word) if ch in LOOKALIKES]
+        at += len(word)
+    return rivals
+
+
+def close_calls(rivals: list[tuple[int, str]], score: float, rival_scores: list[float]) -> set[int]:
+    """The words (indices) whose text the reader prefers to a rival's by less than LOOKALIKE_MARGIN."""
+    return {k for (k, _), rival in zip(rivals, rival_scores) if score - rival < LOOKALIKE_MARGIN}
+
+
 def misread_indices(reading: str, text: str) -> list[int]:
     """Indices (in text.split()) of the words of `text` that `reading` does not have, by
     alignment, with `last_word_right`'s rule for capitals; a token that is all punctuation

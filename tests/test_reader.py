@@ -112,6 +112,16 @@ def test_reading_one_at_a_time_gives_the_batch_reading(toy_reader, monkeypatch):
     np.testing.assert_allclose(alone[1], together[1], atol=0.01)
 
 
+def test_several_texts_per_ink_score_as_each_alone(toy_reader):
+    rng = np.random.default_rng(6)
+    inks = [toy_line("lov ol", rng), toy_line("vo", rng)]
+    readings, each = toy_reader.read_and_score_each(inks, [["lov ol", "lvv ol", "lov"], []])
+    assert readings == toy_reader.read_many(inks) and each[1] == []
+    alone = [toy_reader.score(inks[0], t) for t in ("lov ol", "lvv ol", "lov")]
+    np.testing.assert_allclose(each[0], alone, atol=1e-4)
+    assert each[0][0] > each[0][1] + 2
+
+
 def test_score_prefers_what_is_written(toy_reader):
     rng = np.random.default_rng(5)
     ink = toy_line("lov ol", rng)

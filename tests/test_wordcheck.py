@@ -115,6 +115,37 @@ def test_the_judge_reads_the_line_so_far_and_checks_its_last_word(tiny_model_par
     np.testing.assert_allclose(reader.inks[0][:, :2], np.cumsum(normalizer.denormalize(offsets)[:, :2], axis=0))
 
 
+class LookalikeReader(StubReader):
+    """Reads `reading`; scores a text by the sum of `costs` of its letters (an h costs
+    `h`: how near the reader finds a k to an h)."""
+    def __init__(self, reading, h):
+        super().__init__(reading)
+        self.h, self.scored = h, []
+
+    def read_and_score_each(self, inks, texts):
+        self.inks += inks
+        self.scored += texts
+        return [self.reading] * len(inks), [[-float(t.count("h")) * self.h for t in some] for some in texts]
+
+
+def test_a_k_the_reader_barely_prefers_to_an_h_is_misread(tiny_model_parts):
+    from handwrite.sampling import Candidate
+    from handwrite.sampling.finish import SampledLine
+    from handwrite.words import LOOKALIKE_MARGIN
+    _, _, normalizer = tiny_model_parts
+    offsets = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 1]], np.float32)
+    line = SampledLine(offsets, np.zeros((2, 12)), True, None)
+    for h, wrong in ((LOOKALIKE_MARGIN - 1, [2]), (LOOKALIKE_MARGIN + 1, [])):
+        reader = LookalikeReader("by the lake", h)
+        judge = WordJudge(reader, normalizer)
+        assert judge.misread([line], ["by the lake"]) == [wrong]
+        assert reader.scored == [["by the lake", "by the lahe"]]
+        assert judge.in_line([line], ["by the lake"], [2]) == [not wrong]
+        verdict = judge([Candidate(0, "the lake", offsets), Candidate(0, "by the", offsets)])
+        assert [right for right, _ in verdict] == [not wrong, True]    # only the word just written is weighed
+        assert reader.scored[1:] == [["the lake", "the lahe"], ["by the"]]
+
+
 def test_the_judge_reads_whole_lines_as_shape_leaves_them():
     from handwrite.preprocess import Normalizer
     from handwrite.sampling.finish import SampledLine

@@ -71,3 +71,22 @@ def test_a_letter_more_is_forgiven_only_where_the_next_word_began():
     assert not last_word_right("next yearr", "next year", next_letter="w")
     assert not last_word_right("next yearr", "next year")
     assert last_word_right("the oldl", "the old", next_letter="l")      # "old lighthouse": l began
+
+
+def test_a_lookalike_letter_gives_the_text_a_rival_per_letter():
+    from handwrite.words import lookalike_rivals
+    assert lookalike_rivals("the lake") == [(1, "the lahe")]
+    assert lookalike_rivals("kick the keg") == [(0, "hick the keg"), (0, "kich the keg"), (2, "kick the heg")]
+    assert lookalike_rivals("kick the keg", {2}) == [(2, "kick the heg")]
+    assert lookalike_rivals("Kate met Ann") == []               # a capital K does not look like h
+
+
+def test_a_word_read_right_by_a_close_call_is_named():
+    from handwrite.words import LOOKALIKE_MARGIN, close_calls
+    rivals = [(0, "hick the keg"), (0, "kich the keg"), (2, "kick the heg")]
+    score = -2.0
+    clear = score - LOOKALIKE_MARGIN - 0.5
+    assert close_calls(rivals, score, [clear, clear, clear]) == set()
+    assert close_calls(rivals, score, [clear, score - 1.0, clear]) == {0}
+    assert close_calls(rivals, score, [clear, clear, score + 1.0]) == {2}
+    assert close_calls(rivals, float("-inf"), [float("-inf")] * 3) == set()     # unreadable: misread_indices' call
