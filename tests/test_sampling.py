@@ -235,9 +235,15 @@ def test_int8_products_keep_the_pen_and_window_rows_fp32(tiny_model_parts):
         x = torch.randn(4, 3, generator=g) * 20
         rest = [torch.zeros(4, H) for _ in sampling.probe_inputs(layer, H, V)]
         rest[sampling.WINDOW_AT[layer]] = torch.rand(4, V, generator=g) * 4.0
-        torch.testing.assert_close(int8.gates(layer, x, *rest), fp32.gates(layer, x, *rest), rtol=1e-5, atol=1e-5)
+        exact = fp32 if sampling.INT8_LAYERS[layer] else int8.dense
+        torch.testing.assert_close(int8.gates(layer, x, *rest), exact.gates(layer, x, *rest), rtol=1e-5, atol=1e-5)
         rest = sampling.probe_inputs(layer, H, V, rows=4, generator=g)      # hidden rows: int8, close
-        assert 0 < float((int8.gates(layer, x, *rest) - fp32.gates(layer, x, *rest)).abs().max()) < 0.05
+        off = float((int8.gates(layer, x, *rest) - fp32.gates(layer, x, *rest)).abs().max())
+        if sampling.INT8_LAYERS[layer]:
+            assert 0 < off < 0.05
+        else:           # the first layer, which drives the attention window, stays out of int8
+            torch.testing.assert_close(int8.gates(layer, x, *rest), int8.dense.gates(layer, x, *rest))
+            assert off < 0.01                                               # fp16 weights at most
 
 
 def test_int8_lines_are_deterministic_and_finish_like_fp32(tiny_model_parts):

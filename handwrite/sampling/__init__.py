@@ -32,7 +32,7 @@ from .plan import (INT8_MIN_HIDDEN, ONNX, auto_plan, check_precision, fastest_pl
                    step_plan)
 from .points import _OnePoint, draw_noise, sample_point
 from .primer import PRIMER_TAIL, PRIMERS_KEPT, _CACHES, _cache_for, _primer_prefix, primer_prefix
-from .products import (INT8_TOLERANCE, KINDS, WINDOW_AT, _Fp16Products, _Int8Layer, _Int8Products, _Products,
+from .products import (INT8_LAYERS, INT8_TOLERANCE, KINDS, WINDOW_AT, _Fp16Products, _Int8Layer, _Int8Products, _Products,
                        fp16_available, int8_error, probe_inputs)
 from .reference import ReferenceLines, reference_lines
 from .registry import KERNELS, Kernel, stepper_for
@@ -40,7 +40,7 @@ from .stepper import Stepper
 from .stopping import END_STEPS, LOOKAHEAD, MIN_STEPS, STEPS_PER_CHAR, TAIL_STROKES, _Lines
 
 __all__ = [
-    "Candidate", "Resume", "checked_lines", "spliced_lines", "word_ends", "END_STEPS", "FastStep", "INT8_MIN_HIDDEN", "INT8_TOLERANCE", "KERNELS", "KINDS", "Kernel", "LOOKAHEAD",
+    "Candidate", "Resume", "checked_lines", "spliced_lines", "word_ends", "END_STEPS", "FastStep", "INT8_LAYERS", "INT8_MIN_HIDDEN", "INT8_TOLERANCE", "KERNELS", "KINDS", "Kernel", "LOOKAHEAD",
     "MIN_STEPS", "ONNX", "PRIMERS_KEPT", "PRIMER_TAIL", "ReferenceLines", "STEPS_PER_CHAR", "SampledLine", "Step",
     "Stepper", "TAIL_STROKES", "WINDOW_AT", "_Batch", "_CACHES", "_Fp16Products", "_Int8Layer", "_Int8Products", "_Lines",
     "_OneLine", "_OnePoint", "_Products", "_cache_for", "_delayed_strokes", "_finish_line", "_primer_prefix",

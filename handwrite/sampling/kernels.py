@@ -153,11 +153,13 @@ class _OneLine(Stepper):
         # each layer's input, as FastStep concatenates it: [x, ...]; for int8 the hidden
         # states, and [x, window] for the fp32 rows
         V = self.window.shape[1]
+        whole = [torch.empty(1, 3 + V + H), torch.empty(1, 3 + 2 * H + V), torch.empty(1, 3 + 2 * H + V)]
         if self.int8:
-            self.inputs = [torch.empty(1, H), torch.empty(1, 2 * H), torch.empty(1, 2 * H)]
+            self.inputs = [None if layer is None else torch.empty(1, whole[k].shape[1] - 3 - V)
+                           for k, layer in enumerate(self.p.layers)]
             self.pen_window = torch.empty(1, 3 + V)
         else:
-            self.inputs = [torch.empty(1, 3 + V + H), torch.empty(1, 3 + 2 * H + V), torch.empty(1, 3 + 2 * H + V)]
+            self.inputs = whole
         self.hs = torch.empty(1, 3 * H)                                  # [h1, h2, h3] for the output layer
         self.y = torch.empty(1, self.p.wo.shape[1])
         # the window (`mixture.attention_window` in place): alpha and beta (each (1, K, 1)),
@@ -170,16 +172,17 @@ class _OneLine(Stepper):
 
     def _gates(self, layer: int, x, *rest):
         """Layer `layer`'s gates into self.gates, as `_Products.gates` / `_Int8Products.gates`."""
-        inputs = self.inputs[layer]
-        if self.int8:
-            weights = self.p.layers[layer]
+        inputs, weights = self.inputs[layer], self.p.layers[layer]
+        if self.int8 and weights is None:             # a layer kept out of int8 (INT8_LAYERS)
+            self.gates.copy_(self.p.dense.gates(layer, x, *rest))
+        elif self.int8:
             hidden, window = weights.split(rest)
             torch.cat(hidden, 1, out=inputs)
             torch.cat([x, window], 1, out=self.pen_window)
             torch.addmm(self.p.linear(inputs, weights.packed, self.p.reduce_range), self.pen_window, weights.w_fp,
                         out=self.gates)
         else:
-            w, b = self.p.layers[layer]
+            w, b = weights
             torch.cat([x, *rest], 1, out=inputs)
             torch.addmm(b, inputs, w, out=self.gates)
 

@@ -84,9 +84,17 @@ def _int8_linear(w: torch.Tensor, b: torch.Tensor):
         return torch.ops.quantized.linear_prepack(q, b.contiguous())
 
 
+# which of the three LSTM layers run int8 products: the first stays fp32.  It alone drives
+# the attention window, and its int8 rounding moved the window enough to misspell words:
+# the default hand lost 0.6-0.8 of a point of words to both OCRs with it in int8, and
+# nothing measurable with it in fp32 (docs/speed.md, session 27)
+INT8_LAYERS = (False, True, True)
+
+
 class _Int8Products:
-    """The three LSTM layers' products with int8 weights (PyTorch's dynamic quantized linear op,
-    fbgemm/oneDNN: activations quantized per call, int32 accumulation, fp32 out).
+    """The LSTM layers' products with int8 weights (PyTorch's dynamic quantized linear op,
+    fbgemm/oneDNN: activations quantized per call, int32 accumulation, fp32 out), for the
+    layers INT8_LAYERS names; the others stay fp32 (`layers[i]` None, `fp32.layers[i]`).
 
     Only the hidden states' rows are int8: their activations lie in [-1, 1], so one scale
     per call fits them all.  The pen input's three rows (an offset can be far larger) and
@@ -98,7 +106,7 @@ class _Int8Products:
     reduce_range: quantize the activations to 7 bits (fbgemm's default), which keeps its
     int16 sums from saturating on CPUs without VNNI; with VNNI the sums are int32 and 8
     bits read better (docs/speed.md).  None: as this CPU needs (`cpu.int8_reduce_range`).
-    layers: an `_Int8Layer` per layer.
+    layers: an `_Int8Layer` per int8 layer, None for an fp32 one.
     """
 
     dtype = torch.float32
@@ -108,18 +116,24 @@ class _Int8Products:
         V = fp32.w1.shape[0] - 3 - fp32.w2.shape[1] // 4          # layer 1's rows: pen, window, h1
         layers = []
         with torch.no_grad():
-            for window_at, (w, b) in zip(WINDOW_AT, fp32.layers):
+            for window_at, (w, b), int8 in zip(WINDOW_AT, fp32.layers, INT8_LAYERS):
                 start = 3 + window_at * (w.shape[1] // 4)          # the inputs before it are hidden states
                 w_fp = torch.cat([w[:3], w[start:start + V]]).contiguous()
                 hidden = torch.cat([w[3:start], w[start + V:]]).contiguous()
-                layers.append(_Int8Layer(w_fp, _int8_linear(hidden, b), window_at))
+                layers.append(_Int8Layer(w_fp, _int8_linear(hidden, b), window_at) if int8 else None)
         self.layers = tuple(layers)
+        # the layers kept out of int8: fbgemm's fp16 weights where torch has them (the
+        # bundled weights are fp16: nothing rounds, and a batch's product costs less)
+        dense = tuple(not int8 for int8 in INT8_LAYERS)
+        self.dense = _Fp16Products(fp32, dense) if fp16_available() else fp32
         self.wo, self.bo = fp32.wo, fp32.bo
         # the overload itself: calling the packet runs Python checks on every call
         self.linear = torch.ops.quantized.linear_dynamic.default
 
     def gates(self, layer: int, x, *rest):
         weights = self.layers[layer]
+        if weights is None:
+            return self.dense.gates(layer, x, *rest)
         hidden, window = weights.split(rest)
         inputs = torch.cat(hidden, 1) if len(hidden) > 1 else hidden[0]
         return torch.addmm(self.linear(inputs, weights.packed, self.reduce_range), torch.cat([x, window], 1),
@@ -129,7 +143,7 @@ class _Int8Products:
 
 
 class _Fp16Products:
-    """The three LSTM layers' products with fp16 weights (fbgemm's dynamic fp16 linear op:
+    """The LSTM layers' products with fp16 weights (fbgemm's dynamic fp16 linear op:
     the weights stored in half precision, fp32 inputs, sums and outputs).
 
     On the AVX2 EPYC a few rows' fp32 products ran at a fraction of the CPU's speed while
@@ -139,10 +153,11 @@ class _Fp16Products:
 
     dtype = torch.float32
 
-    def __init__(self, fp32: _Products):
+    def __init__(self, fp32: _Products, layers: tuple[bool, ...] = (True, True, True)):
+        """layers: which of the three to pack (the others stay None)."""
         with torch.no_grad():
             self.layers = tuple(torch.ops.quantized.linear_prepack_fp16(w.t().contiguous(), b.contiguous())
-                                for w, b in fp32.layers)
+                                if packed else None for (w, b), packed in zip(fp32.layers, layers))
         self.wo, self.bo = fp32.wo, fp32.bo
         self.linear = torch.ops.quantized.linear_dynamic_fp16.default
 
