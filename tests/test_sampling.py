@@ -162,11 +162,15 @@ def test_fp16_batches_only_where_torch_has_the_op(monkeypatch):
         step_plan("fp16", torch.device("cuda"))
 
 
-def test_auto_on_bf16_cpus_takes_bf16_for_large_batches_only():
+def test_auto_on_bf16_cpus_takes_bf16_for_large_batches_and_fp16_weights_below(monkeypatch):
+    from handwrite.sampling import plan
     from handwrite.sampling.plan import BF16_MIN_LINES
-    assert auto_plan(BF16_MIN_LINES - 1, cpu_kind="avx512-bf16") == ("int8", "int8")
+    assert auto_plan(BF16_MIN_LINES - 1, cpu_kind="avx512-bf16") == ("int8", "fp16")
     assert auto_plan(BF16_MIN_LINES, cpu_kind="avx512-bf16") == ("int8", "bf16")
-    assert auto_plan(2, cpu_kind="avx512-bf16", int8_ok=lambda: False) == ("fp32", "bf16")
+    assert auto_plan(2, cpu_kind="avx512-bf16", int8_ok=lambda: False) == ("fp32", "fp16")
+    assert auto_plan(2, cpu_kind="avx512-bf16", hidden=INT8_MIN_HIDDEN - 1) == ("fp32", "bf16")
+    monkeypatch.setattr(plan, "fp16_available", lambda: False)
+    assert auto_plan(2, cpu_kind="avx512-bf16") == ("int8", "int8")
 
 
 def test_auto_does_not_time_anything_and_repeats(monkeypatch):
@@ -183,6 +187,7 @@ def test_fastest_adds_onnx_for_one_line_where_installed(monkeypatch):
     from handwrite import onnx_step
     monkeypatch.setattr(onnx_step, "missing_packages", lambda: [])
     assert fastest_plan(cpu_kind="avx512-bf16") == ("onnx-int8", "bf16")
+    assert fastest_plan(8, cpu_kind="avx512-bf16") == ("onnx-int8", "int8")     # int8 where auto has fp16
     assert fastest_plan(1, cpu_kind="avx2") == ("onnx-int8", "onnx-int8")
     assert fastest_plan(cpu_kind="avx2") == ("onnx-int8", "int8")          # int8 batches where auto has fp16
     assert fastest_plan(cpu_kind="avx2", int8_ok=lambda: False) == ("fp32", "fp16")     # auto's batches

@@ -10,12 +10,14 @@ CPU kind, what the benchmarks measured fastest (docs/speed.md):
 
     CPU kind       one line   batches                      measured on
     amx            int8       int8                         Intel Xeon, AVX-512 VNNI + AMX
-    avx512-bf16    int8       int8; bf16 from 32 lines     AMD EPYC, AVX-512 VNNI + BF16
+    avx512-bf16    int8       fp16; bf16 from 32 lines     AMD EPYC, AVX-512 VNNI + BF16
     avx512-vnni    int8       int8                         (as the Xeon, without bf16)
     avx2           fp32       fp16                         AMD EPYC, AVX2 only
 
 (The Xeon's bf16 products were no faster than fp32 at 8 rows on one thread; on the
-EPYC bf16 overtakes int8 between 16 and 32 lines (`write_many`); without VNNI, torch's
+EPYC bf16 overtakes int8 between 16 and 32 lines (`write_many`), and below 32 lines its
+batches run fbgemm's fp16 weights, not int8: int8 batches cost the default hand words
+(session 27, docs/speed.md; int8 where fp16 is missing); without VNNI, torch's
 int8 was no faster than fp32, and bf16 is emulated, far slower.  On the AVX2 EPYC an
 fp32 product of 2 rows took twice one row's time, of 4 rows 2.6 times, where fbgemm's
 fp16 weights took 0.4-0.6 of fp32's time at 2-8 rows: the word check's candidates are
@@ -28,8 +30,9 @@ many cells.  A GPU runs fp32.
 
 "fastest" is auto with onnx-int8 for a single line where onnx and onnxruntime are
 installed: faster per line on every CPU kind measured, but its first line builds two
-graphs, so it pays in long-running processes (serve, batch, dataset making).  On
-"avx2" CPUs it also runs batches in int8 (where the model allows): there torch's int8
+graphs, so it pays in long-running processes (serve, batch, dataset making).  Where auto
+runs batches with fp16 weights, and on "avx2" CPUs, it runs them in int8 (where the
+model allows), faster and a little less legible.  On "avx2" CPUs torch's int8
 products, 7-bit activations against the int16 sums' saturation, are faster than fp32
 from 8 rows on, but the words of the default hand read a little worse in `eval`
 (docs/speed.md), so auto keeps fp32 and only the throughput-minded name takes int8.
@@ -47,7 +50,7 @@ PLAIN = "plain"          # the unfused `HandwritingModel.step` (sample_lines(fas
 INT8_MIN_HIDDEN = 128    # cells per layer below which int8 or fp16 is not chosen (the bundled network: 400)
 
 BATCH_PRECISION = {"amx": "int8", "avx512-bf16": "bf16", "avx512-vnni": "int8", "avx2": "fp16"}
-BF16_MIN_LINES = 32      # on "avx512-bf16" CPUs, smaller batches run int8 (where the model allows)
+BF16_MIN_LINES = 32      # on "avx512-bf16" CPUs, smaller batches run fp16 weights (int8 where torch lacks them)
 
 
 def check_precision(precision: str) -> None:
@@ -72,8 +75,11 @@ def auto_plan(lines: int | None = None, *, int8_ok=lambda: True, hidden: int = 4
     if lines is not None and lines < 2:
         return (one, one)                # the batch only shrinks: batches never come
     batch = BATCH_PRECISION.get(kind, "fp32")
-    if batch == "bf16" and int8 and lines is not None and lines < BF16_MIN_LINES:
-        batch = "int8"
+    if batch == "bf16" and lines is not None and lines < BF16_MIN_LINES:
+        if hidden >= INT8_MIN_HIDDEN and fp16_available():
+            batch = "fp16"
+        elif int8:
+            batch = "int8"
     if batch == "fp16" and (hidden < INT8_MIN_HIDDEN or not fp16_available()):
         batch = "fp32"
     return (one, one if batch == "int8" else batch)
@@ -87,12 +93,12 @@ def onnx_installed() -> bool:
 def fastest_plan(lines: int | None = None, *, int8_ok=lambda: True, hidden: int = 400,
                  cpu_kind: str | None = None) -> tuple[str, str]:
     """auto_plan with onnx-int8 for a single line where onnx and onnxruntime are installed,
-    and int8 batches on "avx2" CPUs."""
+    and int8 batches where auto has fp16 ones and on "avx2" CPUs."""
     one, batch = auto_plan(lines, int8_ok=int8_ok, hidden=hidden, cpu_kind=cpu_kind)
     int8 = hidden >= INT8_MIN_HIDDEN and int8_ok()
     if int8 and onnx_installed():
         one = ONNX
-    if int8 and (cpu.kind() if cpu_kind is None else cpu_kind) == "avx2":
+    if int8 and (batch == "fp16" or (cpu.kind() if cpu_kind is None else cpu_kind) == "avx2"):
         batch = "int8"
     return (one, one) if lines is not None and lines < 2 else (one, batch)
 
