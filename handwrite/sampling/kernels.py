@@ -150,16 +150,15 @@ class _OneLine(Stepper):
         self.gates, self.s, self.tg = torch.empty(1, 4 * H), torch.empty(1, 4 * H), torch.empty(1, H)
         self.g = self.gates[:, 2 * H:3 * H]
         self.i, self.f, self.o = self.s[:, :H], self.s[:, H:2 * H], self.s[:, 3 * H:]
-        # each layer's input, as FastStep concatenates it: [x, ...]; for int8 the hidden
-        # states, and [x, window] for the fp32 rows
+        # each layer's input, as FastStep concatenates it: [x, ...]; for an int8 layer the
+        # hidden states, and [x, window] for the fp32 rows (a layer kept out of int8 makes its own)
         V = self.window.shape[1]
-        whole = [torch.empty(1, 3 + V + H), torch.empty(1, 3 + 2 * H + V), torch.empty(1, 3 + 2 * H + V)]
+        widths = (3 + V + H, 3 + 2 * H + V, 3 + 2 * H + V)
         if self.int8:
-            self.inputs = [None if layer is None else torch.empty(1, whole[k].shape[1] - 3 - V)
-                           for k, layer in enumerate(self.p.layers)]
+            self.inputs = [None if layer is None else torch.empty(1, n - 3 - V) for n, layer in zip(widths, self.p.layers)]
             self.pen_window = torch.empty(1, 3 + V)
         else:
-            self.inputs = whole
+            self.inputs = [torch.empty(1, n) for n in widths]
         self.hs = torch.empty(1, 3 * H)                                  # [h1, h2, h3] for the output layer
         self.y = torch.empty(1, self.p.wo.shape[1])
         # the window (`mixture.attention_window` in place): alpha and beta (each (1, K, 1)),

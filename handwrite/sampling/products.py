@@ -84,17 +84,17 @@ def _int8_linear(w: torch.Tensor, b: torch.Tensor):
         return torch.ops.quantized.linear_prepack(q, b.contiguous())
 
 
-# which of the three LSTM layers run int8 products: the first stays fp32.  It alone drives
-# the attention window, and its int8 rounding moved the window enough to misspell words:
-# the default hand lost 0.6-0.8 of a point of words to both OCRs with it in int8, and
-# nothing measurable with it in fp32 (docs/speed.md, session 27)
+# which of the three LSTM layers run int8 products: not the first, which alone drives the
+# attention window; a line written alone misspelt more words with it in int8 (docs/speed.md,
+# session 27)
 INT8_LAYERS = (False, True, True)
 
 
 class _Int8Products:
     """The LSTM layers' products with int8 weights (PyTorch's dynamic quantized linear op,
     fbgemm/oneDNN: activations quantized per call, int32 accumulation, fp32 out), for the
-    layers INT8_LAYERS names; the others stay fp32 (`layers[i]` None, `fp32.layers[i]`).
+    layers INT8_LAYERS names; the others (`layers[i]` None) run `dense`: fp16 weights where
+    torch has them, fp32 otherwise.
 
     Only the hidden states' rows are int8: their activations lie in [-1, 1], so one scale
     per call fits them all.  The pen input's three rows (an offset can be far larger) and
