@@ -45,9 +45,7 @@ class WordJudge:
         call) in one pass of the reader; rivals[i]: `words.lookalike_rivals` of texts[i],
         scored beside it."""
         if not any(rivals):              # no look-alike letters to weigh
-            if not scored:
-                return self.reader.read_many(inks), None, [set() for _ in inks]
-            readings, scores = self.reader.read_and_score(inks, texts)
+            readings, scores = self.reader.read_and_score(inks, texts) if scored else (self.reader.read_many(inks), None)
             return readings, scores, [set() for _ in inks]
         readings, each = self.reader.read_and_score_each(inks, [[t] + [r for _, r in rs] for t, rs in zip(texts, rivals)])
         return readings, [s[0] for s in each], [close_calls(rs, s[0], s[1:]) for rs, s in zip(rivals, each)]
