@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 
-def rows_for(data: Path, seed: int, learn: bool) -> tuple[list[dict], np.ndarray, np.ndarray]:
+def rows_for(data: Path, seed: int, learn: bool, bias: float = 0.75) -> tuple[list[dict], np.ndarray, np.ndarray]:
     from handwrite.style_features import feature_matrix, style_features
     from handwrite.styles import Style
     from handwrite.training.evaluate import human_strokes, prepare
@@ -38,7 +38,7 @@ def rows_for(data: Path, seed: int, learn: bool) -> tuple[list[dict], np.ndarray
         style = Style.from_lines([(human_strokes(lines.line(i)), lines.texts[i]) for i in primers])
         style = writer.learn(style) if learn else style
         texts = [lines.texts[i] for i in wanted]
-        for hw, text, i in zip(writer.write_many(texts, bias=0.75, style=style, seed=seed + k, width=60), texts, wanted):
+        for hw, text, i in zip(writer.write_many(texts, bias=bias, style=style, seed=seed + k, width=60), texts, wanted):
             rows.append({"truth": ids.index(w), "primer": feats[primers[0]], "real": feats[i],
                          "written": feature_matrix([style_features(hw.strokes, text)])[0]})
     return rows, profiles, within_writer_spread(feats, lines.writers)
@@ -62,12 +62,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, type=Path)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bias", type=float, default=0.75, help="sampling bias of the written lines (eval's: 0.75)")
     ap.add_argument("--learn", action="store_true", help="learn a hand from the line (Writer.learn) instead of priming")
     args = ap.parse_args()
     from handwrite.style_features import FEATURES
     from handwrite.training.evaluate_styles import two_sample_accuracy
-    rows, profiles, scale = rows_for(args.data.expanduser(), args.seed, args.learn)
-    print(f"{len(rows)} lines of {len(rows) // 3} writers, {'learned from' if args.learn else 'primed with'} one line each")
+    rows, profiles, scale = rows_for(args.data.expanduser(), args.seed, args.learn, args.bias)
+    print(f"{len(rows)} lines of {len(rows) // 3} writers, {'learned from' if args.learn else 'primed with'} one line each, bias {args.bias}")
     for key in ("written", "real", "primer"):
         r = ranks(rows, key, profiles, scale)
         print(f"  {key:8s} top-1 {np.mean(r <= 1):.3f}  top-3 {np.mean(r <= 3):.3f}  mean rank {r.mean():.2f}")
