@@ -183,6 +183,10 @@ def test_eval_styles_gives_every_key_on_tiny_data(style_iam, tiny_writer, monkey
     for kind in ("imitation", "real", "default", "primer"):
         assert 0 <= im[f"{kind}_top1"] <= im[f"{kind}_top3"] <= 1
     assert im["real_top3"] == im["primer_top3"] == 1.0      # three writers: every line is in the first three
+    assert im["real_top3_interval"] == [1.0, 1.0]             # ... whichever writers are drawn
+    for kind in ("imitation", "default"):
+        lo, hi = im[f"{kind}_top3_interval"]
+        assert 0 <= lo <= im[f"{kind}_top3"] <= hi <= 1
     from handwrite.styles import presets
     assert [p["name"] for p in r["presets"]] == [s.name for s in presets()]
     assert all(p["cer"] == {"blind": 1.0} and set(p["features"]) == set(FEATURES) for p in r["presets"])
@@ -192,6 +196,7 @@ def test_eval_styles_gives_every_key_on_tiny_data(style_iam, tiny_writer, monkey
     json.dumps(r)                          # the --json output
     report = es.format_styles_report(r)
     assert "imitation" in report and presets()[0].name in report and "one real writer" in report
+    assert f"90% over writers {im['imitation_top3_interval'][0]:.2f}" in report
     with pytest.raises(ValueError, match="precision"):
         es.evaluate_styles(style_iam, tiny_writer, preset_lines=0, split="all", progress=False, precision="half")
 
@@ -237,6 +242,19 @@ def test_body_height_or_span_is_a_unit_that_is_never_zero():
     assert body_height_or_span(np.array([[0, 2.0], [3, 2.0]])) == 1.0
 
 
+def test_top_interval_spans_what_other_writers_would_give():
+    from handwrite.training.evaluate_styles import interval_text, top_interval
+    # writers a and b: every line ranked first; c and d: never in the first three
+    ranks, writers = [1, 1, 1, 2, 5, 9, 4, 7], list("aabbccdd")
+    lo, hi = top_interval(ranks, writers)
+    assert lo < 0.5 < hi and lo >= 0 and hi <= 1        # 0.5 here; other draws of writers 0.25 or 0.75
+    assert top_interval(ranks, writers) == [lo, hi]     # seeded
+    # the same share, but each writer half right: drawing other writers changes nothing
+    assert top_interval([1, 9] * 4, list("aabbccdd")) == [0.5, 0.5]
+    assert top_interval(ranks, writers, top=9) == [1.0, 1.0]
+    assert interval_text([0.25, 0.75]) == "0.25-0.75"
+
+
 def test_two_sample_accuracy_tells_apart_only_what_differs():
     from handwrite.training.evaluate_styles import two_sample_accuracy
     rng = np.random.default_rng(0)
@@ -262,6 +280,8 @@ def test_eval_learned_hands_gives_every_key_on_tiny_data(style_iam, tiny_writer,
         f = lr[f"from_{n}"]
         assert 0 <= f["top1"] <= f["top3"] <= 1 and 0 <= f["real_vs_learned"] <= 1
         assert 0 <= f["primer_top1"] <= f["primer_top3"] == 1
+        assert f["top3_interval"][0] <= f["top3"] <= f["top3_interval"][1]
         assert f["legibility"] == {"blind": 0.0} and f["seconds_max"] >= f["seconds_median"] > 0
     json.dumps(r)
-    assert "from 2 line(s)" in el.format_learning_report(lr)
+    report = el.format_learning_report(lr)
+    assert "from 2 line(s)" in report and f"90% over writers {lr['from_2']['top3_interval'][0]:.2f}" in report

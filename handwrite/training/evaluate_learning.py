@@ -22,8 +22,8 @@ import numpy as np
 
 from ..style_features import feature_matrix, rank_of, style_features
 from .evaluate import human_strokes
-from .evaluate_styles import (eligible_by_writer, lines_by_writer, two_sample_accuracy, within_writer_spread,
-                              writer_profiles)
+from .evaluate_styles import (eligible_by_writer, interval_text, lines_by_writer, top_interval, two_sample_accuracy,
+                              within_writer_spread, writer_profiles)
 from .ocr import recognisers, render_line
 
 LEARN_FROM = (1, 3)
@@ -90,17 +90,19 @@ def learned_figures(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, w
                                for i in t], 3)
     out["learn_from"] = list(learn_from)
     for n in learn_from:
-        ranks, strokes, seconds, own = [], [], [], []
+        ranks, strokes, seconds, own, owners = [], [], [], [], []
         for w, learned_from, target, docs, took in learned_writing(writer, lines, plans, n, bias=bias, seed=seed,
                                                                    progress=progress):
             own += [rank_of(feats[learned_from].mean(0), profiles, scale, ids.index(w))] * len(target)
             seconds.append(took)
+            owners += [w] * len(target)
             for hw, i in zip(docs, target):
                 strokes.append(hw.strokes)
                 f = feature_matrix([style_features(hw.strokes, lines.texts[i])])[0]
                 ranks.append(rank_of(f, profiles, scale, ids.index(w)))
         learned_feats = feature_matrix([style_features(s, t) for s, t in zip(strokes, texts)])
         out[f"from_{n}"] = {"top1": _share(ranks, 1), "top3": _share(ranks, 3),
+                            "top3_interval": top_interval(ranks, owners),
                             "primer_top1": _share(own, 1), "primer_top3": _share(own, 3),
                             "real_vs_learned": two_sample_accuracy(real, learned_feats, seed=seed),
                             "seconds_median": float(np.median(seconds)), "seconds_max": float(np.max(seconds)),
@@ -120,7 +122,8 @@ def format_learning_report(r: dict) -> str:
            "  default hand legibility: " + ", ".join(f"{k} {v:.3f}" for k, v in d.items())]
     for n in r["learn_from"]:
         f = r[f"from_{n}"]
-        out.append(f"  from {n} line(s): top-1 {f['top1']:.2f}, top-3 {f['top3']:.2f} (the lines themselves "
+        out.append(f"  from {n} line(s): top-1 {f['top1']:.2f}, top-3 {f['top3']:.2f} (90% over writers "
+                   f"{interval_text(f['top3_interval'])}; the lines themselves "
                    f"{f['primer_top1']:.2f} / {f['primer_top3']:.2f}); real vs learned "
                    f"{f['real_vs_learned']:.2f}; learning {f['seconds_median']:.0f} s (max {f['seconds_max']:.0f}); "
                    + ", ".join(f"{k} {v:.3f}" for k, v in f["legibility"].items()))

@@ -68,6 +68,19 @@ def within_writer_spread(feats: np.ndarray, writers: list) -> np.ndarray:
     return np.where(spread > 0, spread, 1.0)
 
 
+def top_interval(ranks, writers, top: int = 3, draws: int = 1000, seed: int = 0) -> list[float]:
+    """The 90% interval of the share of `ranks` within `top`, over writers: a bootstrap
+    that draws writers (with all their lines, writers[i] the writer of ranks[i]).  Sixty
+    lines of twenty writers give a figure that another draw of writers, or of strokes,
+    moves by 0.1-0.15 (docs/styles.md, session 28): the interval says how far."""
+    hits = np.asarray(ranks) <= top
+    groups = [np.flatnonzero(np.asarray(writers, dtype=object) == w) for w in dict.fromkeys(writers)]
+    rng = np.random.default_rng(seed)
+    shares = [hits[np.concatenate([groups[g] for g in rng.integers(0, len(groups), len(groups))])].mean()
+              for _ in range(draws)]
+    return [float(q) for q in np.percentile(shares, [5, 95])]
+
+
 def two_sample_accuracy(a: np.ndarray, b: np.ndarray, folds: int = 5, seed: int = 0) -> float:
     """Cross-validated accuracy of a logistic-regression classifier telling rows of `a`
     from rows of `b` (features standardised on each training fold; classes balanced by
@@ -150,6 +163,7 @@ def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_
     ids, profiles = writer_profiles(feats, lines.writers, held_out)
     scale = within_writer_spread(feats, lines.writers)
     ranks = {"imitation": [], "real": [], "default": [], "primer": []}
+    owners = []                                         # the writer of each line, for top_interval
     for k, (w, (primers, wanted)) in enumerate(tqdm(sorted(plans.items(), key=lambda kv: str(kv[0])),
                                                     desc="imitating writers", unit="writer", disable=not progress)):
         truth = ids.index(w)
@@ -161,11 +175,13 @@ def imitation(evalset, feats: np.ndarray, *, bias: float, seed: int = 0, primer_
                 ranks[kind].append(rank_of(f, profiles, scale, truth))
         ranks["real"] += [rank_of(feats[i], profiles, scale, truth) for i in wanted]
         ranks["primer"] += [rank_of(feats[primers].mean(0), profiles, scale, truth)] * len(wanted)
+        owners += [w] * len(wanted)
     out = {"writers": len(plans), "lines": len(ranks["real"]), "primer_lines": primer_lines,
            "chance_top3": min(1.0, 3 / len(ids))}
     for kind, r in ranks.items():
         r = np.asarray(r)
         out[f"{kind}_top1"], out[f"{kind}_top3"] = float((r <= 1).mean()), float((r <= 3).mean())
+        out[f"{kind}_top3_interval"] = top_interval(r, owners)
     return out
 
 
@@ -244,7 +260,8 @@ def format_styles_report(r: dict) -> str:
     im = r["imitation"]
     out = [f"{r['writers']} writers ({r['writer_lines']} lines of {r['data']}, {r['split']}); weights: {r['weights']}",
            f"imitation   top-1 {im['imitation_top1']:.2f}, top-3 {im['imitation_top3']:.2f} "
-           f"({im['writers']} writers, {im['lines']} lines, {im['primer_lines']} primer line(s), bias {r['bias']:g}); "
+           f"(90% over writers {interval_text(im['imitation_top3_interval'])}; {im['writers']} writers, "
+           f"{im['lines']} lines, {im['primer_lines']} primer line(s), bias {r['bias']:g}); "
            f"real lines {im['real_top1']:.2f} / {im['real_top3']:.2f}; the primer itself {im['primer_top1']:.2f} / "
            f"{im['primer_top3']:.2f}; default hand {im['default_top1']:.2f} / {im['default_top3']:.2f}; "
            f"chance top-3 {im['chance_top3']:.2f}",
@@ -268,3 +285,7 @@ def format_styles_report(r: dict) -> str:
                    f"(its floor for one hand): median {one['median']:.2f}, quartiles {one['quartiles'][0]:.2f}-"
                    f"{one['quartiles'][1]:.2f} ({one['writers']} writers)")
     return "\n".join(out)
+
+
+def interval_text(lo_hi) -> str:
+    return f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}"
