@@ -247,7 +247,7 @@ def test_top_interval_spans_what_other_writers_would_give():
     # writers a and b: every line ranked first; c and d: never in the first three
     ranks, writers = [1, 1, 1, 2, 5, 9, 4, 7], list("aabbccdd")
     lo, hi = top_interval(ranks, writers)
-    assert lo < 0.5 < hi and lo >= 0 and hi <= 1        # 0.5 here; other draws of writers 0.25 or 0.75
+    assert lo < 0.5 < hi and lo >= 0 and hi <= 1        # 0.5 here; drawing other writers moves it
     assert top_interval(ranks, writers) == [lo, hi]     # seeded
     # the same share, but each writer half right: drawing other writers changes nothing
     assert top_interval([1, 9] * 4, list("aabbccdd")) == [0.5, 0.5]

@@ -73,8 +73,8 @@ def top_interval(ranks, writers, top: int = 3, draws: int = 1000, seed: int = 0)
     that draws writers (with all their lines, writers[i] the writer of ranks[i]).  Sixty
     lines of twenty writers give a figure that another draw of writers, or of strokes,
     moves by 0.1-0.15 (docs/styles.md, session 28): the interval says how far."""
-    hits = np.asarray(ranks) <= top
-    groups = [np.flatnonzero(np.asarray(writers, dtype=object) == w) for w in dict.fromkeys(writers)]
+    hits, owners = np.asarray(ranks) <= top, np.asarray(writers, dtype=object)
+    groups = [np.flatnonzero(owners == w) for w in dict.fromkeys(writers)]
     rng = np.random.default_rng(seed)
     shares = [hits[np.concatenate([groups[g] for g in rng.integers(0, len(groups), len(groups))])].mean()
               for _ in range(draws)]
@@ -288,4 +288,5 @@ def format_styles_report(r: dict) -> str:
 
 
 def interval_text(lo_hi) -> str:
+    """An interval [lo, hi] as the reports print it."""
     return f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}"
