@@ -27,6 +27,16 @@ def test_write_png(tmp_path, weights):
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_write_names_the_words_the_reader_still_reads_otherwise(tmp_path, weights):
+    # the untrained tiny network scribbles: the bundled reader reads neither word as typed
+    out = tmp_path / "hello.png"
+    r = run("Hello world", "-o", str(out), "--weights", weights, "--seed", "1")
+    assert r.exit_code == 0 and out.exists()
+    assert "still reads 2 word(s) otherwise after every rewrite: Hello, world" in r.output
+    r = run("Hello world", "-o", str(out), "--weights", weights, "--seed", "1", "--no-check")
+    assert r.exit_code == 0 and "reads" not in r.output      # unchecked: nothing judged
+
+
 @pytest.mark.parametrize("fmt", ["svg", "pdf", "json"])
 def test_write_other_formats_and_options(tmp_path, weights, fmt):
     out = tmp_path / f"o.{fmt}"

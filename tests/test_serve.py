@@ -118,7 +118,8 @@ def test_write_answers_svg_points_and_the_settings_used(client, tiny_writer):
                                  line_spacing=1.5)
     assert np.allclose(np.asarray(out["points"]), expected.points, atol=0.006)
     assert [ln["text"] for ln in out["lines"]] == [ln.text for ln in expected.lines]
-    assert set(out["info"]) == {"retried_lines", "failed_lines"}
+    assert set(out["info"]) == {"retried_lines", "failed_lines", "misread_words"}
+    assert out["info"]["misread_words"] == list(expected.info.get("misread_words", []))
 
 
 def test_without_a_seed_the_server_picks_and_reports_one(client):

@@ -46,6 +46,10 @@ def write(text, output, weights, precision, color, stroke_width, background, dpi
     failed = hw.info.get("failed_lines", 0)
     if failed:
         click.echo(f"warning: {failed} line(s) still looked wrong after retries", err=True)
+    misread = hw.info.get("misread_words") or []
+    if misread:
+        click.echo(f"warning: the reader still reads {len(misread)} word(s) otherwise after every rewrite: "
+                   f"{', '.join(misread)} (another --seed writes them anew)", err=True)
     click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
