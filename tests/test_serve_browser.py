@@ -142,3 +142,18 @@ def test_an_unsupported_character_is_named_next_to_the_text(page):
     error = page.text_content("#error")
     assert '"\u00ef" at position 2' in error and '"\u20ac" at position 6' in error
     assert time.monotonic() - started < 10
+
+
+def test_words_the_check_could_not_get_right_are_named_in_the_status(browser):
+    # the untrained network scribbles: the bundled reader reads none of its words as typed
+    from conftest import make_tiny_model_parts
+
+    from handwrite.reader import Reader
+    from handwrite.server import background_server, create_app
+    from handwrite.writer import Writer
+    writer = Writer.from_model(*make_tiny_model_parts(), reader=Reader())
+    with background_server(create_app(writer, reader=FixedReader())) as address, open_page(browser, address) as page:
+        write(page, "hello there")
+        assert page.get_attribute("#paper", "data-state") == "done"
+        assert "may not read as typed: hello, there" in page.text_content("#status")
+        assert not page.errors

@@ -170,7 +170,9 @@ function showResult(result) {
   for (const b of document.querySelectorAll(".downloads button")) b.disabled = false;
   const s = result.settings;
   setStatus(`written: seed ${s.seed}, bias ${s.bias}` +
-            (result.info.failed_lines ? `; ${result.info.failed_lines} line(s) may look wrong` : ""));
+            (result.info.failed_lines ? `; ${result.info.failed_lines} line(s) may look wrong` : "") +
+            (result.info.misread_words && result.info.misread_words.length
+              ? `; may not read as typed: ${result.info.misread_words.join(", ")} (try another seed)` : ""));
   $("paper").dataset.state = "done";
 }
 
