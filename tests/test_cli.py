@@ -87,6 +87,18 @@ def test_batch_writes_files_and_labels(tmp_path, weights):
     assert all((out / ln.split("\t")[0]).exists() for ln in labels)
 
 
+def test_batch_names_the_files_whose_labels_may_not_match(tmp_path, weights):
+    # the untrained tiny network scribbles: the bundled reader reads no line as typed
+    src = tmp_path / "lines.txt"
+    src.write_text("first line\nsecond one\n", encoding="utf-8")
+    r = run("batch", str(src), "--out-dir", str(tmp_path / "out"), "--weights", weights, "--seed", "0")
+    assert r.exit_code == 0, r.output
+    assert "2 of 2 line(s) hold words the reader still reads otherwise" in r.output
+    assert "0001.png, 0002.png" in r.output
+    r = run("batch", str(src), "--out-dir", str(tmp_path / "out2"), "--weights", weights, "--no-check")
+    assert r.exit_code == 0 and "reads otherwise" not in r.output
+
+
 def test_batch_rejects_bad_line_before_writing(tmp_path, weights):
     src = tmp_path / "lines.txt"
     src.write_text("fine\nnot fine \u263a\n", encoding="utf-8")
