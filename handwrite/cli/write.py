@@ -80,20 +80,19 @@ def batch(input_file, out_dir, fmt, batch_size, weights, precision, color, strok
     options = checked(lambda: options_for(FORMATS[fmt], out_dir, drawing))
     writer = load_writer(weights, precision)
     chunks = checked(lambda: run_batch(writer, requests, batch_size))      # checks every line first
-    misread = []           # files whose words the check could not all get right: their labels may not match
+    names, misread = iter(file_names(len(texts), fmt)), []   # misread: files whose labels may not match
 
     def noted(chunks):
         for chunk in chunks:
-            misread.extend(bool(hw.info.get("misread_words")) for _, hw in chunk)
+            misread.extend(name for (_, hw), name in zip(chunk, names) if hw.info.get("misread_words"))
             yield chunk
 
     with tqdm(total=len(texts), desc="writing", unit="line") as bar:
         checked(lambda: save_chunks(noted(chunks), len(texts), out_dir, fmt, options, bar.update), EXIT_FAILED)
-    if any(misread):
-        names = [name for name, bad in zip(file_names(len(texts), fmt), misread) if bad]
-        click.echo(f"warning: {len(names)} of {len(texts)} line(s) hold words the reader still reads otherwise "
-                   f"after every rewrite, so their labels may not match: {', '.join(names[:10])}"
-                   + (", ..." if len(names) > 10 else ""), err=True)
+    if misread:
+        click.echo(f"warning: {len(misread)} of {len(texts)} line(s) hold words the reader still reads otherwise "
+                   f"after every rewrite, so their labels may not match: {', '.join(misread[:10])}"
+                   + (", ..." if len(misread) > 10 else ""), err=True)
     click.echo(f"wrote {len(texts)} files and labels.tsv to {out_dir}")
 
 

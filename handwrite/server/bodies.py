@@ -179,7 +179,7 @@ def result(hw: Handwriting, settings: dict) -> dict:
     return {"text": hw.text, "svg": hw.to_svg(), "points": strokes_json.point_rows(hw.points, DECIMALS),
             "lines": strokes_json.line_rows([(ln.text, ln.points) for ln in hw.lines], DECIMALS),
             "settings": settings,
-            "info": {**{k: hw.info.get(k, 0) for k in ("retried_lines", "failed_lines")},
+            "info": {"retried_lines": hw.info.get("retried_lines", 0), "failed_lines": hw.info.get("failed_lines", 0),
                      "misread_words": list(hw.info.get("misread_words", []))}}
 
 

@@ -171,7 +171,7 @@ function showResult(result) {
   const s = result.settings;
   setStatus(`written: seed ${s.seed}, bias ${s.bias}` +
             (result.info.failed_lines ? `; ${result.info.failed_lines} line(s) may look wrong` : "") +
-            (result.info.misread_words && result.info.misread_words.length
+            ((result.info.misread_words || []).length
               ? `; may not read as typed: ${result.info.misread_words.join(", ")} (try another seed)` : ""));
   $("paper").dataset.state = "done";
 }
